@@ -1,0 +1,2 @@
+namespace Pinhole.Dtls;
+internal static class AssemblyMarker { }

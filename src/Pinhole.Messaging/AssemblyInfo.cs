@@ -1,0 +1,2 @@
+namespace Pinhole.Messaging;
+internal static class AssemblyMarker { }

@@ -1,0 +1,2 @@
+namespace Pinhole.Ocapn;
+internal static class AssemblyMarker { }
