@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using System.Text;
 
 namespace Pinhole.Ocapn;
 
@@ -32,7 +31,7 @@ public static class OcapnDesignator
     public static byte[] CanonicalPem(X509Certificate2 certificate)
     {
         ArgumentNullException.ThrowIfNull(certificate);
-        return Encoding.ASCII.GetBytes(new string(PemEncoding.Write("CERTIFICATE", certificate.RawData)) + "\n");
+        return Internal.NodeCertificates.CanonicalPem(certificate.RawData);
     }
 
     /// <summary>The designator of the canonical PEM form of <paramref name="certificate"/>.</summary>
