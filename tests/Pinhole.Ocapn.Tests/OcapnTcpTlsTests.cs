@@ -1,5 +1,6 @@
 using System.Text;
 using Pinhole.Ocapn.Internal;
+using Pinhole.Ocapn.Syrup;
 
 namespace Pinhole.Ocapn.Tests;
 
@@ -245,5 +246,30 @@ public class OcapnTcpTlsTests
         Assert.Equal(rsaDialer.Designator, server.RemoteDesignator);
         var ping = await OcapnTcpTlsNetlayer.PingAsync(listener.Locator, cancellationToken: cts.Token);
         Assert.Equal("RSA-2048", ping.KeyAlgorithm);
+    }
+
+    [Fact]
+    public async Task Syrup_messages_flow_over_the_connection()
+    {
+        using var cts = new CancellationTokenSource(TestNodes.Bound);
+        await using var listener = await OcapnTcpTlsNetlayer.ListenAsync(TestNodes.Loopback(TestNodes.A.Value), cts.Token);
+        var accept = listener.AcceptAsync(cts.Token).AsTask();
+        await using var client = await OcapnTcpTlsNetlayer.ConnectAsync(listener.Locator, cancellationToken: cts.Token);
+        await using var server = await accept;
+        // A CapTP-shaped greeting: <op:start-session captp-version session-pubkey location location-sig>.
+        var messages = new SyrupValue[]
+        {
+            new SyrupRecord(new SyrupSymbol("op:start-session"), "1.0", new SyrupBytes(new byte[32]), TestNodes.A.Value.GetLocator("127.0.0.1", 1).ToSyrup(), false),
+            new SyrupRecord(new SyrupSymbol("op:abort"), "bye"),
+        };
+        foreach (var m in messages)
+        {
+            await client.Stream.WriteAsync(m.Encode(), cts.Token);
+        }
+        await client.Stream.FlushAsync(cts.Token);
+        using var reader = new SyrupStreamReader(server.Stream, leaveOpen: true);
+        Assert.Equal(messages[0], await reader.ReadAsync(cts.Token));
+        Assert.Equal(messages[1], await reader.ReadAsync(cts.Token));
+        Assert.Equal(TestNodes.A.Value.Designator, OcapnLocator.FromSyrup(((SyrupRecord)messages[0]).Fields[2]).Designator);
     }
 }
