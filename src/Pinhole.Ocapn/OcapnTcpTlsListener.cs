@@ -203,7 +203,9 @@ public sealed class OcapnTcpTlsListener : IAsyncDisposable
                 await connection.DisposeAsync().ConfigureAwait(false);
             }
         }
-        catch (Exception ex) when (ex is IOException or System.Security.Authentication.AuthenticationException or OperationCanceledException or SocketException or ObjectDisposedException)
+#pragma warning disable CA1031 // A background handshake must never take the process down; every failure is logged.
+        catch (Exception ex)
+#pragma warning restore CA1031
         {
             OcapnLog.HandshakeFailed(_log, remote, timeout.IsCancellationRequested ? $"no TLS handshake within {_options.HandshakeTimeout}" : ex.Message);
         }

@@ -272,4 +272,33 @@ public class OcapnTcpTlsTests
         Assert.Equal(messages[1], await reader.ReadAsync(cts.Token));
         Assert.Equal(TestNodes.A.Value.Designator, OcapnLocator.FromSyrup(((SyrupRecord)messages[0]).Fields[2]).Designator);
     }
+
+    [Fact]
+    public async Task Ipv6_loopback_listener_is_reachable_by_its_locator()
+    {
+        if (!System.Net.Sockets.Socket.OSSupportsIPv6)
+        {
+            return;
+        }
+        using var cts = new CancellationTokenSource(TestNodes.Bound);
+        var options = TestNodes.Loopback(TestNodes.A.Value);
+        options.ListenEndPoint = new System.Net.IPEndPoint(System.Net.IPAddress.IPv6Loopback, 0);
+        OcapnTcpTlsListener listener;
+        try
+        {
+            listener = await OcapnTcpTlsNetlayer.ListenAsync(options, cts.Token);
+        }
+        catch (PeerException)
+        {
+            return; // IPv6 loopback not configured on this machine.
+        }
+        await using (listener)
+        {
+            Assert.Equal("::1", listener.Locator.Host);
+            var text = listener.Locator.ToString();
+            Assert.Contains("host=%3A%3A1", text, StringComparison.Ordinal);
+            await using var c = await OcapnTcpTlsNetlayer.ConnectAsync(OcapnLocator.Parse(text), cancellationToken: cts.Token);
+            Assert.Equal(TestNodes.A.Value.Designator, c.RemoteDesignator);
+        }
+    }
 }

@@ -34,27 +34,3 @@ internal static class TestPaths
         return null;
     }
 }
-
-/// <summary>A fact that is skipped, with a reason, when a shared vector file is missing.</summary>
-public sealed class VectorFactAttribute : FactAttribute
-{
-    public VectorFactAttribute(string relativePath)
-    {
-        if (TestPaths.FindVector(relativePath) is null)
-        {
-            Skip = $"Test vector shared/vectors/{relativePath} not found above {AppContext.BaseDirectory} or in /work/shared/vectors.";
-        }
-    }
-}
-
-/// <summary>A fact that is skipped, with a reason, when a tool is not on PATH.</summary>
-public sealed class ToolFactAttribute : FactAttribute
-{
-    public ToolFactAttribute(string tool)
-    {
-        if (TestPaths.FindOnPath(tool) is null)
-        {
-            Skip = $"'{tool}' is not on PATH; this interoperability test needs it.";
-        }
-    }
-}
