@@ -26,13 +26,13 @@ public sealed class SyrupDictionary : SyrupValue
             }
         }
         _entries = list.Select(e => e.Entry).ToArray();
-        _depth = DepthOf(_entries.SelectMany(e => new[] { e.Key, e.Value ?? throw new ArgumentException("A value is null.", nameof(entries)) }));
+        _depth = DepthOf(_entries);
     }
 
     private SyrupDictionary(KeyValuePair<SyrupValue, SyrupValue>[] sorted, bool _)
     {
         _entries = sorted;
-        _depth = DepthOf(_entries.SelectMany(e => new[] { e.Key, e.Value }));
+        _depth = DepthOf(sorted);
     }
 
     /// <summary>The empty dictionary.</summary>

@@ -10,7 +10,7 @@ public sealed class SyrupList : SyrupValue
     /// <summary>Creates a list of <paramref name="items"/> (copied).</summary>
     /// <exception cref="ArgumentException">An item is null or the list nests deeper than <see cref="SyrupValue.MaxNesting"/>.</exception>
     public SyrupList(IEnumerable<SyrupValue> items)
-        : this([.. items ?? throw new ArgumentNullException(nameof(items))], true)
+        : this((items ?? throw new ArgumentNullException(nameof(items))).ToArray(), true)
     {
     }
 

@@ -25,7 +25,7 @@ public sealed class SyrupRecord : SyrupValue
         ArgumentNullException.ThrowIfNull(label);
         Label = label;
         _fields = owned;
-        _depth = DepthOf([label, .. owned]);
+        _depth = DepthOf(owned, label.Depth);
     }
 
     internal static SyrupRecord Own(SyrupValue label, SyrupValue[] owned) => new(label, owned, true);

@@ -71,9 +71,8 @@ public abstract class SyrupValue : IEquatable<SyrupValue>
     /// <summary>Named alternative to the implicit conversion from a byte array.</summary>
     public static SyrupValue FromByteArray(byte[] value) => new SyrupBytes(value);
 
-    internal static int DepthOf(IEnumerable<SyrupValue> children)
+    internal static int DepthOf(ReadOnlySpan<SyrupValue> children, int max = 0)
     {
-        var max = 0;
         foreach (var child in children)
         {
             ArgumentNullException.ThrowIfNull(child);
@@ -82,10 +81,22 @@ public abstract class SyrupValue : IEquatable<SyrupValue>
                 max = child.Depth;
             }
         }
-        if (max + 1 > MaxNesting)
-        {
-            throw new ArgumentException($"Syrup values may nest at most {MaxNesting} levels.", nameof(children));
-        }
-        return max + 1;
+        return CheckDepth(max + 1);
     }
+
+    internal static int DepthOf(ReadOnlySpan<KeyValuePair<SyrupValue, SyrupValue>> entries)
+    {
+        var max = 0;
+        foreach (var (key, value) in entries)
+        {
+            ArgumentNullException.ThrowIfNull(key);
+            ArgumentNullException.ThrowIfNull(value);
+            max = Math.Max(max, Math.Max(key.Depth, value.Depth));
+        }
+        return CheckDepth(max + 1);
+    }
+
+    private static int CheckDepth(int depth) => depth <= MaxNesting
+        ? depth
+        : throw new ArgumentException($"Syrup values may nest at most {MaxNesting} levels.");
 }

@@ -105,9 +105,18 @@ public static class SyrupWriter
 
     private static void WriteInteger(IBufferWriter<byte> output, BigInteger value)
     {
-        var magnitude = BigInteger.Abs(value);
-        var digits = magnitude.ToString(CultureInfo.InvariantCulture);
-        var span = output.GetSpan(digits.Length + 1);
+        var span = output.GetSpan(21);
+        if (value >= long.MinValue + 1 && value <= long.MaxValue)
+        {
+            // Common case without allocating: |value| fits in a long.
+            var magnitude = (long)BigInteger.Abs(value);
+            magnitude.TryFormat(span, out var n, default, CultureInfo.InvariantCulture);
+            span[n] = value.Sign < 0 ? (byte)'-' : (byte)'+';
+            output.Advance(n + 1);
+            return;
+        }
+        var digits = BigInteger.Abs(value).ToString(CultureInfo.InvariantCulture);
+        span = output.GetSpan(digits.Length + 1);
         for (var k = 0; k < digits.Length; k++)
         {
             span[k] = (byte)digits[k];
