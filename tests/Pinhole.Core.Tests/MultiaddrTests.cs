@@ -29,6 +29,11 @@ public class MultiaddrTests
     [InlineData("/unix/sock", "9003" + "04" + "736f636b")]
     [InlineData("/ip6zone/eth0/ip6/fe80::1/tcp/1", "2a" + "04" + "65746830" + "29" + "fe800000000000000000000000000001" + "060001")]
     [InlineData("/", "")]
+    // Binary forms below were produced by js @multiformats/multiaddr 13.0.3.
+    [InlineData("/ip4/1.2.3.4/tcp/80/p2p/" + QmPeer, "0401020304060050a5032212209dff3b17d74cf4d38a50d8b6383e92d181a10395a5e73a726dcccbd21bf6f0b9")]
+    [InlineData("/ip4/1.2.3.4/udp/443/quic-v1/webtransport/certhash/uEiAkH5a4DPGKUuOBjYw0CgwjvcJCJMD2K_1aluKR_tpevQ",
+        "0401020304910201bbcd03d103d203221220241f96b80cf18a52e3818d8c340a0c23bdc24224c0f62bfd5a96e291feda5ebd")]
+    [InlineData("/unix/%2Fa%2520space", "90030a2f612532307370616365")]
     public void Text_and_binary_forms_match(string text, string hex)
     {
         var fromText = Multiaddr.Parse(text);
