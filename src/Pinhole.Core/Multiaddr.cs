@@ -32,18 +32,20 @@ public sealed class Multiaddr : IEquatable<Multiaddr>
 
     private readonly byte[] _bytes;
     private readonly MultiaddrComponent[] _components;
+    private readonly System.Collections.ObjectModel.ReadOnlyCollection<MultiaddrComponent> _readOnlyComponents;
 
     private Multiaddr(byte[] bytes, MultiaddrComponent[] components)
     {
         _bytes = bytes;
         _components = components;
+        _readOnlyComponents = Array.AsReadOnly(components);
     }
 
     /// <summary>The empty multiaddr, printed <c>/</c>.</summary>
     public static Multiaddr Empty { get; } = new([], []);
 
     /// <summary>The components, in order.</summary>
-    public IReadOnlyList<MultiaddrComponent> Components => _components;
+    public IReadOnlyList<MultiaddrComponent> Components => _readOnlyComponents;
 
     /// <summary>The binary form.</summary>
     public ReadOnlyMemory<byte> Bytes => _bytes;

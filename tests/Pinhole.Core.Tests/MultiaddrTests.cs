@@ -280,6 +280,7 @@ public class MultiaddrTests
         Assert.Equal("/tcp/4001", addr.Components[1].ToString());
         Assert.Equal("/tls", addr.Components[2].ToString());
         Assert.Equal(addr.Bytes.Length, addr.Components.Sum(c => c.Encoded.Length));
+        Assert.False(addr.Components is MultiaddrComponent[]); // callers cannot swap components
     }
 
     [Fact]
