@@ -22,7 +22,7 @@ public sealed class GoblinsInteropTests : IDisposable
         return (cert, key, OcapnDesignator.FromPem(File.ReadAllBytes(cert)));
     }
 
-    private static async Task<int> PortOfAsync(PythonPeer peer, CancellationToken token) =>
+    private static async Task<int> PortOfAsync(PeerProcess peer, CancellationToken token) =>
         int.Parse((await peer.ExpectAsync("PORT ", token))[5..], CultureInfo.InvariantCulture);
 
     [ToolFact("python3")]
@@ -30,7 +30,7 @@ public sealed class GoblinsInteropTests : IDisposable
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var (cert, key, designator) = WritePair(TestNodes.GoblinsStyleRsa(), "goblins");
-        using var peer = PythonPeer.Start("listen", "--cert", cert, "--key", key);
+        using var peer = PeerProcess.Python("listen", "--cert", cert, "--key", key);
         var locator = OcapnLocator.Parse($"ocapn://{designator}.tcp-tls?host=127.0.0.1&port={await PortOfAsync(peer, cts.Token)}");
 
         await using (var conn = await OcapnTcpTlsNetlayer.ConnectAsync(locator, new OcapnTcpTlsConnectOptions { Node = TestNodes.B.Value }, cts.Token))
@@ -50,7 +50,7 @@ public sealed class GoblinsInteropTests : IDisposable
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var (cert, key, designator) = WritePair(TestNodes.Ecdsa(), "goblins-ec");
-        using var peer = PythonPeer.Start("listen", "--cert", cert, "--key", key);
+        using var peer = PeerProcess.Python("listen", "--cert", cert, "--key", key);
         var locator = OcapnLocator.ForTcpTls(designator, "127.0.0.1", await PortOfAsync(peer, cts.Token));
         var result = await OcapnTcpTlsNetlayer.PingAsync(locator, cancellationToken: cts.Token);
         Assert.Equal(designator, result.Designator);
@@ -65,7 +65,7 @@ public sealed class GoblinsInteropTests : IDisposable
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var real = WritePair(TestNodes.Ecdsa(), "real");
         var other = WritePair(TestNodes.Ecdsa(), "other");
-        using var peer = PythonPeer.Start("listen", "--cert", real.Cert, "--key", real.Key, "--pem-file", other.Cert);
+        using var peer = PeerProcess.Python("listen", "--cert", real.Cert, "--key", real.Key, "--pem-file", other.Cert);
         var locator = OcapnLocator.ForTcpTls(real.Designator, "127.0.0.1", await PortOfAsync(peer, cts.Token));
         var ex = await Assert.ThrowsAsync<PeerException>(() => OcapnTcpTlsNetlayer.ConnectAsync(locator, cancellationToken: cts.Token));
         Assert.Equal(PeerError.PeerMismatch, ex.Error);
@@ -80,7 +80,7 @@ public sealed class GoblinsInteropTests : IDisposable
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var announced = WritePair(TestNodes.Ecdsa(), "announced");
         var actual = WritePair(TestNodes.Ecdsa(), "actual");
-        using var peer = PythonPeer.Start("listen", "--cert", actual.Cert, "--key", actual.Key, "--pem-file", announced.Cert);
+        using var peer = PeerProcess.Python("listen", "--cert", actual.Cert, "--key", actual.Key, "--pem-file", announced.Cert);
         var locator = OcapnLocator.ForTcpTls(announced.Designator, "127.0.0.1", await PortOfAsync(peer, cts.Token));
         var ex = await Assert.ThrowsAsync<PeerException>(() => OcapnTcpTlsNetlayer.ConnectAsync(locator, cancellationToken: cts.Token));
         Assert.Equal(PeerError.PeerMismatch, ex.Error);
@@ -92,7 +92,7 @@ public sealed class GoblinsInteropTests : IDisposable
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         await using var listener = await OcapnTcpTlsNetlayer.ListenAsync(TestNodes.Loopback(TestNodes.A.Value), cts.Token);
-        using var peer = PythonPeer.Start("dial", "--port", listener.LocalEndPoint.Port.ToString(CultureInfo.InvariantCulture),
+        using var peer = PeerProcess.Python("dial", "--port", listener.LocalEndPoint.Port.ToString(CultureInfo.InvariantCulture),
             "--designator", listener.Locator.Designator);
         await using (var conn = await listener.AcceptAsync(cts.Token))
         {
@@ -114,7 +114,7 @@ public sealed class GoblinsInteropTests : IDisposable
         var options = TestNodes.Loopback(TestNodes.A.Value);
         options.ClientAuthentication = OcapnClientAuthentication.Optional;
         await using var listener = await OcapnTcpTlsNetlayer.ListenAsync(options, cts.Token);
-        using var peer = PythonPeer.Start("dial", "--port", listener.LocalEndPoint.Port.ToString(CultureInfo.InvariantCulture),
+        using var peer = PeerProcess.Python("dial", "--port", listener.LocalEndPoint.Port.ToString(CultureInfo.InvariantCulture),
             "--designator", listener.Locator.Designator, "--cert", cert, "--key", key);
         await using (var conn = await listener.AcceptAsync(cts.Token))
         {
@@ -133,7 +133,7 @@ public sealed class GoblinsInteropTests : IDisposable
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         await using var listener = await OcapnTcpTlsNetlayer.ListenAsync(TestNodes.Loopback(TestNodes.A.Value), cts.Token);
-        using var peer = PythonPeer.Start("dial", "--port", listener.LocalEndPoint.Port.ToString(CultureInfo.InvariantCulture),
+        using var peer = PeerProcess.Python("dial", "--port", listener.LocalEndPoint.Port.ToString(CultureInfo.InvariantCulture),
             "--designator", TestNodes.B.Value.Designator);
         Assert.Equal(3, await peer.ExitCodeAsync(cts.Token));
         Assert.Contains($"MISMATCH expected {TestNodes.B.Value.Designator} got {TestNodes.A.Value.Designator}", peer.Stderr, StringComparison.Ordinal);
@@ -147,7 +147,7 @@ public sealed class GoblinsInteropTests : IDisposable
         options.MaxConnections = 1;
         await using var listener = await OcapnTcpTlsNetlayer.ListenAsync(options, cts.Token);
         await using var holder = await OcapnTcpTlsNetlayer.ConnectAsync(listener.Locator, cancellationToken: cts.Token);
-        using var peer = PythonPeer.Start("dial", "--port", listener.LocalEndPoint.Port.ToString(CultureInfo.InvariantCulture),
+        using var peer = PeerProcess.Python("dial", "--port", listener.LocalEndPoint.Port.ToString(CultureInfo.InvariantCulture),
             "--designator", listener.Locator.Designator);
         Assert.Equal(4, await peer.ExitCodeAsync(cts.Token));
         Assert.Contains("BAD-LENGTH 0", peer.Stderr, StringComparison.Ordinal);

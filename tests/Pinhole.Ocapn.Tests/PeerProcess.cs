@@ -4,14 +4,14 @@ using System.Threading.Channels;
 
 namespace Pinhole.Ocapn.Tests;
 
-/// <summary>Runs goblins_peer.py (an independent tcp-tls peer) and reads its stdout line by line.</summary>
-internal sealed class PythonPeer : IDisposable
+/// <summary>Runs an independent tcp-tls peer (goblins_peer.py or goblins_gnutls_peer.scm) and reads its stdout line by line.</summary>
+internal sealed class PeerProcess : IDisposable
 {
     private readonly Process _process;
     private readonly Channel<string> _lines = Channel.CreateUnbounded<string>();
     private readonly StringBuilder _stderr = new();
 
-    private PythonPeer(Process process)
+    private PeerProcess(Process process)
     {
         _process = process;
         _process.OutputDataReceived += (_, e) =>
@@ -39,20 +39,26 @@ internal sealed class PythonPeer : IDisposable
         _process.BeginErrorReadLine();
     }
 
-    public static PythonPeer Start(params string[] args)
+    /// <summary>goblins_peer.py under python3 (OpenSSL through the standard ssl module).</summary>
+    public static PeerProcess Python(params string[] args) => Start("python3", ["goblins_peer.py", .. args]);
+
+    /// <summary>goblins_gnutls_peer.scm under guile (Guile-GnuTLS, as Goblins uses).</summary>
+    public static PeerProcess Guile(params string[] args) => Start("guile", ["--no-auto-compile", "goblins_gnutls_peer.scm", .. args]);
+
+    private static PeerProcess Start(string program, string[] args)
     {
-        var psi = new ProcessStartInfo("python3")
+        var psi = new ProcessStartInfo(program)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
+            WorkingDirectory = AppContext.BaseDirectory,
         };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "goblins_peer.py"));
         foreach (var a in args)
         {
             psi.ArgumentList.Add(a);
         }
-        return new PythonPeer(Process.Start(psi)!);
+        return new PeerProcess(Process.Start(psi)!);
     }
 
     public string Stderr
@@ -82,7 +88,7 @@ internal sealed class PythonPeer : IDisposable
         }
         catch (ChannelClosedException)
         {
-            throw new InvalidOperationException($"goblins_peer.py ended before printing '{prefix}'. stderr: {Stderr}");
+            throw new InvalidOperationException($"The peer process ended before printing '{prefix}'. stderr: {Stderr}");
         }
     }
 
