@@ -130,10 +130,12 @@ public sealed class OcapnTcpTlsListener : IAsyncDisposable
             if (live > _options.MaxConnections)
             {
                 Interlocked.Decrement(ref _live);
+                OcapnMetrics.RefusedOverCap.Add(1);
                 OcapnLog.RefusedOverCap(_log, socket.RemoteEndPoint, live - 1, _options.MaxConnections);
                 _ = RefuseAsync(socket);
                 continue;
             }
+            OcapnMetrics.LiveConnections.Add(1);
             _ = HandshakeAsync(socket);
         }
         _accepted.Writer.TryComplete();
@@ -158,7 +160,11 @@ public sealed class OcapnTcpTlsListener : IAsyncDisposable
         }
     }
 
-    private void Release() => Interlocked.Decrement(ref _live);
+    private void Release()
+    {
+        Interlocked.Decrement(ref _live);
+        OcapnMetrics.LiveConnections.Add(-1);
+    }
 
     private async Task HandshakeAsync(Socket socket)
     {
@@ -197,6 +203,7 @@ public sealed class OcapnTcpTlsListener : IAsyncDisposable
             var connection = new OcapnTcpTlsConnection(ssl, isInbound: true, designator, certificate,
                 designator is null ? null : new OcapnLocator(designator, OcapnLocator.TcpTls), local, remote, presentedCertificate: false, Release);
             owned = false;
+            OcapnMetrics.Accepted.Add(1);
             OcapnLog.Accepted(_log, remote, ssl.SslProtocol.ToString(), designator ?? "anonymous");
             if (!_accepted.Writer.TryWrite(connection))
             {
@@ -207,6 +214,7 @@ public sealed class OcapnTcpTlsListener : IAsyncDisposable
         catch (Exception ex)
 #pragma warning restore CA1031
         {
+            OcapnMetrics.HandshakeFailures.Add(1);
             OcapnLog.HandshakeFailed(_log, remote, timeout.IsCancellationRequested ? $"no TLS handshake within {_options.HandshakeTimeout}" : ex.Message);
         }
         finally

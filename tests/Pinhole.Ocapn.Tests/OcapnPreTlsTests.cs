@@ -171,6 +171,27 @@ public class OcapnPreTlsTests
     }
 
     [Fact]
+    public async Task Listener_frees_the_slot_of_a_silent_dialer_at_the_handshake_timeout()
+    {
+        using var cts = new CancellationTokenSource(TestNodes.Bound);
+        var options = TestNodes.Loopback(TestNodes.A.Value);
+        options.MaxConnections = 1;
+        options.HandshakeTimeout = TimeSpan.FromMilliseconds(300);
+        await using var listener = await OcapnTcpTlsNetlayer.ListenAsync(options, cts.Token);
+        using var silent = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        await silent.ConnectAsync(listener.LocalEndPoint, cts.Token);
+        // It reads the pre-TLS header like a dialer would, then says nothing: the timeout must close it.
+        var received = await FakeListener.DrainAsync(silent, cts.Token);
+        Assert.Equal(PreTls.Header(TestNodes.A.Value.CertificatePem.Span).Length, received);
+        while (listener.LiveConnections != 0)
+        {
+            await Task.Delay(20, cts.Token);
+        }
+        await using var ok = await OcapnTcpTlsNetlayer.ConnectAsync(listener.Locator, cancellationToken: cts.Token);
+        Assert.Equal(TestNodes.A.Value.Designator, ok.RemoteDesignator);
+    }
+
+    [Fact]
     public void Header_layout_is_little_endian_length_then_pem()
     {
         var header = PreTls.Header("abc"u8);

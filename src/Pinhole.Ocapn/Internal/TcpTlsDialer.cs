@@ -117,6 +117,7 @@ internal static class TcpTlsDialer
                 throw new PeerException(PeerError.HandshakeFailed, $"TLS handshake with {locator.Designator} at {where} failed: {ex.Message}", ex);
             }
             var presented = ssl.LocalCertificate is not null;
+            OcapnMetrics.Dialed.Add(1);
             if (options.Logger is { } log)
             {
                 OcapnLog.Connected(log, locator.Designator, remote, ssl.SslProtocol.ToString(), presented);
