@@ -78,7 +78,15 @@ public sealed class OcapnTcpTlsListener : IAsyncDisposable
         var bound = (IPEndPoint)socket.LocalEndPoint!;
         if (options.PersistListenPort && options.ListenEndPoint.Port != 0 && node.ListenPort != bound.Port)
         {
-            await node.SaveListenPortAsync(bound.Port, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await node.SaveListenPortAsync(bound.Port, cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
         }
         var host = options.AdvertisedHost
             ?? (bound.Address.Equals(IPAddress.Any) || bound.Address.Equals(IPAddress.IPv6Any) ? "localhost" : bound.Address.ToString());

@@ -126,7 +126,8 @@ internal static class TcpTlsDialer
             ssl = null;
             return connection;
         }
-        catch (OperationCanceledException ex) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (ex is OperationCanceledException or System.Security.Authentication.AuthenticationException or IOException
+            && ex is not PeerException && timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
             throw new PeerException(PeerError.Timeout, $"tcp-tls connect to {locator.Designator} at {where} did not complete within {options.HandshakeTimeout}.", ex);
         }
