@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Pinhole.Ocapn.Internal;
 using Pinhole.Ocapn.Syrup;
 
 namespace Pinhole.Ocapn;

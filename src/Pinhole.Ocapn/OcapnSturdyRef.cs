@@ -1,3 +1,4 @@
+using Pinhole.Ocapn.Internal;
 using Pinhole.Ocapn.Syrup;
 
 namespace Pinhole.Ocapn;

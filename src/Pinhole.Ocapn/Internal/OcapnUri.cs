@@ -1,4 +1,4 @@
-namespace Pinhole.Ocapn;
+namespace Pinhole.Ocapn.Internal;
 
 /// <summary>
 /// Parses <c>ocapn://</c> URIs (Locators.md; the form Goblins prints):
