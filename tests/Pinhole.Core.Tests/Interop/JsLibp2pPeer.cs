@@ -66,7 +66,7 @@ public sealed class JsLibp2pPeer : IAsyncDisposable
     /// <param name="cancellationToken">Cancels the wait (the process is then killed).</param>
     public static async Task<JsLibp2pPeer> ListenAsync(string keyType = "Ed25519", CancellationToken cancellationToken = default)
     {
-        var peer = Start(["listen", "--key-type", keyType]);
+        var peer = StartProcess(["listen", "--key-type", keyType]);
         try
         {
             var listening = await peer.WaitForEventAsync("listening", cancellationToken: cancellationToken).ConfigureAwait(false);
@@ -81,6 +81,12 @@ public sealed class JsLibp2pPeer : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Starts peer.mjs with <paramref name="arguments"/> and returns at once; watch it with
+    /// <see cref="WaitForEventAsync"/> (e.g. a <c>dial</c> whose <c>connected</c> event is all a test needs).
+    /// </summary>
+    public static JsLibp2pPeer Start(params IReadOnlyList<string> arguments) => StartProcess(arguments);
+
     /// <summary>Runs <c>peer.mjs dial &lt;multiaddr&gt; --count N</c> to completion.</summary>
     public static Task<JsLibp2pRun> DialAsync(string multiaddr, int count = 3, string keyType = "Ed25519", CancellationToken cancellationToken = default) =>
         RunAsync(["dial", multiaddr, "--count", count.ToString(System.Globalization.CultureInfo.InvariantCulture), "--key-type", keyType], DefaultTimeout, cancellationToken);
@@ -88,7 +94,7 @@ public sealed class JsLibp2pPeer : IAsyncDisposable
     /// <summary>Runs peer.mjs with <paramref name="arguments"/> until it exits, within <paramref name="timeout"/>.</summary>
     public static async Task<JsLibp2pRun> RunAsync(IReadOnlyList<string> arguments, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
-        await using var peer = Start(arguments);
+        await using var peer = StartProcess(arguments);
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         cts.CancelAfter(timeout);
         try
@@ -192,7 +198,7 @@ public sealed class JsLibp2pPeer : IAsyncDisposable
         }
     }
 
-    private static JsLibp2pPeer Start(IReadOnlyList<string> arguments)
+    private static JsLibp2pPeer StartProcess(IReadOnlyList<string> arguments)
     {
         var (packageDir, skipReason) = Environment.Value;
         if (skipReason is not null || packageDir is null)

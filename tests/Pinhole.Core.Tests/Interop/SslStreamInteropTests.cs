@@ -97,6 +97,71 @@ public sealed class SslStreamInteropTests
         Assert.True(sawPing, "js-libp2p's yamux sends a keep-alive Ping right after the session opens");
     }
 
+    [JsLibp2pFact]
+    public async Task SslStreamServer_AcceptsJsDialer_WithClientCertificateAndAlpnYamux()
+    {
+        var made = await JsLibp2pPeer.RunAsync(["make-cert", "--key-type", "Ed25519"], JsLibp2pPeer.DefaultTimeout);
+        Assert.True(made.ExitCode == 0, made.ToString());
+        var cert = made.Single("cert");
+        var ourPeerId = cert.GetString("peerId")!;
+        using var pem = X509Certificate2.CreateFromPem(cert.GetString("certPem"), cert.GetString("keyPem"));
+        using var serverCertificate = X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null);
+
+        using var cts = new CancellationTokenSource(Timeout);
+        var tcpListener = new TcpListener(IPAddress.Loopback, 0);
+        tcpListener.Start();
+        try
+        {
+            var port = ((IPEndPoint)tcpListener.LocalEndpoint).Port;
+            await using var dialer = JsLibp2pPeer.Start("dial", $"/ip4/127.0.0.1/tcp/{port}/p2p/{ourPeerId}", "--count", "1");
+            using var tcp = await tcpListener.AcceptTcpClientAsync(cts.Token);
+            var network = tcp.GetStream();
+
+            // The js dialer pipelines the header and its one proposal; the listener echoes both.
+            Assert.Equal("/multistream/1.0.0", await ReadMessageAsync(network, cts.Token));
+            Assert.Equal("/tls/1.0.0", await ReadMessageAsync(network, cts.Token));
+            await network.WriteAsync(Concat(Message("/multistream/1.0.0"), Message("/tls/1.0.0")), cts.Token);
+
+            PeerId? clientPeerId = null;
+            await using var tls = new SslStream(network, leaveInnerStreamOpen: false);
+            await tls.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
+            {
+                ServerCertificate = serverCertificate,
+                ClientCertificateRequired = true,
+                EnabledSslProtocols = SslProtocols.Tls13,
+                ApplicationProtocols = [new("/yamux/1.0.0"u8.ToArray()), new("libp2p"u8.ToArray())],
+                RemoteCertificateValidationCallback = (_, certificate, _, _) =>
+                {
+                    if (certificate is null)
+                    {
+                        return false;
+                    }
+                    using var copy = new X509Certificate2(certificate);
+                    clientPeerId = Libp2pCertificate.Verify(copy);
+                    return true;
+                },
+            }, cts.Token);
+
+            Assert.Equal("/yamux/1.0.0", tls.NegotiatedApplicationProtocol.ToString());
+            Assert.NotNull(clientPeerId);
+
+            // js verified our certificate against the PeerId it dialled and is on yamux without more negotiation.
+            var connected = await dialer.WaitForEventAsync("connected", timeout: Timeout);
+            Assert.Equal(ourPeerId, connected.GetString("remotePeer"));
+            Assert.Equal(clientPeerId.ToString(), connected.GetString("localPeerId"));
+            Assert.Equal("/yamux/1.0.0", connected.GetString("multiplexer"));
+
+            // Closing here makes the js ping fail, so the dialer exits with an error event.
+            tls.Close();
+            var error = await dialer.WaitForEventAsync("error", timeout: Timeout);
+            Assert.NotNull(error.GetString("message"));
+        }
+        finally
+        {
+            tcpListener.Stop();
+        }
+    }
+
     private static int PortOf(string multiaddr)
     {
         // /ip4/127.0.0.1/tcp/<port>/p2p/<id>
