@@ -1,0 +1,24 @@
+using System.CommandLine;
+
+namespace Pinhole.Cli.Commands;
+
+internal static class CatCommand
+{
+    public static Command Create()
+    {
+        var command = new Command("cat", "Connect to a peer and copy standard input to it and its output to standard output (binary-safe, half-close at end of input).");
+        var address = new Argument<string>("ADDRESS") { Description = "Peer address: /ip4/…/tcp/…/p2p/<PeerId> or pinhole://<PeerId>.tcp?host=…&port=…" };
+        var tofu = ConnectOptions.TrustOnFirstUse;
+        command.Arguments.Add(address);
+        command.Options.Add(tofu);
+        command.SetAction((parse, ct) => CommandRunner.RunAsync(async token =>
+        {
+            using var identity = await PinholeHome.LoadOrCreateIdentityAsync(parse.GetValue(GlobalOptions.Home), token).ConfigureAwait(false);
+            using var logging = GlobalOptions.CreateLoggerFactory(parse);
+            await using var connection = await PeerConnection.ConnectAsync(ConnectOptions.Create(parse, identity, logging, parse.GetValue(address)!), token).ConfigureAwait(false);
+            await using var stream = await connection.OpenStreamAsync(CatProtocol.ProtocolId, token).ConfigureAwait(false);
+            return await CatProtocol.PumpAsync(stream, token).ConfigureAwait(false);
+        }, ct));
+        return command;
+    }
+}

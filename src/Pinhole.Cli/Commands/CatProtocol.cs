@@ -1,0 +1,31 @@
+namespace Pinhole.Cli.Commands;
+
+/// <summary>netcat over an authenticated stream: raw bytes both ways, half-close by end of input.</summary>
+internal static class CatProtocol
+{
+    public const string ProtocolId = "/pinhole/cat/1.0.0";
+
+    /// <summary>stdin → stream (then half-close), stream → stdout, until both directions end.</summary>
+    public static async Task<int> PumpAsync(PeerStream stream, CancellationToken cancellationToken)
+    {
+        using var stdin = Console.OpenStandardInput();
+        using var stdout = Console.OpenStandardOutput();
+        var send = Task.Run(async () =>
+        {
+            await stdin.CopyToAsync(stream, cancellationToken).ConfigureAwait(false);
+            stream.CompleteWrites();
+        }, cancellationToken);
+        var receive = Task.Run(async () =>
+        {
+            await stream.CopyToAsync(stdout, cancellationToken).ConfigureAwait(false);
+            await stdout.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }, cancellationToken);
+        // The peer's end of stream ends the session (as nc -N does); our stdin may stay open (e.g. a terminal).
+        await receive.ConfigureAwait(false);
+        if (!send.IsCompleted)
+        {
+            stream.CompleteWrites();
+        }
+        return ExitCodes.Success;
+    }
+}

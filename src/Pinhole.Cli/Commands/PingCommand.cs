@@ -1,0 +1,48 @@
+using System.CommandLine;
+using System.Globalization;
+
+namespace Pinhole.Cli.Commands;
+
+internal static class PingCommand
+{
+    public static Command Create()
+    {
+        var command = new Command("ping", "Measure round-trip times to a peer with /ipfs/ping/1.0.0 (works with any libp2p node).");
+        var address = new Argument<string>("ADDRESS") { Description = "Peer address: /ip4/…/tcp/…/p2p/<PeerId> or pinhole://<PeerId>.tcp?host=…&port=…" };
+        var count = new Option<int>("--count", "-c") { Description = "Number of pings.", DefaultValueFactory = _ => 4 };
+        var tofu = ConnectOptions.TrustOnFirstUse;
+        var timeout = ConnectOptions.Timeout;
+        command.Arguments.Add(address);
+        command.Options.Add(count);
+        command.Options.Add(tofu);
+        command.Options.Add(timeout);
+        command.Validators.Add(result =>
+        {
+            if (result.GetValue(count) < 1)
+            {
+                result.AddError("--count must be at least 1.");
+            }
+        });
+        command.SetAction((parse, ct) => CommandRunner.RunAsync(async token =>
+        {
+            using var identity = await PinholeHome.LoadOrCreateIdentityAsync(parse.GetValue(GlobalOptions.Home), token).ConfigureAwait(false);
+            using var logging = GlobalOptions.CreateLoggerFactory(parse);
+            var options = ConnectOptions.Create(parse, identity, logging, parse.GetValue(address)!);
+            await using var connection = await PeerConnection.ConnectAsync(options, token).ConfigureAwait(false);
+            using var perPing = CancellationTokenSource.CreateLinkedTokenSource(token);
+            var n = parse.GetValue(count);
+            var total = TimeSpan.Zero;
+            for (var i = 1; i <= n; i++)
+            {
+                perPing.CancelAfter(options.HandshakeTimeout);
+                var rtt = await connection.PingAsync(perPing.Token).ConfigureAwait(false);
+                perPing.TryReset();
+                total += rtt;
+                await Console.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"pong from {connection.RemotePeer}: seq={i} time={rtt.TotalMilliseconds:0.###} ms")).ConfigureAwait(false);
+            }
+            await Console.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{n} pings, average {total.TotalMilliseconds / n:0.###} ms")).ConfigureAwait(false);
+            return ExitCodes.Success;
+        }, ct));
+        return command;
+    }
+}
