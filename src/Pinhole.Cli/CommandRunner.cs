@@ -29,7 +29,9 @@ internal static class CommandRunner
         }
         catch (ArgumentException e)
         {
-            return Fail(e.Message, ExitCodes.Usage);
+            // The "(Parameter 'X')" suffix names a C# property, not anything the user typed.
+            var message = e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal);
+            return Fail(message, ExitCodes.Usage);
         }
         catch (IOException e)
         {

@@ -32,18 +32,20 @@ public sealed class Multiaddr : IEquatable<Multiaddr>
 
     private readonly byte[] _bytes;
     private readonly MultiaddrComponent[] _components;
+    private readonly System.Collections.ObjectModel.ReadOnlyCollection<MultiaddrComponent> _readOnlyComponents;
 
     private Multiaddr(byte[] bytes, MultiaddrComponent[] components)
     {
         _bytes = bytes;
         _components = components;
+        _readOnlyComponents = Array.AsReadOnly(components);
     }
 
     /// <summary>The empty multiaddr, printed <c>/</c>.</summary>
     public static Multiaddr Empty { get; } = new([], []);
 
     /// <summary>The components, in order.</summary>
-    public IReadOnlyList<MultiaddrComponent> Components => _components;
+    public IReadOnlyList<MultiaddrComponent> Components => _readOnlyComponents;
 
     /// <summary>The binary form.</summary>
     public ReadOnlyMemory<byte> Bytes => _bytes;
@@ -201,18 +203,25 @@ public sealed class Multiaddr : IEquatable<Multiaddr>
         return Decode(_bytes[..length]);
     }
 
-    /// <summary>
-    /// Gets the peer named by the last component when it is <c>/p2p</c>: the multihash bytes of its PeerId.
-    /// </summary>
-    public bool TryGetPeerId([NotNullWhen(true)] out byte[]? multihash)
+    /// <summary>Gets the peer named by the last component, when it is <c>/p2p/&lt;peer id&gt;</c>.</summary>
+    public bool TryGetPeerId([NotNullWhen(true)] out PeerId? peerId)
     {
-        multihash = null;
+        peerId = null;
         if (_components.Length == 0 || _components[^1].Code != MultiaddrProtocols.P2p.Code)
         {
             return false;
         }
-        multihash = _components[^1].RawValue.ToArray();
+        peerId = PeerId.FromMultihash(_components[^1].RawValue.Span); // validated when decoded
         return true;
+    }
+
+    /// <summary>Returns this address followed by <c>/p2p/&lt;peer&gt;</c>.</summary>
+    public Multiaddr Encapsulate(PeerId peer)
+    {
+        ArgumentNullException.ThrowIfNull(peer);
+        var writer = new ArrayBufferWriter<byte>(48);
+        WriteComponent(writer, MultiaddrProtocols.P2p, peer.Multihash.Span);
+        return Encapsulate(Decode(writer.WrittenSpan.ToArray()));
     }
 
     /// <summary>

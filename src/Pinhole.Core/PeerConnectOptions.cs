@@ -24,7 +24,7 @@ public sealed class PeerConnectOptions : PeerConnectionOptions
         if (Remote.PeerId is null && !TrustOnFirstUse)
         {
             throw new ArgumentException(
-                $"The address '{Remote}' names no PeerId, so the peer cannot be authenticated; add /p2p/<PeerId> or set {nameof(TrustOnFirstUse)} to accept any peer.",
+                $"The address '{Remote}' names no PeerId, so the peer cannot be authenticated; add /p2p/<PeerId>, or opt in to trust on first use ({nameof(TrustOnFirstUse)}; pinhole: --trust-on-first-use) to accept any peer.",
                 nameof(Remote));
         }
     }

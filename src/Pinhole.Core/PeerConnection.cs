@@ -155,11 +155,12 @@ public sealed partial class PeerConnection : IAsyncDisposable
                 TrustedOnFirstUse = expected is null,
             };
             var logger = options.LoggerFactory.CreateLogger<PeerConnection>();
+            var hintText = hint.ToString();
             if (expected is null)
             {
-                ConnectionLog.TrustedOnFirstUse(logger, connection.RemotePeer, hint.ToString());
+                ConnectionLog.TrustedOnFirstUse(logger, connection.RemotePeer, hintText);
             }
-            ConnectionLog.Connected(logger, "to", connection.RemotePeer, hint.ToString());
+            ConnectionLog.Connected(logger, "to", connection.RemotePeer, hintText);
             return connection;
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
@@ -222,7 +223,7 @@ public sealed partial class PeerConnection : IAsyncDisposable
         {
             stream.CompleteWrites();
             var message = await IdentifyProtocol.ReadAsync(stream, cancellationToken).ConfigureAwait(false);
-            if (message.PublicKey is { Length: > 0 } key && !Libp2pPublicKey.Decode(key).Equals(RemotePublicKey))
+            if (message.PublicKey is { Length: > 0 } key && !Libp2pPublicKey.Decode(key.Span).Equals(RemotePublicKey))
             {
                 throw new PeerException(PeerError.ProtocolViolation, $"Identify from {RemotePeer} carries a different public key than its certificate.");
             }

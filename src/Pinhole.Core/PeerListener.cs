@@ -82,8 +82,9 @@ public sealed class PeerListener : IAsyncDisposable
         var listener = new PeerListener(options, sockets);
         foreach (var socket in sockets)
         {
-            ConnectionLog.Listening(listener._logger, Multiaddr.FromIPEndPoint((IPEndPoint)socket.LocalEndPoint!, "tcp").ToString());
-            listener._loops.Add(Task.Run(() => listener.AcceptLoopAsync(socket)));
+            var bound = Multiaddr.FromIPEndPoint((IPEndPoint)socket.LocalEndPoint!, "tcp").ToString();
+            ConnectionLog.Listening(listener._logger, bound);
+            listener._loops.Add(Task.Run(() => listener.AcceptLoopAsync(socket), CancellationToken.None));
         }
         return ValueTask.FromResult(listener);
     }
@@ -184,7 +185,8 @@ public sealed class PeerListener : IAsyncDisposable
     {
         try
         {
-            await using var raw = new NetworkStream(client, ownsSocket: true);
+            var raw = new NetworkStream(client, ownsSocket: true);
+            await using var rawScope = raw.ConfigureAwait(false);
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
             timeout.CancelAfter(_options.HandshakeTimeout);
             await ConnectionUpgrader.RefuseAsync(raw, timeout.Token).ConfigureAwait(false);

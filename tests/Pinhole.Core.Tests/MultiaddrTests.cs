@@ -29,6 +29,11 @@ public class MultiaddrTests
     [InlineData("/unix/sock", "9003" + "04" + "736f636b")]
     [InlineData("/ip6zone/eth0/ip6/fe80::1/tcp/1", "2a" + "04" + "65746830" + "29" + "fe800000000000000000000000000001" + "060001")]
     [InlineData("/", "")]
+    // Binary forms below were produced by js @multiformats/multiaddr 13.0.3.
+    [InlineData("/ip4/1.2.3.4/tcp/80/p2p/" + QmPeer, "0401020304060050a5032212209dff3b17d74cf4d38a50d8b6383e92d181a10395a5e73a726dcccbd21bf6f0b9")]
+    [InlineData("/ip4/1.2.3.4/udp/443/quic-v1/webtransport/certhash/uEiAkH5a4DPGKUuOBjYw0CgwjvcJCJMD2K_1aluKR_tpevQ",
+        "0401020304910201bbcd03d103d203221220241f96b80cf18a52e3818d8c340a0c23bdc24224c0f62bfd5a96e291feda5ebd")]
+    [InlineData("/unix/%2Fa%2520space", "90030a2f612532307370616365")]
     public void Text_and_binary_forms_match(string text, string hex)
     {
         var fromText = Multiaddr.Parse(text);
@@ -47,8 +52,9 @@ public class MultiaddrTests
         // a5 03 = varint(0x01a5); 0x22 = 34-byte value; 0x12 0x20 = sha2-256 multihash header
         Assert.Equal("a5032212", Convert.ToHexStringLower(bytes.Slice(8, 4)));
         Assert.Equal(8 + 3 + 34, bytes.Length);
-        Assert.True(addr.TryGetPeerId(out var multihash));
-        Assert.Equal(Base58.Decode(QmPeer), multihash);
+        Assert.True(addr.TryGetPeerId(out var peer));
+        Assert.Equal(PeerId.Parse(QmPeer), peer);
+        Assert.Equal(Base58.Decode(QmPeer), peer.Multihash.ToArray());
         Assert.Equal($"/ip4/1.2.3.4/tcp/80/p2p/{QmPeer}", addr.ToString());
     }
 
@@ -74,9 +80,10 @@ public class MultiaddrTests
     {
         var addr = Multiaddr.Parse($"/ip4/127.0.0.1/tcp/4001/p2p/{Ed25519Peer}");
         Assert.Equal($"/ip4/127.0.0.1/tcp/4001/p2p/{Ed25519Peer}", addr.ToString());
-        Assert.True(addr.TryGetPeerId(out var mh));
-        Assert.Equal(0x00, mh[0]); // identity multihash
-        Assert.Equal(Base58.Decode(Ed25519Peer), mh);
+        Assert.True(addr.TryGetPeerId(out var peer));
+        Assert.Equal(0x00, peer.Multihash.Span[0]); // identity multihash
+        Assert.Equal(Ed25519Peer, peer.ToString());
+        Assert.Equal(addr, Multiaddr.Parse("/ip4/127.0.0.1/tcp/4001").Encapsulate(peer));
     }
 
     [Fact]
@@ -169,9 +176,10 @@ public class MultiaddrTests
     [InlineData("/ip4/1.2.3.4/tcp/1//", "ends with an empty component")]
     [InlineData("//", "ends with an empty component")]
     [InlineData("/p2p/QmNotBase58l0", "Invalid base58 character")]
-    [InlineData("/p2p/Qm", "peer ID multihash declares a 98-byte digest but carries 0 bytes")]
-    [InlineData("/p2p/bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi", "codec 0x70; expected libp2p-key")]
-    [InlineData("/p2p/xyz", "Unsupported multibase prefix 'x'")]
+    [InlineData("/p2p/Qm", "Invalid value for /p2p (component 1): Invalid peer ID 'Qm'")]
+    [InlineData("/p2p/QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N5", "Invalid peer ID")]
+    [InlineData("/p2p/bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi", "must be libp2p-key (0x72), not 0x70")]
+    [InlineData("/p2p/xyz", "Invalid peer ID 'xyz'")]
     [InlineData("/certhash/uEiA", "declares a 32-byte digest but carries 0 bytes")]
     [InlineData("/certhash/u!!", "Invalid base64url character")]
     [InlineData("/unix/%2", "Bad percent escape")]
@@ -213,8 +221,9 @@ public class MultiaddrTests
     [InlineData("3500", "Empty name")]
     [InlineData("35022f61", "invalid character U+002F")]
     [InlineData("3502c328", "not valid UTF-8")]
-    [InlineData("a5030412200000", "declares a 32-byte digest but carries 2 bytes")]
-    [InlineData("a50300", "not a multihash")]
+    [InlineData("a5030412200000", "declares a 32-byte digest but holds 2 bytes")]
+    [InlineData("a50300", "multihash header is truncated")]
+    [InlineData("a50304130200ff", "neither identity (0x00) nor sha2-256")]
     [InlineData("900300", "Empty unix path")]
     public void Bad_binary_fails_with_a_precise_message(string hex, string? expected)
     {
@@ -271,6 +280,7 @@ public class MultiaddrTests
         Assert.Equal("/tcp/4001", addr.Components[1].ToString());
         Assert.Equal("/tls", addr.Components[2].ToString());
         Assert.Equal(addr.Bytes.Length, addr.Components.Sum(c => c.Encoded.Length));
+        Assert.False(addr.Components is MultiaddrComponent[]); // callers cannot swap components
     }
 
     [Fact]
@@ -292,9 +302,9 @@ public class MultiaddrTests
         Assert.Equal($"/ip4/1.2.3.4/tcp/1/p2p/{QmPeer}/p2p-circuit", relayed.DecapsulateCode(0x01a5).ToString());
         Assert.Equal("/ip4/1.2.3.4/tcp/1", relayed.Decapsulate($"/p2p/{QmPeer}").ToString());
         Assert.True(relayed.TryGetPeerId(out var target));
-        Assert.Equal(Base58.Decode(Ed25519Peer), target);
+        Assert.Equal(PeerId.Parse(Ed25519Peer), target);
         Assert.True(relayed.Decapsulate("/p2p-circuit").TryGetPeerId(out var relay));
-        Assert.Equal(Base58.Decode(QmPeer), relay);
+        Assert.Equal(PeerId.Parse(QmPeer), relay);
         Assert.False(relayed.Decapsulate($"/p2p/{QmPeer}").TryGetPeerId(out _));
     }
 

@@ -37,6 +37,18 @@ public class MultistreamSelectTests
     }
 
     [Fact]
+    public async Task Transcript_matches_docs_connection_upgrade()
+    {
+        var (dialer, listener) = InMemoryDuplexStream.CreatePair();
+        var ct = TestToken();
+        var listen = MultistreamSelect.NegotiateAsync(listener, id => id == "/tls/1.0.0", ct);
+        Assert.Equal("/tls/1.0.0", await MultistreamSelect.SelectAsync(dialer, ["/noise", "/tls/1.0.0"], ct));
+        await listen.WaitAsync(Timeout);
+        Assert.Equal("132f6d756c746973747265616d2f312e302e300a" + "072f6e6f6973650a" + "0b2f746c732f312e302e300a", Convert.ToHexStringLower(dialer.WrittenBytes));
+        Assert.Equal("132f6d756c746973747265616d2f312e302e300a" + "036e610a" + "0b2f746c732f312e302e300a", Convert.ToHexStringLower(listener.WrittenBytes));
+    }
+
+    [Fact]
     public async Task Listener_does_not_read_past_the_negotiation()
     {
         var (dialer, listener) = InMemoryDuplexStream.CreatePair();

@@ -20,12 +20,8 @@ internal static class CatProtocol
             await stream.CopyToAsync(stdout, cancellationToken).ConfigureAwait(false);
             await stdout.FlushAsync(cancellationToken).ConfigureAwait(false);
         }, cancellationToken);
-        // The peer's end of stream ends the session (as nc -N does); our stdin may stay open (e.g. a terminal).
-        await receive.ConfigureAwait(false);
-        if (!send.IsCompleted)
-        {
-            stream.CompleteWrites();
-        }
+        // Half-close semantics, as TCP: each direction ends on its own; the session ends when both have.
+        await Task.WhenAll(send, receive).ConfigureAwait(false);
         return ExitCodes.Success;
     }
 }

@@ -16,21 +16,18 @@ internal static class PingCommand
         command.Options.Add(count);
         command.Options.Add(tofu);
         command.Options.Add(timeout);
-        command.Validators.Add(result =>
-        {
-            if (result.GetValue(count) < 1)
-            {
-                result.AddError("--count must be at least 1.");
-            }
-        });
         command.SetAction((parse, ct) => CommandRunner.RunAsync(async token =>
         {
+            var n = parse.GetValue(count);
+            if (n < 1)
+            {
+                return CommandRunner.Fail("--count must be at least 1.", ExitCodes.Usage);
+            }
             using var identity = await PinholeHome.LoadOrCreateIdentityAsync(parse.GetValue(GlobalOptions.Home), token).ConfigureAwait(false);
             using var logging = GlobalOptions.CreateLoggerFactory(parse);
             var options = ConnectOptions.Create(parse, identity, logging, parse.GetValue(address)!);
             await using var connection = await PeerConnection.ConnectAsync(options, token).ConfigureAwait(false);
             using var perPing = CancellationTokenSource.CreateLinkedTokenSource(token);
-            var n = parse.GetValue(count);
             var total = TimeSpan.Zero;
             for (var i = 1; i <= n; i++)
             {

@@ -13,7 +13,7 @@ internal enum MultiaddrValueKind
     Port,
     /// <summary>Length-prefixed UTF-8 name without '/' or spaces (dns*, sni, ip6zone).</summary>
     Name,
-    /// <summary>Length-prefixed multihash; text is base58btc (or a CIDv1 on input).</summary>
+    /// <summary>Length-prefixed PeerId multihash; text as <see cref="Pinhole.PeerId"/> prints and parses it.</summary>
     PeerId,
     /// <summary>Length-prefixed multihash; text is multibase (printed base64url, prefix <c>u</c>).</summary>
     Certhash,

@@ -16,9 +16,6 @@ internal static class MultiaddrValues
     /// <summary>Longest DNS name / SNI / zone value, in UTF-8 bytes (RFC 1035 caps names at 255).</summary>
     public const int MaxNameLength = 255;
 
-    /// <summary>libp2p-key multicodec, the codec of a CIDv1 that names a peer.</summary>
-    public const ulong Libp2pKeyCodec = 0x72;
-
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     /// <summary>Parses the text value of <paramref name="protocol"/> into its binary value.</summary>
@@ -41,7 +38,7 @@ internal static class MultiaddrValues
         MultiaddrValueKind.Ip6 => new IPAddress(value).ToString(),
         MultiaddrValueKind.Port => BinaryPrimitives.ReadUInt16BigEndian(value).ToString(CultureInfo.InvariantCulture),
         MultiaddrValueKind.Name => FormatName(value),
-        MultiaddrValueKind.PeerId => Base58.Encode(ValidateMultihash(value, "peer ID")),
+        MultiaddrValueKind.PeerId => FormatPeerId(value),
         MultiaddrValueKind.Certhash => Multibase.EncodeBase64Url(ValidateMultihash(value, "certhash")),
         MultiaddrValueKind.UnixPath => FormatUnixPath(value),
         _ => throw new InvalidOperationException($"Protocol {protocol.Name} takes no value."),
@@ -148,28 +145,25 @@ internal static class MultiaddrValues
 
     private static byte[] ParsePeerId(string text)
     {
-        if (text.Length == 0)
+        // PeerId.Parse trims and strips "/p2p/"; inside a multiaddr neither can be meant.
+        if (text.Any(char.IsWhiteSpace))
         {
-            throw new FormatException("Empty peer ID.");
+            throw new FormatException($"Invalid peer ID '{text}': it contains white space.");
         }
-        // libp2p/specs peer-ids: "1..." (identity multihash) and "Qm..." (sha2-256) are bare base58btc
-        // multihashes; anything else is a multibase CIDv1 whose codec must be libp2p-key.
-        if (text[0] == '1' || text.StartsWith("Qm", StringComparison.Ordinal))
+        return PeerId.Parse(text).Multihash.ToArray();
+    }
+
+    private static string FormatPeerId(ReadOnlySpan<byte> value)
+    {
+        try
         {
-            return ValidateMultihash(Base58.Decode(text), "peer ID").ToArray();
+            return PeerId.FromMultihash(value).ToString();
         }
-        var cid = Multibase.Decode(text);
-        var version = Varint.Read(cid, out var n1);
-        if (version != 1)
+        catch (Exception e) when (e is not FormatException)
         {
-            throw new FormatException($"Peer ID CID has version {version}; only CIDv1 is accepted.");
+            // An identity multihash carries a key; whatever the key decoder throws is still bad input.
+            throw new FormatException($"Invalid peer ID: {e.Message}", e);
         }
-        var codec = Varint.Read(cid.AsSpan(n1), out var n2);
-        if (codec != Libp2pKeyCodec)
-        {
-            throw new FormatException($"Peer ID CID has codec 0x{codec:x}; expected libp2p-key (0x72).");
-        }
-        return ValidateMultihash(cid.AsSpan(n1 + n2), "peer ID").ToArray();
     }
 
     private static byte[] ParseCerthash(string text) => ValidateMultihash(Multibase.Decode(text), "certhash").ToArray();

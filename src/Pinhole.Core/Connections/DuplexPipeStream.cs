@@ -47,7 +47,6 @@ internal sealed class DuplexPipeStream(PipeReader input, PipeWriter output) : St
     public override ValueTask DisposeAsync()
     {
         Dispose(true);
-        GC.SuppressFinalize(this);
-        return ValueTask.CompletedTask;
+        return base.DisposeAsync();
     }
 }

@@ -48,9 +48,14 @@ public sealed class PeerConnectionTests : IDisposable
                 await using var outbound = await opener.OpenStreamAsync("/test/echo/1.0.0", TestNodes.Bounded());
                 await using var inbound = await acceptor.AcceptStreamAsync(TestNodes.Bounded());
                 Assert.Equal("/test/echo/1.0.0", inbound.Protocol);
-                await outbound.WriteAsync(payload, TestNodes.Bounded());
-                outbound.CompleteWrites();
+                // More than the 256 KiB window: the write completes only as the reader drains it.
+                var write = Task.Run(async () =>
+                {
+                    await outbound.WriteAsync(payload, TestNodes.Bounded());
+                    outbound.CompleteWrites();
+                });
                 Assert.Equal(payload, await TestNodes.ReadAllAsync(inbound, TestNodes.Bounded()));
+                await write;
                 // The other half is still open after the first half-closed.
                 await inbound.WriteAsync("reply"u8.ToArray(), TestNodes.Bounded());
                 inbound.CompleteWrites();

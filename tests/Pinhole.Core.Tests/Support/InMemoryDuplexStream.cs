@@ -26,6 +26,28 @@ public sealed class InMemoryDuplexStream : Stream
     /// <summary>Number of write calls made on this end (to check "one write").</summary>
     public int WriteCount { get; private set; }
 
+    private readonly List<byte> _written = [];
+
+    /// <summary>Everything written on this end so far (a transcript of what the peer was sent).</summary>
+    public byte[] WrittenBytes
+    {
+        get
+        {
+            lock (_written)
+            {
+                return [.. _written];
+            }
+        }
+    }
+
+    private void Record(ReadOnlySpan<byte> data)
+    {
+        lock (_written)
+        {
+            _written.AddRange(data);
+        }
+    }
+
     /// <summary>Number of bytes read from this end.</summary>
     public long BytesRead { get; private set; }
 
@@ -50,6 +72,7 @@ public sealed class InMemoryDuplexStream : Stream
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
         WriteCount++;
+        Record(buffer.Span);
         _outgoing.Write(buffer.Span);
         return ValueTask.CompletedTask;
     }
@@ -60,6 +83,7 @@ public sealed class InMemoryDuplexStream : Stream
     public override void Write(byte[] buffer, int offset, int count)
     {
         WriteCount++;
+        Record(buffer.AsSpan(offset, count));
         _outgoing.Write(buffer.AsSpan(offset, count));
     }
 

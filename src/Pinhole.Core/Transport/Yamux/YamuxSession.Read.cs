@@ -175,6 +175,10 @@ internal sealed partial class YamuxSession
             }
             return;
         }
+        if (header.Length > (uint)Options.MaxReceivedFrameSize)
+        {
+            throw new PeerException(PeerError.ProtocolViolation, $"yamux stream {id} received a {header.Length}-byte data frame; the limit is {Options.MaxReceivedFrameSize} bytes.");
+        }
         if (stream is not null && !stream.TryReserve(header.Length, out var credit))
         {
             throw new PeerException(PeerError.ProtocolViolation, $"yamux stream {id} received a {header.Length}-byte data frame but its window allows only {credit} bytes.");

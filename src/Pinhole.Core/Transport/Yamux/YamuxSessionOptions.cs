@@ -29,6 +29,10 @@ internal sealed class YamuxSessionOptions
     /// <summary>Largest payload of the data frames we send, in bytes. Default 256 KiB.</summary>
     public int MaxDataFrameSize { get; set; } = 256 * 1024;
 
+    /// <summary>Largest data frame payload accepted from the peer; bigger is a protocol error. Default 16 MiB
+    /// (go-yamux sends frames as large as the window).</summary>
+    public int MaxReceivedFrameSize { get; set; } = 16 * 1024 * 1024;
+
     /// <summary>Bytes queued for the transport beyond which stream writers wait. Default 1 MiB.
     /// Control frames (window updates, pings, resets) are never held back.</summary>
     public int MaxWriteBufferSize { get; set; } = 1024 * 1024;
