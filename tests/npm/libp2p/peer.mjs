@@ -17,6 +17,10 @@
 //       Prints {"event":"cert","peerId":...,"keyType":...,"certPem":...,"keyPem":...}: a certificate
 //       exactly as js-libp2p makes it for a handshake, for offline tests of Pinhole's verifier.
 //
+// Both listen and dial modes also serve /pinhole-test/echo/1.0.0 (echo every byte until the remote's
+// FIN, then close; prints {"event":"echo-served","bytes":N}). `dial ... --echo BYTES` sends that many
+// random bytes on one echo stream after the pings, checks they come back, prints {"event":"echo",...}.
+//
 // --key-type: Ed25519 (default), secp256k1, RSA or ECDSA (ECDSA fails: see README.md).
 // Only loopback traffic: no discovery, bootstrap, relay, autonat, upnp, DNS or connection monitor.
 // Every line on stdout is one JSON object; js-libp2p's own debug log (DEBUG=libp2p:*) goes to stderr.
@@ -32,7 +36,7 @@ import { yamux } from '@libp2p/yamux'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { readFileSync } from 'node:fs'
-import { X509Certificate } from 'node:crypto'
+import { X509Certificate, randomBytes } from 'node:crypto'
 
 function emit (obj) {
   process.stdout.write(JSON.stringify(obj) + '\n')
@@ -44,7 +48,7 @@ function fail (err) {
 }
 
 function parseArgs (argv) {
-  const args = { mode: argv[0], target: undefined, count: 3, keyType: 'Ed25519', port: 0, identify: true }
+  const args = { mode: argv[0], target: undefined, count: 3, keyType: 'Ed25519', port: 0, identify: true, echo: 0 }
   let i = 1
   if (args.mode === 'dial' || args.mode === 'verify-cert') {
     args.target = argv[i++]
@@ -59,9 +63,11 @@ function parseArgs (argv) {
     else if (a === '--port') args.port = Number.parseInt(argv[++i], 10)
     else if (a === '--no-identify') args.identify = false
     else if (a === '--expect') args.expect = argv[++i]
+    else if (a === '--echo') args.echo = Number.parseInt(argv[++i], 10)
     else throw new Error(`unknown argument ${a}`)
   }
   if (!Number.isInteger(args.count) || args.count < 0) throw new Error('--count must be a non-negative integer')
+  if (!Number.isInteger(args.echo) || args.echo < 0) throw new Error('--echo must be a non-negative integer')
   return args
 }
 
@@ -113,7 +119,49 @@ async function createNode (args) {
     emit({ event: 'inbound-identify', remotePeer: connection.remotePeer.toString() })
     return handleIdentify(stream, connection)
   }
+  await node.handle(ECHO_PROTOCOL, serveEcho, { runOnLimitedConnection: false })
   return node
+}
+
+const ECHO_PROTOCOL = '/pinhole-test/echo/1.0.0'
+const ECHO_CHUNK = 64 * 1024
+
+async function serveEcho (stream, connection) {
+  let bytes = 0
+  try {
+    for await (const buf of stream) {
+      bytes += buf.byteLength
+      if (!stream.send(buf)) await stream.onDrain()
+    }
+    await stream.close()
+    emit({ event: 'echo-served', remotePeer: connection.remotePeer.toString(), bytes })
+  } catch (err) {
+    emit({ event: 'echo-failed', remotePeer: connection.remotePeer.toString(), bytes, message: err?.message ?? String(err) })
+    stream.abort(err)
+  }
+}
+
+// Sends `total` random bytes on a new echo stream while reading the echo; resolves when all came back.
+async function runEcho (connection, total) {
+  const data = new Uint8Array(randomBytes(total))
+  const start = Date.now()
+  const stream = await connection.newStream(ECHO_PROTOCOL, { signal: AbortSignal.timeout(10_000) })
+  const received = []
+  let receivedBytes = 0
+  const reading = (async () => {
+    for await (const buf of stream) {
+      const bytes = buf instanceof Uint8Array ? buf : buf.subarray()
+      received.push(bytes)
+      receivedBytes += bytes.byteLength
+    }
+  })()
+  for (let offset = 0; offset < total; offset += ECHO_CHUNK) {
+    if (!stream.send(data.subarray(offset, Math.min(total, offset + ECHO_CHUNK)))) await stream.onDrain()
+  }
+  await stream.close()
+  await reading
+  const echoed = Buffer.concat(received)
+  return { bytes: total, receivedBytes, ok: echoed.equals(Buffer.from(data)), ms: Date.now() - start }
 }
 
 function connectionToJson (connection) {
@@ -158,6 +206,9 @@ async function dial (args) {
   for (let i = 0; i < args.count; i++) {
     const rtt = await node.services.ping.ping(target, { signal: AbortSignal.timeout(10_000) })
     emit({ event: 'ping', rtt })
+  }
+  if (args.echo > 0) {
+    emit({ event: 'echo', ...await runEcho(connection, args.echo) })
   }
   if (args.identify) {
     const result = await node.services.identify.identify(connection, { signal: AbortSignal.timeout(10_000) })
