@@ -114,4 +114,28 @@ public sealed class CliTests : IDisposable
             Assert.Contains("Usage:", stdout, StringComparison.Ordinal);
         }
     }
+
+    [Fact]
+    public async Task OcapnLocatorListenAndPing()
+    {
+        var (code, locator, stderr) = await CliProcess.RunAsync(Home("o"), null, "id", "--ocapn", "--ocapn-port", "9000");
+        Assert.True(code == 0, stderr);
+        Assert.Matches("^ocapn://[0-9a-f]{64}\\.tcp-tls\\?host=localhost&port=9000$", locator.Trim());
+        await using var node = CliProcess.Start(Home("o"), "listen", "--listen", "/ip4/127.0.0.1/tcp/0", "--ocapn", "--ocapn-listen", "127.0.0.1:0");
+        string line;
+        do
+        {
+            line = await node.ReadLineAsync();
+        }
+        while (!line.StartsWith("ocapn://", StringComparison.Ordinal));
+        Assert.Contains(locator.Trim()[..80], line, StringComparison.Ordinal);
+        // "ping" a Goblins-style peer: connect, designator check, TLS handshake.
+        (code, var stdout, stderr) = await CliProcess.RunAsync(Home("d"), null, "ping", line, "--count", "1");
+        Assert.True(code == 0, stderr);
+        Assert.Contains("reached", stdout, StringComparison.Ordinal);
+        var wrong = "ocapn://" + (line[8] == '0' ? '1' : '0') + line[9..];
+        (code, _, stderr) = await CliProcess.RunAsync(Home("d"), null, "ping", wrong, "--count", "1");
+        Assert.Equal(3, code);
+        Assert.Contains("mismatch", stderr, StringComparison.Ordinal);
+    }
 }
