@@ -33,6 +33,9 @@ internal sealed class DuplexPipeStream : Stream
         _input.Complete(error);
     }
 
+    /// <summary>Half-closes: the peer reads end of stream, while this end can still read.</summary>
+    public void ShutdownOutput() => _output.Complete();
+
     public override bool CanRead => true;
     public override bool CanSeek => false;
     public override bool CanWrite => true;
