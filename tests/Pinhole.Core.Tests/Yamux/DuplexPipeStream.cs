@@ -9,6 +9,7 @@ internal sealed class DuplexPipeStream : Stream
     private readonly PipeReader _input;
     private readonly PipeWriter _output;
     private int _disposed;
+    private volatile Exception? _broken;
 
     public DuplexPipeStream(PipeReader input, PipeWriter output)
     {
@@ -28,6 +29,7 @@ internal sealed class DuplexPipeStream : Stream
     /// <summary>Simulates connection loss: the peer's reads and writes fail with <paramref name="error"/>.</summary>
     public void Break(Exception error)
     {
+        _broken = error;
         _output.Complete(error);
         _input.CancelPendingRead();
         _input.Complete(error);
@@ -47,6 +49,10 @@ internal sealed class DuplexPipeStream : Stream
         while (true)
         {
             ObjectDisposedException.ThrowIf(_disposed != 0, this);
+            if (_broken is { } broken)
+            {
+                throw new IOException(broken.Message, broken);
+            }
             var result = await _input.ReadAsync(cancellationToken);
             var data = result.Buffer;
             if (result.IsCanceled)
@@ -75,6 +81,10 @@ internal sealed class DuplexPipeStream : Stream
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        if (_broken is { } broken)
+        {
+            throw new IOException(broken.Message, broken);
+        }
         var result = await _output.WriteAsync(buffer, cancellationToken);
         if (result.IsCompleted)
         {
