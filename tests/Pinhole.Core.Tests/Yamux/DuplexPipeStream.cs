@@ -46,6 +46,18 @@ internal sealed class DuplexPipeStream : Stream
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
+        try
+        {
+            return await ReadCoreAsync(buffer, cancellationToken);
+        }
+        catch (InvalidOperationException) when (_broken is { } broken)
+        {
+            throw new IOException(broken.Message, broken);
+        }
+    }
+
+    private async ValueTask<int> ReadCoreAsync(Memory<byte> buffer, CancellationToken cancellationToken)
+    {
         while (true)
         {
             ObjectDisposedException.ThrowIf(_disposed != 0, this);
@@ -85,10 +97,15 @@ internal sealed class DuplexPipeStream : Stream
         {
             throw new IOException(broken.Message, broken);
         }
-        var result = await _output.WriteAsync(buffer, cancellationToken);
-        if (result.IsCompleted)
+        // Like TCP after the peer closed: bytes are accepted and dropped; the peer's close shows up as
+        // end of stream on the read side first. Break() models a hard failure instead.
+        try
         {
-            throw new IOException("The other end stopped reading.");
+            await _output.WriteAsync(buffer, cancellationToken);
+        }
+        catch (InvalidOperationException) when (_broken is { } failure)
+        {
+            throw new IOException(failure.Message, failure);
         }
     }
 

@@ -78,6 +78,14 @@ internal sealed class RawYamuxPeer : IAsyncDisposable
         }
     }
 
+    /// <summary>Answers the session's first (RTT) ping, so that ping timeouts do not interfere.</summary>
+    public async Task AnswerFirstPingAsync()
+    {
+        var ping = await ReadUntilAsync(h => h.Type == YamuxFrameType.Ping && h.Flags == YamuxFlags.Syn, "the first ping");
+        await SendAsync(YamuxFrameType.Ping, YamuxFlags.Ack, 0, ping.Header.Length);
+        await Eventually.TrueAsync(() => Session.LastRtt is not null, "the RTT sample");
+    }
+
     /// <summary>Reads until the GoAway frame and returns its code.</summary>
     public async Task<YamuxGoAwayCode> ReadGoAwayAsync() =>
         (YamuxGoAwayCode)(await ReadUntilAsync(h => h.Type == YamuxFrameType.GoAway, "GoAway")).Header.Length;

@@ -53,7 +53,7 @@ public class YamuxFlowControlTests
         var time = new ManualTimeProvider();
         var options = new YamuxSessionOptions { MaxStreamWindow = 4 * 1024 * 1024 };
         await using var pair = YamuxTestPair.Start(options, options, time);
-        await Eventually.TrueAsync(() => pair.Server.LastRtt is not null, "first RTT sample");
+        await Eventually.TrueAsync(() => pair.Server.LastRtt is not null && pair.Client.LastRtt is not null, "first RTT samples");
         var (opened, accepted) = await pair.OpenAsync(pair.Client);
         var payload = YamuxTestData.Pattern(16 * 1024 * 1024, seed: 2);
 
@@ -71,7 +71,7 @@ public class YamuxFlowControlTests
     {
         var time = new ManualTimeProvider();
         await using var pair = YamuxTestPair.Start(time: time);
-        await Eventually.TrueAsync(() => pair.Server.LastRtt is not null, "first RTT sample");
+        await Eventually.TrueAsync(() => pair.Server.LastRtt is not null && pair.Client.LastRtt is not null, "first RTT samples");
         var (opened, accepted) = await pair.OpenAsync(pair.Client);
         var payload = YamuxTestData.Pattern(2 * 1024 * 1024, seed: 3);
 

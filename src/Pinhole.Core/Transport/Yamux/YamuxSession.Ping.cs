@@ -29,6 +29,10 @@ internal sealed partial class YamuxSession
             }
             return await completion.Task.WaitAsync(Options.PingTimeout, TimeProvider, cancellationToken).ConfigureAwait(false);
         }
+        catch (TimeoutException) when (completion.Task.IsCompletedSuccessfully)
+        {
+            return completion.Task.Result; // the answer and the timer raced
+        }
         catch (TimeoutException ex)
         {
             YamuxLog.PingTimedOut(Logger, Options.PingTimeout);

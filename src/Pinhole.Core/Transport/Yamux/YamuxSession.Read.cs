@@ -62,11 +62,7 @@ internal sealed partial class YamuxSession
         }
         catch (Exception ex)
         {
-            if (_closeError is null)
-            {
-                var error = new PeerException(PeerError.ConnectionClosed, $"The yamux connection was lost: {ex.Message}", ex);
-                Shutdown(error, error, null);
-            }
+            OnTransportFailed("reading", ex);
         }
         finally
         {
@@ -74,12 +70,28 @@ internal sealed partial class YamuxSession
         }
     }
 
-    private void OnPeerClosed()
+    private void OnTransportFailed(string operation, Exception ex)
+    {
+        if (_closeError is not null)
+        {
+            return; // our own shutdown closed the transport
+        }
+        if (RemoteGoAway is not null)
+        {
+            // After GoAway the peer may close at any moment; a failed read or write then is its close.
+            OnPeerClosed(ex);
+            return;
+        }
+        var error = new PeerException(PeerError.ConnectionClosed, $"The yamux connection was lost while {operation}: {ex.Message}", ex);
+        Shutdown(error, error, null);
+    }
+
+    private void OnPeerClosed(Exception? cause = null)
     {
         var goAway = RemoteGoAway;
         var error = new PeerException(PeerError.ConnectionClosed, goAway is null
             ? "The peer closed the yamux connection without GoAway."
-            : $"The peer closed the yamux session (GoAway {goAway}).");
+            : $"The peer closed the yamux session (GoAway {goAway}).", cause);
         Exception? completion = goAway switch
         {
             YamuxGoAwayCode.Normal => null,

@@ -367,11 +367,7 @@ internal sealed partial class YamuxSession : IAsyncDisposable
         }
         catch (Exception ex)
         {
-            if (_closeError is null)
-            {
-                var error = new PeerException(PeerError.ConnectionClosed, $"The yamux connection was lost while writing: {ex.Message}", ex);
-                Shutdown(error, error, null);
-            }
+            OnTransportFailed("writing", ex);
         }
     }
 }
