@@ -102,4 +102,23 @@ public class YamuxProtocolViolationTests
         Assert.Equal(PeerError.ConnectionClosed, ex.Error);
         Assert.Contains("middle of a frame", ex.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task PingFlood_WithoutReading_ClosesTheSession()
+    {
+        // A short ping timeout also bounds how long the session tries to deliver its GoAway to a peer that does not read.
+        var options = new YamuxSessionOptions { MaxWriteBufferSize = 64 * 1024, MaxDataFrameSize = 1024, PingTimeout = TimeSpan.FromSeconds(1) };
+        await using var peer = RawYamuxPeer.Start(options);
+        var flood = new byte[400_000 * YamuxFrameHeader.Size];
+        for (var i = 0; i < 400_000; i++)
+        {
+            new YamuxFrameHeader(YamuxFrameType.Ping, YamuxFlags.Syn, 0, (uint)i).Write(flood.AsSpan(i * YamuxFrameHeader.Size));
+        }
+        // Nobody reads the replies while the pings go in.
+        await peer.SendRawAsync(flood);
+        var completion = await Assert.ThrowsAsync<PeerException>(() => peer.Session.Completion.WaitAsync(Timeout));
+        Assert.Equal(PeerError.ProtocolViolation, completion.Error);
+        Assert.Contains("not reading", completion.Message, StringComparison.Ordinal);
+        await peer.ReadToEndAsync();
+    }
 }

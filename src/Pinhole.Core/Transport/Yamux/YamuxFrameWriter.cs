@@ -60,14 +60,19 @@ internal sealed class YamuxFrameWriter
         }
     }
 
-    /// <summary>Queues a data frame with its payload. False once the writer is closed.</summary>
-    public bool TryWriteData(uint streamId, YamuxFlags flags, ReadOnlySpan<byte> payload)
+    /// <summary>Queues a data frame with its payload, unless the queue is at its limit or the writer is closed.
+    /// The limit is checked before adding, so the queue holds at most the limit plus one frame of data.</summary>
+    public YamuxWriteStatus TryWriteData(uint streamId, YamuxFlags flags, ReadOnlySpan<byte> payload)
     {
         lock (_lock)
         {
             if (_completed)
             {
-                return false;
+                return YamuxWriteStatus.Closed;
+            }
+            if (_buffered >= _maxBuffered)
+            {
+                return YamuxWriteStatus.Full;
             }
             var writer = _pipe.Writer;
             var size = YamuxFrameHeader.Size + payload.Length;
@@ -77,7 +82,7 @@ internal sealed class YamuxFrameWriter
             writer.Advance(size);
             _buffered += size;
             Flush(writer);
-            return true;
+            return YamuxWriteStatus.Written;
         }
     }
 

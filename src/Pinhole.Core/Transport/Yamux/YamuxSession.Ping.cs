@@ -53,7 +53,7 @@ internal sealed partial class YamuxSession
     {
         if ((header.Flags & YamuxFlags.Syn) != 0)
         {
-            Writer.TryWrite(YamuxFrameType.Ping, YamuxFlags.Ack, 0, header.Length);
+            SendPeerInducedControl(YamuxFrameType.Ping, YamuxFlags.Ack, 0, header.Length);
             return;
         }
         if ((header.Flags & YamuxFlags.Ack) == 0)

@@ -11,6 +11,9 @@ internal sealed partial class YamuxSession
     private long _payloadRemaining;
     private YamuxFlags _payloadFlags;
 
+    // Queued control frames allowed beyond the data limit before a peer counts as flooding (~87k frames).
+    private const int ControlFloodAllowance = 1024 * 1024;
+
     private async Task ReadLoopAsync()
     {
         try
@@ -257,8 +260,23 @@ internal sealed partial class YamuxSession
             }
         }
         YamuxLog.InboundStreamRefused(Logger, id, refusal);
-        Writer.TryWrite(YamuxFrameType.WindowUpdate, YamuxFlags.Rst, id, 0);
+        SendPeerInducedControl(YamuxFrameType.WindowUpdate, YamuxFlags.Rst, id, 0);
         return null;
+    }
+
+    /// <summary>
+    /// Queues a reply the peer asked for (ping ACK, refusal RST). Control frames bypass back-pressure, so
+    /// a peer that keeps asking without reading our replies would grow our queue without bound; beyond
+    /// a generous allowance that is treated as abuse and the session ends.
+    /// </summary>
+    private void SendPeerInducedControl(YamuxFrameType type, YamuxFlags flags, uint streamId, uint length)
+    {
+        var limit = (long)Options.MaxWriteBufferSize + Options.MaxDataFrameSize + ControlFloodAllowance;
+        if (Writer.Buffered > limit)
+        {
+            throw new PeerException(PeerError.ProtocolViolation, $"The peer keeps sending pings or streams to refuse while not reading our replies ({Writer.Buffered} bytes queued).");
+        }
+        Writer.TryWrite(type, flags, streamId, length);
     }
 
     private void OnAcknowledged(YamuxStream stream)

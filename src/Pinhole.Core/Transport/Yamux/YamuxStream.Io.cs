@@ -86,16 +86,20 @@ internal sealed partial class YamuxStream
                     _sendWaiter ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                     wait = _sendWaiter.Task;
                 }
-                else if (_session.Writer.Buffered < _session.Options.MaxWriteBufferSize)
+                else
                 {
                     var count = (int)Math.Min(Math.Min(buffer.Length, _sendWindow), maxFrame);
-                    if (!_session.Writer.TryWriteData(_id, YamuxFlags.None, buffer.Span[..count]))
+                    var status = _session.Writer.TryWriteData(_id, YamuxFlags.None, buffer.Span[..count]);
+                    if (status == YamuxWriteStatus.Closed)
                     {
                         throw _session.CreateClosedException();
                     }
-                    _sendWindow -= count;
-                    buffer = buffer[count..];
-                    continue;
+                    if (status == YamuxWriteStatus.Written)
+                    {
+                        _sendWindow -= count;
+                        buffer = buffer[count..];
+                        continue;
+                    }
                 }
             }
             if (wait is not null)
