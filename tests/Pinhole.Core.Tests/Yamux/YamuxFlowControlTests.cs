@@ -67,6 +67,25 @@ public class YamuxFlowControlTests
     }
 
     [Fact]
+    public async Task WindowGrowth_StaysWithinTheSessionBudget()
+    {
+        var time = new ManualTimeProvider();
+        var options = new YamuxSessionOptions { MaxStreamWindow = 4 * 1024 * 1024, MaxSessionReceiveWindow = 1024 * 1024 };
+        await using var pair = YamuxTestPair.Start(options, options, time);
+        await Eventually.TrueAsync(() => pair.Server.LastRtt is not null && pair.Client.LastRtt is not null, "first RTT samples");
+        var (opened, accepted) = await pair.OpenAsync(pair.Client);
+        var (_, idle) = await pair.OpenAsync(pair.Client); // holds 256 KiB of the budget
+
+        var writing = opened.WriteAsync(new byte[8 * 1024 * 1024]).AsTask();
+        await accepted.ReadExactlyAsync(new byte[8 * 1024 * 1024]).AsTask().WaitAsync(Timeout);
+        await writing.WaitAsync(Timeout);
+
+        // 256 KiB (idle) + 512 KiB fits in 1 MiB; doubling again to 1 MiB would not.
+        Assert.Equal(512 * 1024, accepted.ReceiveWindow);
+        Assert.Equal(SpecWindow, idle.ReceiveWindow);
+    }
+
+    [Fact]
     public async Task SlowReader_DoesNotGrowTheWindow()
     {
         var time = new ManualTimeProvider();

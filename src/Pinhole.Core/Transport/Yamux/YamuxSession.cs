@@ -29,6 +29,7 @@ internal sealed partial class YamuxSession : IAsyncDisposable
     private int _unacknowledgedOutbound;
     private TaskCompletionSource? _ackWaiter;
     private long _lastActivity;
+    private long _totalReceiveWindow; // sum of the receive windows of open streams
     private YamuxGoAwayCode? _remoteGoAway;
     private volatile PeerException? _closeError;
     private int _started;
@@ -220,6 +221,25 @@ internal sealed partial class YamuxSession : IAsyncDisposable
         return new PeerException(PeerError.ConnectionClosed, error.Message, error.InnerException ?? error);
     }
 
+    /// <summary>Reserves <paramref name="bytes"/> of the session's receive budget for a window to grow.</summary>
+    internal bool TryReserveReceiveWindow(int bytes)
+    {
+        var total = Volatile.Read(ref _totalReceiveWindow);
+        while (total + bytes <= Options.MaxSessionReceiveWindow)
+        {
+            var seen = Interlocked.CompareExchange(ref _totalReceiveWindow, total + bytes, total);
+            if (seen == total)
+            {
+                return true;
+            }
+            total = seen;
+        }
+        return false;
+    }
+
+    /// <summary>Counts a new stream's initial window against the budget (always granted: the spec requires it).</summary>
+    internal void AddReceiveWindow(int bytes) => Interlocked.Add(ref _totalReceiveWindow, bytes);
+
     /// <summary>Forgets a stream closed in both directions (or reset).</summary>
     internal void RemoveStream(YamuxStream stream)
     {
@@ -242,6 +262,7 @@ internal sealed partial class YamuxSession : IAsyncDisposable
                 _ackWaiter = null;
             }
         }
+        Interlocked.Add(ref _totalReceiveWindow, -stream.ReceiveWindow);
         Volatile.Write(ref _lastActivity, TimeProvider.GetTimestamp());
         waiter?.TrySetResult();
     }

@@ -169,9 +169,12 @@ internal sealed partial class YamuxStream
                 && time.GetElapsedTime(_epochStart, now) <= rtt * 2)
             {
                 var grown = (int)Math.Min(_receiveWindow * 2L, max);
-                grow = grown - _receiveWindow;
-                _receiveWindow = grown;
-                YamuxLog.WindowGrown(_session.Logger, _id, grown);
+                if (_session.TryReserveReceiveWindow(grown - _receiveWindow))
+                {
+                    grow = grown - _receiveWindow;
+                    _receiveWindow = grown;
+                    YamuxLog.WindowGrown(_session.Logger, _id, grown);
+                }
             }
             var delta = (uint)(_consumedSinceUpdate + grow);
             _consumedSinceUpdate = 0;

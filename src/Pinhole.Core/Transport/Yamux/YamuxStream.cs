@@ -56,6 +56,7 @@ internal sealed partial class YamuxStream : PeerStream
         IsOutbound = isOutbound;
         _receiveWindow = session.Options.InitialStreamWindow;
         _receiveCredit = _receiveWindow;
+        session.AddReceiveWindow(_receiveWindow);
         _epochStart = session.TimeProvider.GetTimestamp();
     }
 
