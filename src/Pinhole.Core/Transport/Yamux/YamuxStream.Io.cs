@@ -34,11 +34,7 @@ internal sealed partial class YamuxStream
             var count = (int)Math.Min(data.Length, buffer.Length);
             data.Slice(0, count).CopyTo(buffer.Span);
             reader.AdvanceTo(data.GetPosition(count));
-            lock (_lock)
-            {
-                _receiveBuffered -= count;
-            }
-            OnConsumed(count);
+            OnConsumed(count, wasBuffered: true);
             return count;
         }
     }
@@ -144,14 +140,18 @@ internal sealed partial class YamuxStream
     }
 
     /// <summary>
-    /// The application consumed <paramref name="count"/> bytes. Once half the window is consumed, the
+    /// The application consumed (or the stream discarded) <paramref name="count"/> bytes. Once half the window is consumed, the
     /// window is re-opened; if that half went by within two round trips, the sender is limited by our
     /// window rather than by the link or our reader, so the window doubles (up to the maximum).
     /// </summary>
-    private void OnConsumed(int count)
+    private void OnConsumed(int count, bool wasBuffered)
     {
         lock (_lock)
         {
+            if (wasBuffered)
+            {
+                _receiveBuffered -= count;
+            }
             if (_reset || _remoteFin || _error is not null)
             {
                 return; // the peer sends no more data: no update needed
