@@ -14,6 +14,7 @@ internal sealed class JsYamuxPeer : IAsyncDisposable
         Port = port;
     }
 
+    /// <summary>The js peer's listening port (0 when it dialed us).</summary>
     public int Port { get; }
 
     /// <summary>Why the interop test cannot run here, or null if it can.</summary>
@@ -33,7 +34,8 @@ internal sealed class JsYamuxPeer : IAsyncDisposable
         }
     }
 
-    public static async Task<JsYamuxPeer> StartAsync()
+    /// <summary>Starts the js peer: listening (yamux server) or, with <paramref name="dialPort"/>, dialing us (yamux client).</summary>
+    public static async Task<JsYamuxPeer> StartAsync(int? dialPort = null)
     {
         var start = new ProcessStartInfo("node")
         {
@@ -44,7 +46,15 @@ internal sealed class JsYamuxPeer : IAsyncDisposable
         };
         start.ArgumentList.Add(FindScript()!);
         start.ArgumentList.Add(FindModules()!);
+        if (dialPort is { } port)
+        {
+            start.ArgumentList.Add(port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
         var process = Process.Start(start) ?? throw new InvalidOperationException("node did not start");
+        if (dialPort is not null)
+        {
+            return new JsYamuxPeer(process, 0);
+        }
         try
         {
             var line = await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30));

@@ -12,19 +12,34 @@ public class YamuxJsInteropTests
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
 
     [JsYamuxFact]
-    public async Task Streams_Echo_Ping_AndGoAway_WithJsYamux()
+    public async Task WeDial_AsYamuxClient()
     {
         await using var peer = await JsYamuxPeer.StartAsync();
         using var tcp = new TcpClient();
         await tcp.ConnectAsync(IPAddress.Loopback, peer.Port).WaitAsync(Timeout);
+        await ExerciseAsync(tcp, isClient: true);
+    }
+
+    [JsYamuxFact]
+    public async Task JsDials_WeAreYamuxServer()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        await using var peer = await JsYamuxPeer.StartAsync(((IPEndPoint)listener.LocalEndpoint).Port);
+        using var tcp = await listener.AcceptTcpClientAsync().WaitAsync(Timeout);
+        await ExerciseAsync(tcp, isClient: false);
+    }
+
+    private static async Task ExerciseAsync(TcpClient tcp, bool isClient)
+    {
         tcp.NoDelay = true;
-        var session = new YamuxSession(tcp.GetStream(), isClient: true, new YamuxSessionOptions(), TimeProvider.System, NullLogger.Instance);
+        var session = new YamuxSession(tcp.GetStream(), isClient, new YamuxSessionOptions(), TimeProvider.System, NullLogger.Instance);
         session.Start();
         try
         {
-            // The js side opens a stream of its own.
+            // The js side opens a stream of its own, with the other parity.
             var inbound = await session.AcceptStreamAsync(CancellationToken.None).AsTask().WaitAsync(Timeout);
-            Assert.Equal(0, inbound.Id % 2);
+            Assert.Equal(isClient ? 0 : 1, inbound.Id % 2);
             Assert.Equal("hello from js", Encoding.UTF8.GetString(await YamuxTestData.ReadToEndAsync(inbound).WaitAsync(Timeout)));
             await inbound.DisposeAsync();
 
@@ -33,6 +48,7 @@ public class YamuxJsInteropTests
             {
                 var payload = YamuxTestData.Pattern(1024 * 1024 + i * 1000, seed: 100 + i);
                 await using var stream = await session.OpenStreamAsync(CancellationToken.None);
+                Assert.Equal(isClient ? 1 : 0, stream.Id % 2);
                 var reading = YamuxTestData.ReadToEndAsync(stream);
                 for (var offset = 0; offset < payload.Length; offset += 100_000)
                 {
