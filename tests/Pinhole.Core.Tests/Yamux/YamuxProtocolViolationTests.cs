@@ -109,6 +109,7 @@ public class YamuxProtocolViolationTests
         // A short ping timeout also bounds how long the session tries to deliver its GoAway to a peer that does not read.
         var options = new YamuxSessionOptions { MaxWriteBufferSize = 64 * 1024, MaxDataFrameSize = 1024, PingTimeout = TimeSpan.FromSeconds(1) };
         await using var peer = RawYamuxPeer.Start(options);
+        await peer.AnswerFirstPingAsync(); // so that the short ping timeout cannot end the session first
         var flood = new byte[400_000 * YamuxFrameHeader.Size];
         for (var i = 0; i < 400_000; i++)
         {

@@ -136,7 +136,6 @@ internal sealed class YamuxFrameWriter
     public async Task RunAsync()
     {
         var reader = _pipe.Reader;
-        byte[]? batch = null;
         try
         {
             while (true)
@@ -149,8 +148,7 @@ internal sealed class YamuxFrameWriter
                 var buffer = result.Buffer;
                 if (!buffer.IsEmpty)
                 {
-                    batch ??= ArrayPool<byte>.Shared.Rent(BatchSize);
-                    await WriteBufferAsync(buffer, batch).ConfigureAwait(false);
+                    await WriteBufferAsync(buffer).ConfigureAwait(false);
                     await _transport.FlushAsync().ConfigureAwait(false);
                 }
                 var written = buffer.Length;
@@ -165,14 +163,29 @@ internal sealed class YamuxFrameWriter
         finally
         {
             await reader.CompleteAsync().ConfigureAwait(false);
-            if (batch is not null)
-            {
-                ArrayPool<byte>.Shared.Return(batch);
-            }
         }
     }
 
-    private async ValueTask WriteBufferAsync(ReadOnlySequence<byte> buffer, byte[] batch)
+    private async ValueTask WriteBufferAsync(ReadOnlySequence<byte> buffer)
+    {
+        if (buffer.IsSingleSegment)
+        {
+            await _transport.WriteAsync(buffer.First).ConfigureAwait(false);
+            return;
+        }
+        // Rented per batch so that an idle session holds no batch buffer.
+        var batch = ArrayPool<byte>.Shared.Rent(BatchSize);
+        try
+        {
+            await WriteSegmentsAsync(buffer, batch).ConfigureAwait(false);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(batch);
+        }
+    }
+
+    private async ValueTask WriteSegmentsAsync(ReadOnlySequence<byte> buffer, byte[] batch)
     {
         var filled = 0;
         foreach (var segment in buffer)
