@@ -28,7 +28,7 @@ internal sealed class JsYamuxPeer : IAsyncDisposable
             }
             if (FindModules() is null)
             {
-                return $"npm package {Package} 6.x (with it-pipe, stream-to-it, @libp2p/logger) not found: set PINHOLE_NODE_MODULES or install it in a node_modules above the test directory";
+                return $"npm package {Package} 6.x (with it-pipe, stream-to-it, @libp2p/logger) not found: run scripts/setup-test-deps.sh (installs tests/npm/yamux) or set PINHOLE_NODE_MODULES";
             }
             return FindScript() is null ? "yamux-echo-peer.mjs not found" : null;
         }
@@ -97,10 +97,13 @@ internal sealed class JsYamuxPeer : IAsyncDisposable
         }
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
-            var candidate = Path.Combine(dir.FullName, "node_modules");
-            if (Directory.Exists(Path.Combine(candidate, Package)))
+            // scripts/setup-test-deps.sh installs it in tests/npm/yamux.
+            foreach (var candidate in new[] { Path.Combine(dir.FullName, "tests", "npm", "yamux", "node_modules"), Path.Combine(dir.FullName, "node_modules") })
             {
-                return candidate;
+                if (Directory.Exists(Path.Combine(candidate, Package)))
+                {
+                    return candidate;
+                }
             }
         }
         return null;
