@@ -1,0 +1,379 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Threading.Channels;
+using Pinhole.Messaging.MessagePack;
+
+namespace Pinhole.Messaging.Internal;
+
+/// <summary>
+/// Sends messages on a channel stream to a peer.
+/// <code>
+/// WriteAsync/TryWrite --encode--> scratch --frame--> Pipe (paused at SendBufferSize) --pump--> PeerStream
+///                                                                                   &lt;--Stop-- (reverse reader)
+/// </code>
+/// Writes are serialized by a lock so frames keep their order; attachments found while encoding have their
+/// streams opened before the message's frame is queued. The pump copies whatever is queued in big writes,
+/// which batches small messages; the pipe's pause threshold and the stream's flow-control window give
+/// back-pressure.
+/// </summary>
+internal sealed class RemoteSender<T> : Sender<T>
+{
+    private readonly MessageSession _session;
+    private readonly IMessageCodec<T> _codec;
+    private readonly Task<PeerStream> _streamTask;
+    private readonly Pipe _pipe;
+    private readonly SemaphoreSlim _lock = new(1, 1);
+    private readonly ArrayBufferWriter<byte> _scratch = new(256);
+    private readonly EncodeContext _context;
+    private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly CancellationTokenSource _stopPump = new();
+    private TaskCompletionSource _progress = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Task? _pendingFlush;
+    private Exception? _failure;
+    private int _completed;
+    private long _queued;
+    private long _sent;
+    private PeerStream? _stream;
+
+    public RemoteSender(MessageSession session, IMessageCodec<T> codec, Task<PeerStream> stream)
+    {
+        _session = session;
+        _codec = codec;
+        _streamTask = stream;
+        _context = new EncodeContext(session);
+        int pause = session.Options.SendBufferSize;
+        _pipe = new Pipe(new PipeOptions(pauseWriterThreshold: pause, resumeWriterThreshold: pause / 2, useSynchronizationContext: false));
+        _ = PumpAsync();
+    }
+
+    public override Task Closed => _closed.Task;
+
+    public override bool TryWrite(T item)
+    {
+        if (_failure is not null || Volatile.Read(ref _completed) != 0 || _pendingFlush is { IsCompleted: false } || !_lock.Wait(0))
+        {
+            return false;
+        }
+        bool handedOff = false;
+        try
+        {
+            if (_failure is not null || _completed != 0)
+            {
+                return false;
+            }
+            Encode(item);
+            if (_context.Count > 0)
+            {
+                // Streams must be opened first, asynchronously; the lock stays held until the frame is queued.
+                var attachments = _context.Take();
+                var body = _scratch.WrittenSpan.ToArray();
+                _pendingFlush = SendWithAttachmentsAsync(attachments, body);
+                handedOff = true;
+                return true;
+            }
+            QueueFrame(ChannelFrameType.Message, _scratch.WrittenSpan);
+            var flush = _pipe.Writer.FlushAsync();
+            _pendingFlush = flush.IsCompleted ? null : flush.AsTask();
+            return true;
+        }
+        finally
+        {
+            if (!handedOff)
+            {
+                _lock.Release();
+            }
+        }
+    }
+
+    public override async ValueTask<bool> WaitToWriteAsync(CancellationToken cancellationToken = default)
+    {
+        while (true)
+        {
+            if (_failure is not null)
+            {
+                throw _failure;
+            }
+            if (Volatile.Read(ref _completed) != 0)
+            {
+                return false;
+            }
+            if (_pendingFlush is { IsCompleted: false } pending)
+            {
+                await pending.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+            bool ready = _pendingFlush is null or { IsCompleted: true };
+            _lock.Release();
+            if (ready)
+            {
+                return _failure is null && Volatile.Read(ref _completed) == 0;
+            }
+        }
+    }
+
+    public override async ValueTask WriteAsync(T item, CancellationToken cancellationToken = default)
+    {
+        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ThrowIfClosed();
+            if (_pendingFlush is { } pending)
+            {
+                await pending.WaitAsync(cancellationToken).ConfigureAwait(false);
+                _pendingFlush = null;
+            }
+            Encode(item);
+            if (_context.Count > 0)
+            {
+                await OpenAttachmentsAsync(_context.Take(), cancellationToken).ConfigureAwait(false);
+            }
+            QueueFrame(ChannelFrameType.Message, _scratch.WrittenSpan);
+            await _pipe.Writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+            ThrowIfClosed();
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    public override bool TryComplete(Exception? error = null)
+    {
+        if (Interlocked.Exchange(ref _completed, 1) != 0)
+        {
+            return false;
+        }
+        _ = CompleteAsync(error);
+        return true;
+    }
+
+    public override async ValueTask FlushAsync(CancellationToken cancellationToken = default)
+    {
+        long target = Volatile.Read(ref _queued);
+        while (Volatile.Read(ref _sent) < target)
+        {
+            var progress = Volatile.Read(ref _progress);
+            if (Volatile.Read(ref _sent) >= target)
+            {
+                break;
+            }
+            if (_failure is not null)
+            {
+                throw _failure;
+            }
+            await progress.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public override void Abort(string? reason = null)
+    {
+        Interlocked.Exchange(ref _completed, 1);
+        Fail(new ChannelAbortedException(reason ?? "The sender aborted the channel."));
+        _stream?.Abort();
+        _stopPump.Cancel();
+    }
+
+    private async Task CompleteAsync(Exception? error)
+    {
+        await _lock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (_pendingFlush is { } pending)
+            {
+                await pending.ConfigureAwait(false);
+            }
+            if (error is not null && _failure is null)
+            {
+                var body = MessageCodec.Serialize(MessageCodec.String, error.Message);
+                QueueFrame(ChannelFrameType.Error, body);
+            }
+            await _pipe.Writer.CompleteAsync().ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            Fail(e);
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    private async Task SendWithAttachmentsAsync((ulong Id, Action<Task<PeerStream>> Start)[] attachments, byte[] body)
+    {
+        try
+        {
+            await OpenAttachmentsAsync(attachments, CancellationToken.None).ConfigureAwait(false);
+            QueueFrame(ChannelFrameType.Message, body);
+            await _pipe.Writer.FlushAsync().ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            Fail(e);
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    private async Task OpenAttachmentsAsync((ulong Id, Action<Task<PeerStream>> Start)[] attachments, CancellationToken cancellationToken)
+    {
+        foreach (var (id, start) in attachments)
+        {
+            var stream = await _session.OpenAttachmentAsync(id, cancellationToken).ConfigureAwait(false);
+            start(Task.FromResult(stream));
+        }
+    }
+
+    private void Encode(T item)
+    {
+        _scratch.ResetWrittenCount();
+        _context.Clear();
+        var writer = new MessagePackWriter(_scratch, _context);
+        _codec.Write(ref writer, item);
+        if (_scratch.WrittenCount > _session.Options.MaxMessageSize)
+        {
+            _context.Clear();
+            throw new PeerException(PeerError.LimitExceeded, $"The message of {_scratch.WrittenCount} bytes exceeds the limit of {_session.Options.MaxMessageSize} bytes.");
+        }
+    }
+
+    private void QueueFrame(ChannelFrameType type, ReadOnlySpan<byte> body)
+    {
+        long before = _pipe.Writer.UnflushedBytes;
+        ChannelFrame.WriteHeader(_pipe.Writer, type, body.Length);
+        _pipe.Writer.Write(body);
+        Interlocked.Add(ref _queued, _pipe.Writer.UnflushedBytes - before);
+    }
+
+    private void ThrowIfClosed()
+    {
+        if (_failure is not null)
+        {
+            throw _failure;
+        }
+        if (Volatile.Read(ref _completed) != 0)
+        {
+            throw new ChannelClosedException("The sender was completed.");
+        }
+    }
+
+    private void Fail(Exception reason)
+    {
+        Interlocked.CompareExchange(ref _failure, reason, null);
+        _closed.TrySetException(_failure);
+        Interlocked.Exchange(ref _progress, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+    }
+
+    private async Task PumpAsync()
+    {
+        PeerStream stream;
+        try
+        {
+            stream = await _streamTask.ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            Fail(e);
+            await _pipe.Reader.CompleteAsync(e).ConfigureAwait(false);
+            return;
+        }
+        _stream = stream;
+        if (_failure is not null)
+        {
+            stream.Abort();
+        }
+        var reverse = ReverseAsync(stream);
+        try
+        {
+            while (true)
+            {
+                var result = await _pipe.Reader.ReadAsync(_stopPump.Token).ConfigureAwait(false);
+                foreach (var segment in result.Buffer)
+                {
+                    await stream.WriteAsync(segment, _stopPump.Token).ConfigureAwait(false);
+                }
+                Interlocked.Add(ref _sent, result.Buffer.Length);
+                _pipe.Reader.AdvanceTo(result.Buffer.End);
+                Interlocked.Exchange(ref _progress, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+                if (result.IsCompleted)
+                {
+                    break;
+                }
+            }
+            await stream.FlushAsync(_stopPump.Token).ConfigureAwait(false);
+            stream.CompleteWrites();
+            _closed.TrySetResult();
+        }
+        catch (OperationCanceledException) when (_stopPump.IsCancellationRequested)
+        {
+            // Stopped by the receiver (graceful: half-close so it sees the end) or aborted (already reset).
+            if (_failure is ChannelClosedException)
+            {
+                stream.CompleteWrites();
+            }
+        }
+        catch (Exception e)
+        {
+            Fail(e);
+        }
+        finally
+        {
+            await _pipe.Reader.CompleteAsync().ConfigureAwait(false);
+        }
+        await reverse.ConfigureAwait(false);
+        await stream.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Reads the receiver-to-sender direction: a Stop frame, or the end when the receiver is done.</summary>
+    private async Task ReverseAsync(PeerStream stream)
+    {
+        var input = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 512, leaveOpen: true));
+        try
+        {
+            while (true)
+            {
+                var result = await input.ReadAsync().ConfigureAwait(false);
+                var buffer = result.Buffer;
+                if (ChannelFrame.TryRead(ref buffer, 4096, out var type, out var body))
+                {
+                    if (type != ChannelFrameType.Stop)
+                    {
+                        throw new PeerException(PeerError.ProtocolViolation, $"Unexpected {type} frame from a receiver.");
+                    }
+                    string reason = "The receiver stopped reading.";
+                    try
+                    {
+                        reason = MessageCodec.Deserialize(MessageCodec.String, body) is { Length: > 0 } r ? $"The receiver stopped reading: {r}" : reason;
+                    }
+                    catch (MessagePackException)
+                    {
+                    }
+                    Interlocked.Exchange(ref _completed, 1);
+                    Fail(new ChannelClosedException(reason));
+                    _stopPump.Cancel();
+                    return;
+                }
+                if (result.IsCompleted)
+                {
+                    return;
+                }
+                input.AdvanceTo(buffer.Start, buffer.End);
+            }
+        }
+        catch (Exception e)
+        {
+            // After a graceful finish a lost connection changes nothing; before it, it is the reason.
+            if (!_closed.Task.IsCompleted)
+            {
+                Fail(e);
+                _stopPump.Cancel();
+            }
+        }
+        finally
+        {
+            await input.CompleteAsync().ConfigureAwait(false);
+        }
+    }
+}

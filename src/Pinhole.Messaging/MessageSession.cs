@@ -1,0 +1,265 @@
+using System.Threading.Channels;
+using Pinhole.Messaging.Internal;
+using Pinhole.Messaging.MessagePack;
+
+namespace Pinhole.Messaging;
+
+/// <summary>
+/// Typed message channels over one authenticated <see cref="PeerConnection"/>. Every channel, and every
+/// channel or byte stream attached to a message, is its own stream of the connection (protocol
+/// <see cref="Protocol"/>), so channels are ordered independently and flow-controlled end to end.
+/// The session takes over the connection's inbound streams (<see cref="PeerConnection.AcceptStreamAsync"/>);
+/// streams of other protocols are reset.
+/// </summary>
+/// <remarks>
+/// Lifetimes: a channel lives until it is closed itself or the connection is lost; closing the channel a
+/// Sender or Receiver was sent on does not close it. When the connection is lost every pending and later
+/// operation of every channel fails with a <see cref="PeerException"/>.
+/// </remarks>
+public sealed class MessageSession : IAsyncDisposable
+{
+    /// <summary>The protocol id of channel streams.</summary>
+    public const string Protocol = "/pinhole/chan/1.0.0";
+
+    private readonly Channel<PeerStream> _topLevel;
+    private readonly Dictionary<ulong, Attachment> _pending = [];
+    private readonly CancellationTokenSource _closing = new();
+    private readonly bool _ownsConnection;
+    private readonly Task _acceptLoop;
+    private long _nextId;
+    private Exception? _failure;
+
+    private MessageSession(PeerConnection connection, MessageSessionOptions options, bool ownsConnection)
+    {
+        Connection = connection;
+        Options = options;
+        _ownsConnection = ownsConnection;
+        _topLevel = Channel.CreateBounded<PeerStream>(new BoundedChannelOptions(options.MaxPendingChannels) { FullMode = BoundedChannelFullMode.Wait });
+        _acceptLoop = AcceptLoopAsync();
+    }
+
+    /// <summary>The connection the channels run over.</summary>
+    public PeerConnection Connection { get; }
+
+    /// <summary>The verified peer.</summary>
+    public PeerId RemotePeer => Connection.RemotePeer;
+
+    /// <summary>The limits in force.</summary>
+    public MessageSessionOptions Options { get; }
+
+    /// <summary>Completes when the connection is gone and the session stopped accepting streams.</summary>
+    public Task Completion => _acceptLoop;
+
+    /// <summary>
+    /// Starts channels over <paramref name="connection"/>. The connection must accept <see cref="Protocol"/>
+    /// (its options' Protocols empty, or containing it).
+    /// </summary>
+    /// <param name="connection">An authenticated connection.</param>
+    /// <param name="options">Limits; defaults when null.</param>
+    /// <param name="ownsConnection">Dispose the connection with the session.</param>
+    public static MessageSession Start(PeerConnection connection, MessageSessionOptions? options = null, bool ownsConnection = false)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        options ??= new MessageSessionOptions();
+        options.Validate();
+        return new MessageSession(connection, options, ownsConnection);
+    }
+
+    /// <summary>Opens a new channel to the peer; the peer gets its Receiver from <see cref="AcceptReceiverAsync{T}"/>.</summary>
+    public async ValueTask<Sender<T>> OpenSenderAsync<T>(IMessageCodec<T> codec, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(codec);
+        var stream = await OpenStreamAsync(StreamHeader.TopLevel, 0, cancellationToken).ConfigureAwait(false);
+        return new RemoteSender<T>(this, codec, Task.FromResult(stream));
+    }
+
+    /// <summary>Waits for the peer to open a channel with <see cref="OpenSenderAsync{T}"/>, in the order the peer opened them.</summary>
+    /// <exception cref="PeerException">The connection is closed.</exception>
+    public async ValueTask<Receiver<T>> AcceptReceiverAsync<T>(IMessageCodec<T> codec, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(codec);
+        PeerStream stream;
+        try
+        {
+            stream = await _topLevel.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (ChannelClosedException e)
+        {
+            throw Closed(e);
+        }
+        return new RemoteReceiver<T>(this, codec, Task.FromResult(stream));
+    }
+
+    /// <summary>Stops the session: pending accepts fail; with ownsConnection the connection is closed, which fails every channel.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _closing.CancelAsync().ConfigureAwait(false);
+        if (_ownsConnection)
+        {
+            await Connection.DisposeAsync().ConfigureAwait(false);
+        }
+        try
+        {
+            await _acceptLoop.ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException)
+        {
+        }
+        _closing.Dispose();
+    }
+
+    internal ulong NextAttachmentId() => (ulong)Interlocked.Increment(ref _nextId);
+
+    internal ValueTask<PeerStream> OpenAttachmentAsync(ulong id, CancellationToken cancellationToken) =>
+        OpenStreamAsync(StreamHeader.Attachment, id, cancellationToken);
+
+    /// <summary>
+    /// The stream of attachment <paramref name="id"/> named in a message from the peer: already arrived, or
+    /// completing when it does (or failing when the connection is lost).
+    /// </summary>
+    /// <exception cref="PeerException">Too many unmatched attachments, or the id was already used.</exception>
+    internal Task<PeerStream> BindAttachment(ulong id)
+    {
+        lock (_pending)
+        {
+            if (_pending.Remove(id, out var entry))
+            {
+                if (entry.ClaimedByMessage)
+                {
+                    throw new PeerException(PeerError.ProtocolViolation, $"Attachment {id} appears in two messages.");
+                }
+                return entry.Stream.Task;
+            }
+            if (_failure is not null)
+            {
+                return Task.FromException<PeerStream>(_failure);
+            }
+            CheckPendingLimit();
+            var created = new Attachment(claimedByMessage: true);
+            _pending.Add(id, created);
+            return created.Stream.Task;
+        }
+    }
+
+    internal MessagePackReaderOptions ReaderOptions => Options.ReaderOptions;
+
+    private void OnAttachmentStream(ulong id, PeerStream stream)
+    {
+        lock (_pending)
+        {
+            if (_pending.Remove(id, out var entry))
+            {
+                if (!entry.ClaimedByMessage)
+                {
+                    stream.Abort();
+                    throw new PeerException(PeerError.ProtocolViolation, $"Two streams for attachment {id}.");
+                }
+                entry.Stream.TrySetResult(stream);
+                return;
+            }
+            CheckPendingLimit();
+            var created = new Attachment(claimedByMessage: false);
+            created.Stream.SetResult(stream);
+            _pending.Add(id, created);
+        }
+    }
+
+    private void CheckPendingLimit()
+    {
+        if (_pending.Count >= Options.MaxPendingAttachments)
+        {
+            throw new PeerException(PeerError.LimitExceeded, $"More than {Options.MaxPendingAttachments} attachments are waiting for their message or stream.");
+        }
+    }
+
+    private async ValueTask<PeerStream> OpenStreamAsync(byte kind, ulong id, CancellationToken cancellationToken)
+    {
+        var stream = await Connection.OpenStreamAsync(Protocol, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await StreamHeader.WriteAsync(stream, kind, id, cancellationToken).ConfigureAwait(false);
+            return stream;
+        }
+        catch
+        {
+            stream.Abort();
+            await stream.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private async Task AcceptLoopAsync()
+    {
+        await Task.Yield();
+        try
+        {
+            while (true)
+            {
+                var stream = await Connection.AcceptStreamAsync(_closing.Token).ConfigureAwait(false);
+                if (stream.Protocol != Protocol)
+                {
+                    stream.Abort();
+                    await stream.DisposeAsync().ConfigureAwait(false);
+                    continue;
+                }
+                _ = HandleInboundAsync(stream);
+            }
+        }
+        catch (Exception e)
+        {
+            var reason = e as PeerException ?? new PeerException(PeerError.ConnectionClosed, $"The message session with {RemotePeer} is closed.", e);
+            Fail(reason);
+        }
+    }
+
+    private async Task HandleInboundAsync(PeerStream stream)
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(Options.StreamHeaderTimeout, Options.TimeProvider);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, _closing.Token);
+            var (kind, id) = await StreamHeader.ReadAsync(stream, linked.Token).ConfigureAwait(false);
+            if (kind == StreamHeader.TopLevel)
+            {
+                if (!_topLevel.Writer.TryWrite(stream))
+                {
+                    throw new PeerException(PeerError.LimitExceeded, $"More than {Options.MaxPendingChannels} channels are waiting to be accepted.");
+                }
+            }
+            else
+            {
+                OnAttachmentStream(id, stream);
+            }
+        }
+        catch (Exception)
+        {
+            // A bad or unwanted stream is reset; the connection and other channels carry on.
+            stream.Abort();
+            await stream.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private void Fail(Exception reason)
+    {
+        _topLevel.Writer.TryComplete(reason);
+        lock (_pending)
+        {
+            _failure = reason;
+            foreach (var entry in _pending.Values)
+            {
+                entry.Stream.TrySetException(reason);
+            }
+            _pending.Clear();
+        }
+    }
+
+    private PeerException Closed(Exception e) =>
+        e.InnerException as PeerException ?? new PeerException(PeerError.ConnectionClosed, $"The message session with {RemotePeer} is closed.", e);
+
+    private sealed class Attachment(bool claimedByMessage)
+    {
+        public bool ClaimedByMessage { get; } = claimedByMessage;
+
+        public TaskCompletionSource<PeerStream> Stream { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}
