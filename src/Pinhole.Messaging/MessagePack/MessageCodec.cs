@@ -41,6 +41,9 @@ public static partial class MessageCodec
     /// <summary>string as str; null as nil.</summary>
     public static IMessageCodec<string?> String { get; } = Create((ref MessagePackWriter w, string? v) => w.Write(v), (ref MessagePackReader r) => r.ReadString());
 
+    /// <summary>A non-null string as str; nil is rejected on input.</summary>
+    public static IMessageCodec<string> Text { get; } = Create((ref MessagePackWriter w, string v) => w.Write(v ?? throw new ArgumentNullException(nameof(v))), (ref MessagePackReader r) => r.ReadRequiredString());
+
     /// <summary>byte[] as bin; null as nil.</summary>
     public static IMessageCodec<byte[]?> Bytes { get; } = Create(
         (ref MessagePackWriter w, byte[]? v) =>

@@ -18,7 +18,7 @@ internal static class DefaultCodec<T>
             typeof(T) == typeof(ulong) ? MessageCodec.UInt64 :
             typeof(T) == typeof(float) ? MessageCodec.Single :
             typeof(T) == typeof(double) ? MessageCodec.Double :
-            typeof(T) == typeof(string) ? MessageCodec.String :
+            typeof(T) == typeof(string) ? MessageCodec.Text :
             typeof(T) == typeof(byte[]) ? MessageCodec.Bytes :
             typeof(T) == typeof(ReadOnlyMemory<byte>) ? MessageCodec.Memory :
             typeof(T) == typeof(DateTimeOffset) ? MessageCodec.DateTimeOffset :
