@@ -75,7 +75,7 @@ internal sealed class RemoteReceiver<T> : Receiver<T>
         }
         if (_stream is { } stream)
         {
-            if (!finished)
+            if (!finished && !stream.WritesClosed.IsCompleted)
             {
                 // Tell the sender to stop; disposing then discards what is still in flight until its end.
                 try
@@ -86,8 +86,9 @@ internal sealed class RemoteReceiver<T> : Receiver<T>
                     frame.Write(body);
                     await stream.WriteAsync(frame.WrittenMemory).ConfigureAwait(false);
                 }
-                catch (Exception e) when (e is IOException or ObjectDisposedException or NotSupportedException)
+                catch (Exception)
                 {
+                    // Best effort: the stream may already be closed or reset; disposing below ends it either way.
                 }
             }
             await stream.DisposeAsync().ConfigureAwait(false);
