@@ -1,0 +1,195 @@
+using System.Security.Cryptography;
+
+namespace Pinhole;
+
+/// <summary>
+/// A node's long-term identity: an ECDSA P-256 key, stored as a PEM PKCS#8 file readable only by its owner.
+/// The node's <see cref="PeerId"/> is derived from it; TLS certificates are made from it on demand and thrown away.
+/// </summary>
+public sealed class NodeIdentity : IDisposable
+{
+    private const string NistP256Oid = "1.2.840.10045.3.1.7";
+    private const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+    private const UnixFileMode GroupOrOther = UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute
+        | UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
+
+    /// <summary>Largest key file read (a P-256 PKCS#8 PEM is about 240 bytes).</summary>
+    public const int MaxKeyFileLength = 16 * 1024;
+
+    private readonly ECDsa _key;
+
+    private NodeIdentity(ECDsa key)
+    {
+        _key = key;
+        PublicKey = Libp2pPublicKey.FromECDsa(key);
+        PeerId = PublicKey.PeerId;
+    }
+
+    /// <summary>The node's public key in libp2p encoding.</summary>
+    public Libp2pPublicKey PublicKey { get; }
+
+    /// <summary>The node's PeerId.</summary>
+    public PeerId PeerId { get; }
+
+    /// <summary>Makes a new random identity (not saved).</summary>
+    public static NodeIdentity Generate() => new(ECDsa.Create(ECCurve.NamedCurves.nistP256));
+
+    /// <summary>
+    /// Imports a P-256 private key from PEM: PKCS#8 (<c>BEGIN PRIVATE KEY</c>) or SEC1 (<c>BEGIN EC PRIVATE KEY</c>).
+    /// Encrypted PEM is not supported (decrypt it first, as with <c>openssl pkey</c>).
+    /// </summary>
+    public static NodeIdentity ImportPem(string pem)
+    {
+        ArgumentNullException.ThrowIfNull(pem);
+        if (pem.Contains("ENCRYPTED", StringComparison.Ordinal))
+        {
+            throw new FormatException("Encrypted private keys are not supported; decrypt it first (openssl pkey -in key.pem -out plain.pem).");
+        }
+        var key = ECDsa.Create();
+        try
+        {
+            key.ImportFromPem(pem);
+        }
+        catch (Exception e) when (e is ArgumentException or CryptographicException)
+        {
+            key.Dispose();
+            throw new FormatException("The file does not hold an ECDSA private key in PEM (PKCS#8 or SEC1): " + e.Message, e);
+        }
+        var curve = key.ExportParameters(false).Curve;
+        if (!curve.IsNamed || curve.Oid.Value != NistP256Oid)
+        {
+            var name = curve.Oid.FriendlyName ?? curve.Oid.Value ?? "an explicit curve";
+            key.Dispose();
+            throw new FormatException($"Node keys must be ECDSA P-256; this key uses {name}.");
+        }
+        return new NodeIdentity(key);
+    }
+
+    /// <summary>Exports the private key as PEM PKCS#8 (keep it secret).</summary>
+    public string ExportPem() => _key.ExportPkcs8PrivateKeyPem();
+
+    /// <summary>Loads the key file at <paramref name="path"/>, or creates it (mode 0600) if it does not exist.</summary>
+    public static async Task<NodeIdentity> LoadOrCreateAsync(string path, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (File.Exists(path))
+        {
+            return await LoadAsync(path, cancellationToken).ConfigureAwait(false);
+        }
+        var identity = Generate();
+        try
+        {
+            if (await TrySaveNewAsync(identity, path, cancellationToken).ConfigureAwait(false))
+            {
+                return identity;
+            }
+        }
+        catch
+        {
+            identity.Dispose();
+            throw;
+        }
+        // Another process created it first: use theirs so both agree on one identity.
+        identity.Dispose();
+        return await LoadAsync(path, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Loads a key file. Like ssh, refuses a file that group or others can access: a node key that others
+    /// can read is a key others can use.
+    /// </summary>
+    public static async Task<NodeIdentity> LoadAsync(string path, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var info = new FileInfo(path);
+        if (!info.Exists)
+        {
+            throw new FileNotFoundException($"Key file '{path}' does not exist.", path);
+        }
+        if (!OperatingSystem.IsWindows())
+        {
+            var mode = File.GetUnixFileMode(path);
+            if ((mode & GroupOrOther) != 0)
+            {
+                throw new UnauthorizedAccessException(
+                    $"Permissions {ToOctal(mode)} for key file '{path}' are too open: it must not be accessible by group or others. Run: chmod 600 '{path}'.");
+            }
+        }
+        if (info.Length > MaxKeyFileLength)
+        {
+            throw new FormatException($"Key file '{path}' is {info.Length} bytes; a key file is at most {MaxKeyFileLength}.");
+        }
+        var pem = await File.ReadAllTextAsync(path, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return ImportPem(pem);
+        }
+        catch (FormatException e)
+        {
+            throw new FormatException($"Key file '{path}': {e.Message}", e);
+        }
+    }
+
+    /// <summary>Saves to a new file with mode 0600; fails if the file exists.</summary>
+    public async Task SaveAsync(string path, CancellationToken cancellationToken = default)
+    {
+        if (!await TrySaveNewAsync(this, path, cancellationToken).ConfigureAwait(false))
+        {
+            throw new IOException($"Key file '{path}' already exists; not overwriting a node identity.");
+        }
+    }
+
+    private static async Task<bool> TrySaveNewAsync(NodeIdentity identity, string path, CancellationToken cancellationToken)
+    {
+        var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        if (!OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+        else
+        {
+            Directory.CreateDirectory(directory);
+        }
+        // Write a private temp file, then link it into place: the key is never visible half-written or with a wider mode.
+        var temp = Path.Combine(directory, $".{Path.GetFileName(path)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = OwnerOnly;
+        }
+        try
+        {
+            var stream = new FileStream(temp, options);
+            await using (stream.ConfigureAwait(false))
+            {
+                var pem = System.Text.Encoding.ASCII.GetBytes(identity.ExportPem());
+                await stream.WriteAsync(pem, cancellationToken).ConfigureAwait(false);
+                await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+            }
+            try
+            {
+                File.Move(temp, path, overwrite: false);
+                return true;
+            }
+            catch (IOException) when (File.Exists(path))
+            {
+                return false;
+            }
+        }
+        finally
+        {
+            File.Delete(temp);
+        }
+    }
+
+    private static string ToOctal(UnixFileMode mode) => "0" + Convert.ToString((int)mode & 0x1FF, 8);
+
+    /// <summary>Signs with the node key (SHA-256, DER-encoded ECDSA signature, as libp2p specifies for ECDSA keys).</summary>
+    public byte[] Sign(ReadOnlySpan<byte> data) => _key.SignData(data, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence);
+
+    /// <inheritdoc/>
+    public override string ToString() => PeerId.ToString();
+
+    /// <inheritdoc/>
+    public void Dispose() => _key.Dispose();
+}
