@@ -49,7 +49,7 @@ internal sealed unsafe class NativeDtlsSession : IDisposable
             // Ownership moved to the SSL object: our handles must never free them.
             rbio.SetHandleAsInvalid();
             wbio.SetHandleAsInvalid();
-            OpenSslError.ThrowIf(LibSsl.SSL_ctrl(ssl, LibSsl.CtrlSetMtu, mtu, 0) != 1, $"SSL_set_mtu({mtu})");
+            OpenSslError.ThrowIf(LibSsl.SSL_ctrl(ssl, LibSsl.CtrlSetMtu, mtu, 0) <= 0, $"SSL_set_mtu({mtu})");
             LibSsl.DTLS_set_timer_cb(ssl, DtlsCallbacks.Timer);
             return new NativeDtlsSession(ssl, r, w);
         }
