@@ -52,7 +52,7 @@ public sealed class DtlsEndpoint : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        X509Certificate2 certificate = Libp2pCertificate.Create(options.Identity!, options.TimeProvider);
+        X509Certificate2 certificate = options.CertificateOverride ?? Libp2pCertificate.Create(options.Identity!, options.TimeProvider);
         NativeDtlsContext context;
         try
         {

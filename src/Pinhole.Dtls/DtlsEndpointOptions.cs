@@ -66,6 +66,9 @@ public sealed class DtlsEndpointOptions
     /// <summary>How often the cookie secret rotates (a cookie stays valid up to twice this). Default 60 s.</summary>
     public TimeSpan CookieSecretLifetime { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>Tests only: present this certificate instead of a fresh libp2p one (e.g. a forged one).</summary>
+    internal System.Security.Cryptography.X509Certificates.X509Certificate2? CertificateOverride { get; set; }
+
     internal void Validate()
     {
         if (Identity is null)

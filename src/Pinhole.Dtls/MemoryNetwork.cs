@@ -26,6 +26,9 @@ public sealed class MemoryNetwork
     /// <summary>The network's knobs; rates may be changed while it runs.</summary>
     public MemoryNetworkOptions Options { get; }
 
+    /// <summary>Sees every datagram sent through the network (before the knobs), e.g. to capture and replay it.</summary>
+    public Action<EndPoint, EndPoint, ReadOnlyMemory<byte>>? Observer { get; set; }
+
     /// <summary>Datagrams dropped by the loss knob or a full queue.</summary>
     public long Dropped => Interlocked.Read(ref _dropped);
 
@@ -65,6 +68,7 @@ public sealed class MemoryNetwork
 
     internal void Send(EndPoint from, EndPoint to, ReadOnlySpan<byte> packet)
     {
+        Observer?.Invoke(from, to, packet.ToArray());
         if (!_binds.TryGetValue(to, out MemoryDatagramBind? target))
         {
             return;
