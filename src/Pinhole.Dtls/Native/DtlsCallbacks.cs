@@ -70,7 +70,10 @@ internal static unsafe class DtlsCallbacks
                     return 0;
                 }
             }
-            return target.VerifyPeerCertificate(der) ? 1 : 0;
+            bool ok = target.VerifyPeerCertificate(der);
+            // Our verdict replaces OpenSSL's (which is always "self-signed"); a refusal becomes bad_certificate.
+            LibCrypto.X509_STORE_CTX_set_error(storeContext, ok ? LibCrypto.X509VerifyOk : LibCrypto.X509VerifyCertRejected);
+            return ok ? 1 : 0;
         }
         catch (Exception)
         {

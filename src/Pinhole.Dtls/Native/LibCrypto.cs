@@ -22,6 +22,13 @@ internal static unsafe partial class LibCrypto
     [LibraryImport(Name)] internal static partial void X509_free(nint x509);
     [LibraryImport(Name)] internal static partial nint X509_STORE_CTX_get_current_cert(nint storeContext);
     [LibraryImport(Name)] internal static partial int X509_STORE_CTX_get_error_depth(nint storeContext);
+    [LibraryImport(Name)] internal static partial void X509_STORE_CTX_set_error(nint storeContext, int error);
+
+    /// <summary>X509_V_OK.</summary>
+    internal const int X509VerifyOk = 0;
+
+    /// <summary>X509_V_ERR_CERT_REJECTED: OpenSSL answers it with a bad_certificate alert.</summary>
+    internal const int X509VerifyCertRejected = 28;
 
     [LibraryImport(Name)] internal static partial SafePKeyHandle d2i_AutoPrivateKey(nint reuse, byte** input, nint length);
     [LibraryImport(Name)] internal static partial void EVP_PKEY_free(nint pkey);
