@@ -71,6 +71,7 @@ public sealed partial class DtlsConnection
         internal List<byte[]>? Start()
         {
             PeerException? failure = null;
+            bool established;
             List<byte[]>? output;
             lock (_lock)
             {
@@ -80,7 +81,7 @@ public sealed partial class DtlsConnection
                 }
                 using DtlsCallbacks.Scope scope = DtlsCallbacks.Enter(this);
                 LibCrypto.ERR_clear_error();
-                failure = StepHandshake(out bool established);
+                failure = StepHandshake(out established);
                 output = DrainOutput();
                 ArmRetransmitTimer();
                 if (established)
@@ -91,8 +92,9 @@ public sealed partial class DtlsConnection
                 {
                     CloseLocked();
                 }
+                established = TakeEstablished();
             }
-            RaiseAfterStep(failure);
+            RaiseAfterStep(failure, established, deliver: false);
             return output;
         }
 
@@ -100,6 +102,7 @@ public sealed partial class DtlsConnection
         internal List<byte[]>? OnDatagram(ReadOnlySpan<byte> datagram)
         {
             PeerException? failure = null;
+            bool nowEstablished;
             List<byte[]>? output = null;
             lock (_lock)
             {
@@ -131,8 +134,10 @@ public sealed partial class DtlsConnection
                 {
                     CloseLocked();
                 }
+                nowEstablished = TakeEstablished();
             }
-            RaiseAfterStep(failure);
+            // Only the receive loop fills and drains _received, so delivering here needs no lock.
+            RaiseAfterStep(failure, nowEstablished, deliver: true);
             return output;
         }
 
@@ -163,7 +168,7 @@ public sealed partial class DtlsConnection
                 failure = new PeerException(PeerError.ConnectionClosed, $"DTLS write to {_owner.RemoteEndPoint} failed: {error ?? status.ToString()}");
                 CloseLocked();
             }
-            RaiseAfterStep(failure);
+            RaiseAfterStep(failure, established: false, deliver: false);
             throw failure;
         }
 
@@ -184,7 +189,7 @@ public sealed partial class DtlsConnection
                 }
                 CloseLocked();
             }
-            RaiseAfterStep(reason);
+            RaiseAfterStep(reason, established: false, deliver: false);
             return output;
         }
 
@@ -349,7 +354,7 @@ public sealed partial class DtlsConnection
                     CloseLocked();
                 }
             }
-            RaiseAfterStep(failure);
+            RaiseAfterStep(failure, established: false, deliver: false);
             Endpoint.SendDetached(_owner.RemoteEndPoint, output);
         }
 
@@ -360,10 +365,17 @@ public sealed partial class DtlsConnection
             _native.Dispose();
         }
 
-        // Raised outside the lock: user code and other locks may run here.
-        private void RaiseAfterStep(PeerException? failure)
+        private bool TakeEstablished()
         {
-            if (_received.Count > 0)
+            bool established = _established;
+            _established = false;
+            return established;
+        }
+
+        // Raised outside the lock: user code and other locks may run here.
+        private void RaiseAfterStep(PeerException? failure, bool established, bool deliver)
+        {
+            if (deliver && _received.Count > 0)
             {
                 foreach ((byte[] array, int length) in _received)
                 {
@@ -371,13 +383,9 @@ public sealed partial class DtlsConnection
                 }
                 _received.Clear();
             }
-            if (_established)
+            if (established && failure is null)
             {
-                _established = false;
-                if (failure is null)
-                {
-                    _owner.OnEstablished(_cipher);
-                }
+                _owner.OnEstablished(_cipher);
             }
             if (failure is not null)
             {
