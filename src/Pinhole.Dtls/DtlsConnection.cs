@@ -36,8 +36,11 @@ public sealed partial class DtlsConnection : IAsyncDisposable
     internal static DtlsConnection CreateClient(DtlsEndpoint endpoint, NativeDtlsSession native, EndPoint remote, PeerId target)
         => new(endpoint, native, remote, target);
 
-    internal static DtlsConnection CreateServer(DtlsEndpoint endpoint, NativeDtlsSession native, EndPoint remote)
-        => new(endpoint, native, remote, null);
+    internal static DtlsConnection CreateServer(DtlsEndpoint endpoint, NativeDtlsSession native, EndPoint remote, byte[] clientHelloRandom)
+        => new(endpoint, native, remote, null) { ClientHelloRandom = clientHelloRandom };
+
+    /// <summary>The random of the ClientHello that opened this (server-side) session; empty for client sessions.</summary>
+    internal byte[] ClientHelloRandom { get; private init; } = [];
 
     /// <summary>The peer's address as the bind reports it.</summary>
     public EndPoint RemoteEndPoint { get; }

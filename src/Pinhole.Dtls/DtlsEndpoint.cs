@@ -358,16 +358,35 @@ public sealed class DtlsEndpoint : IAsyncDisposable
     {
         if (_sessions.TryGetValue(source, out DtlsConnection? connection))
         {
+            // A ClientHello with a fresh random on an established session: the peer restarted and is
+            // handshaking again from the same address (RFC 6347 §4.2.8). It must pass the cookie exchange
+            // before it can replace the old session; retransmitted and duplicated ClientHellos are ignored.
+            if (_stateless is not null && IsNewClientHello(connection, datagram.Span) && connection.Core.IsEstablished)
+            {
+                await AcceptFromUnknownAsync(source, datagram, connection).ConfigureAwait(false);
+                return;
+            }
             List<byte[]>? output = connection.Core.OnDatagram(datagram.Span);
             await SendAllAsync(source, output).ConfigureAwait(false);
             return;
         }
+        await AcceptFromUnknownAsync(source, datagram, null).ConfigureAwait(false);
+    }
+
+    private static bool IsNewClientHello(DtlsConnection connection, ReadOnlySpan<byte> datagram)
+    {
+        ReadOnlySpan<byte> random = DtlsRecord.ClientRandom(datagram);
+        return !random.IsEmpty && !random.SequenceEqual(connection.ClientHelloRandom);
+    }
+
+    private async ValueTask AcceptFromUnknownAsync(EndPoint source, ReadOnlyMemory<byte> datagram, DtlsConnection? replacing)
+    {
         StatelessListener? stateless = _stateless;
         if (stateless is null)
         {
             return;
         }
-        byte[]? reply = stateless.OnDatagram(source, datagram.Span, out NativeDtlsSession? accepted);
+        byte[]? reply = stateless.OnDatagram(source, datagram.Span, replacing is not null, out NativeDtlsSession? accepted);
         if (reply is not null)
         {
             await SendAllAsync(source, [reply]).ConfigureAwait(false);
@@ -376,7 +395,12 @@ public sealed class DtlsEndpoint : IAsyncDisposable
         {
             return;
         }
-        DtlsConnection incoming = DtlsConnection.CreateServer(this, accepted, source);
+        if (replacing is not null)
+        {
+            // No close_notify: the peer has already forgotten the old session.
+            replacing.Core.Close(new PeerException(PeerError.ConnectionClosed, $"The peer at {source} started a new DTLS handshake, replacing this session."), notify: false);
+        }
+        DtlsConnection incoming = DtlsConnection.CreateServer(this, accepted, source, DtlsRecord.ClientRandom(datagram.Span).ToArray());
         if (!_sessions.TryAdd(source, incoming))
         {
             accepted.Dispose();

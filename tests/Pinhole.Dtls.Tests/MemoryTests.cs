@@ -1,5 +1,6 @@
 using System.Net;
 
+
 namespace Pinhole.Dtls.Tests;
 
 public class MemoryTests
@@ -347,5 +348,45 @@ public class MemoryTests
         Assert.Equal(PeerError.IdleTimeout, e.Error);
         await client.Closed.WaitAsync(cts.Token);
         Assert.NotNull(client.CloseReason);
+    }
+}
+
+public class RestartTests
+{
+    private static readonly IPEndPoint ServerAddress = new(IPAddress.Parse("10.3.0.1"), 4000);
+    private static readonly IPEndPoint ClientAddress = new(IPAddress.Parse("10.3.0.2"), 5000);
+
+    [Fact]
+    public async Task PeerRestartingOnSameAddress_ReplacesOldSession_DuplicatesDoNot()
+    {
+        var network = new MemoryNetwork();
+        var hellos = new List<byte[]>();
+        network.Observer = (from, to, data) => { if (from.Equals(ClientAddress) && Internal.DtlsRecord.IsClientHello(data.Span)) { lock (hellos) { hellos.Add(data.ToArray()); } } };
+        await using Pair pair = Pair.Create(network.CreateBind(ServerAddress), network.CreateBind(ClientAddress));
+        (DtlsConnection client, DtlsConnection server) = await pair.ConnectAsync();
+        using var cts = new CancellationTokenSource(Pair.Patience);
+
+        // Late duplicates of the ClientHellos that opened the session change nothing.
+        foreach (byte[] hello in hellos.ToArray())
+        {
+            network.Inject(ClientAddress, ServerAddress, hello);
+        }
+        await client.SendAsync(new byte[] { 1 }, cts.Token);
+        Assert.Equal(new byte[] { 1 }, await server.ReceiveAsync(cts.Token));
+        Assert.Null(server.CloseReason);
+
+        // The client "crashes": its endpoint goes away without close_notify reaching the server.
+        network.Options.LossRate = 1;
+        await pair.Client.DisposeAsync();
+        network.Options.LossRate = 0;
+
+        await using DtlsEndpoint restarted = DtlsEndpoint.Create(new DtlsEndpointOptions { Identity = pair.ClientIdentity, Bind = network.CreateBind(ClientAddress) });
+        Task<DtlsConnection> accept = pair.Listener.AcceptAsync(cts.Token).AsTask();
+        await using DtlsConnection again = await restarted.ConnectAsync(ServerAddress, pair.ServerIdentity.PeerId, cts.Token);
+        DtlsConnection replaced = await accept;
+        Assert.NotSame(server, replaced);
+        Assert.Equal(PeerError.ConnectionClosed, server.CloseReason?.Error);
+        await again.SendAsync(new byte[] { 2 }, cts.Token);
+        Assert.Equal(new byte[] { 2 }, await replaced.ReceiveAsync(cts.Token));
     }
 }

@@ -82,6 +82,16 @@ internal static class DtlsRecord
             && HandshakeHeaderLength + fragmentLength <= body.Length;
     }
 
+    /// <summary>Bytes of ClientHello.random.</summary>
+    internal const int RandomLength = 32;
+
+    /// <summary>
+    /// The 32-byte random of a ClientHello datagram (see <see cref="IsClientHello"/>), which tells a
+    /// retransmitted or duplicated ClientHello from a new handshake; empty if it is not a ClientHello.
+    /// </summary>
+    internal static ReadOnlySpan<byte> ClientRandom(ReadOnlySpan<byte> datagram)
+        => IsClientHello(datagram) ? datagram.Slice(HeaderLength + HandshakeHeaderLength + 2, RandomLength) : default;
+
     /// <summary>
     /// Cuts a stream of whole records into datagrams of at most <paramref name="mtu"/> bytes, packing
     /// consecutive records together (RFC 6347 §4.1.1 allows several records per datagram). A record larger

@@ -44,7 +44,11 @@ internal sealed class StatelessListener : IDtlsCallbackTarget, IDisposable
     /// Handles a datagram from <paramref name="source"/>, which has no session. Returns a reply to send (the
     /// HelloVerifyRequest) or null; sets <paramref name="accepted"/> to the new server-side session if any.
     /// </summary>
-    internal byte[]? OnDatagram(EndPoint source, ReadOnlySpan<byte> datagram, out NativeDtlsSession? accepted)
+    /// <param name="source">Where the datagram came from.</param>
+    /// <param name="datagram">The datagram.</param>
+    /// <param name="replacing">True if the new session would replace the source's current one (it does not count against the cap).</param>
+    /// <param name="accepted">The new session, if the cookie verified and the limits agreed.</param>
+    internal byte[]? OnDatagram(EndPoint source, ReadOnlySpan<byte> datagram, bool replacing, out NativeDtlsSession? accepted)
     {
         accepted = null;
         if (!DtlsRecord.IsClientHello(datagram))
@@ -83,7 +87,7 @@ internal sealed class StatelessListener : IDtlsCallbackTarget, IDisposable
 
         NativeDtlsSession candidate = _listening;
         _listening = NewListeningSession();
-        string? refusal = _endpoint.SessionCount >= _endpoint.Options.MaxSessions ? "too many sessions"
+        string? refusal = _endpoint.SessionCount - (replacing ? 1 : 0) >= _endpoint.Options.MaxSessions ? "too many sessions"
             : !_endpoint.HasAcceptRoom ? "the accept queue is full"
             : !_rateLimiter.TryAcquire(source) ? "handshake rate limit for this address"
             : null;
