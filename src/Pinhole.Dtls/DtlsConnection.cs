@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Net;
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography.X509Certificates;
 using System.Threading.Channels;
 using Pinhole.Dtls.Internal;
@@ -116,9 +117,25 @@ public sealed partial class DtlsConnection : IAsyncDisposable
     /// <see cref="ArgumentException"/> thrown. When the connection closes, throws <see cref="PeerException"/>
     /// saying why (<see cref="PeerError.ConnectionClosed"/>, <see cref="PeerError.IdleTimeout"/>, ...).
     /// </summary>
-    public async ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    public ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        // Fast path: a packet is waiting, so no state machine at all.
+        if (_inbox.Reader.TryRead(out PooledPacket ready))
+        {
+            return ValueTask.FromResult(CopyOut(ready, buffer));
+        }
+        return ReceiveSlowAsync(buffer, cancellationToken);
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<int> ReceiveSlowAsync(Memory<byte> buffer, CancellationToken cancellationToken)
     {
         PooledPacket packet = await ReadAsync(cancellationToken).ConfigureAwait(false);
+        return CopyOut(packet, buffer);
+    }
+
+    private static int CopyOut(PooledPacket packet, Memory<byte> buffer)
+    {
         try
         {
             if (packet.Length > buffer.Length)
@@ -177,6 +194,7 @@ public sealed partial class DtlsConnection : IAsyncDisposable
 
     internal Session Core => _session;
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<PooledPacket> ReadAsync(CancellationToken cancellationToken)
     {
         try

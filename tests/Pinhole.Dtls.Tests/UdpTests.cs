@@ -76,3 +76,69 @@ public class UdpTests
         await server.Closed.WaitAsync(cts.Token);
     }
 }
+
+public class UdpFloodTests
+{
+    [Fact]
+    public async Task ClientHelloFloodFromManySourcePorts_AllocatesNoSessionState()
+    {
+        // Capture a genuine ClientHello (no cookie) on the in-memory network.
+        var network = new MemoryNetwork();
+        byte[]? hello = null;
+        network.Observer = (from, to, data) => hello ??= data.ToArray();
+        var target = new IPEndPoint(IPAddress.Parse("10.4.0.1"), 1);
+        await using (network.CreateBind(target))
+        {
+            using NodeIdentity id = NodeIdentity.Generate();
+            await using DtlsEndpoint dialer = DtlsEndpoint.Create(new DtlsEndpointOptions { Identity = id, Bind = network.CreateBind(new IPEndPoint(IPAddress.Parse("10.4.0.2"), 1)) });
+            _ = dialer.ConnectAsync(target, id.PeerId);
+            using var wait = new CancellationTokenSource(Pair.Patience);
+            while (hello is null)
+            {
+                await Task.Delay(5, wait.Token);
+            }
+        }
+
+        await using Pair pair = Pair.Udp(IPAddress.Loopback);
+        long created = pair.Server.NativeSessionsCreated;
+        const int sockets = 64, perSocket = 16;
+        var senders = new List<Socket>();
+        try
+        {
+            for (int i = 0; i < sockets; i++)
+            {
+                var s = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+                s.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+                senders.Add(s);
+            }
+            for (int round = 0; round < perSocket; round++)
+            {
+                foreach (Socket s in senders)
+                {
+                    await s.SendToAsync(hello, SocketFlags.None, pair.Server.LocalEndPoint);
+                }
+            }
+            using var cts = new CancellationTokenSource(Pair.Patience);
+            // Every ClientHello is answered with a HelloVerifyRequest (some may be lost to the socket buffer).
+            var reply = new byte[2048];
+            int got = await senders[^1].ReceiveAsync(reply, cts.Token);
+            Assert.Equal(22, reply[0]);
+            Assert.Equal(3, reply[13]); // hello_verify_request
+            while (pair.Server.Stateless!.HelloVerifyRequests < sockets * perSocket / 2)
+            {
+                await Task.Delay(10, cts.Token);
+            }
+            Assert.Equal(0, pair.Server.SessionCount);
+            Assert.Equal(created, pair.Server.NativeSessionsCreated);
+            Assert.Equal(0, pair.Server.Stateless.RateLimiterEntries);
+
+            (DtlsConnection client, DtlsConnection server) = await pair.ConnectAsync();
+            await client.SendAsync(new byte[] { 1 }, cts.Token);
+            Assert.Equal(new byte[] { 1 }, await server.ReceiveAsync(cts.Token));
+        }
+        finally
+        {
+            senders.ForEach(s => s.Dispose());
+        }
+    }
+}
