@@ -248,24 +248,27 @@ public sealed partial class DtlsConnection
         private bool _established;
         private string? _cipher;
 
+        // Receive loop only: decrypts into the endpoint's scratch buffer (big enough for any record, so a
+        // record is never split across two packets) and copies each packet into a pooled array of its size.
         private PeerException? ReadRecords()
         {
             bool any = false;
+            byte[] scratch = Endpoint.ReadScratch;
             for (int i = 0; i < MaxRecordsPerDatagram; i++)
             {
-                byte[] buffer = ArrayPool<byte>.Shared.Rent(Endpoint.Options.MaxDatagramSize);
-                SslStatus status = _native.Read(buffer, out int read, out string? error);
+                SslStatus status = _native.Read(scratch, out int read, out string? error);
                 if (status == SslStatus.Ok)
                 {
                     any = true;
-                    _received.Add((buffer, read));
+                    byte[] packet = ArrayPool<byte>.Shared.Rent(read);
+                    scratch.AsSpan(0, read).CopyTo(packet);
+                    _received.Add((packet, read));
                     if (!_native.HasPending)
                     {
                         break;
                     }
                     continue;
                 }
-                ArrayPool<byte>.Shared.Return(buffer);
                 if (status == SslStatus.WantRead)
                 {
                     break;

@@ -113,7 +113,8 @@ public sealed partial class DtlsConnection : IAsyncDisposable
 
     /// <summary>
     /// Waits for the next packet and copies it into <paramref name="buffer"/>; returns its length. A buffer of
-    /// <see cref="MaxPacketSize"/> bytes always suffices; a packet that does not fit is discarded and
+    /// 16,384 bytes (the largest DTLS record) always suffices, and <see cref="MaxPacketSize"/> bytes do when the
+    /// peer uses the same <see cref="DtlsEndpointOptions.MaxDatagramSize"/>; a packet that does not fit is discarded and
     /// <see cref="ArgumentException"/> thrown. When the connection closes, throws <see cref="PeerException"/>
     /// saying why (<see cref="PeerError.ConnectionClosed"/>, <see cref="PeerError.IdleTimeout"/>, ...).
     /// </summary>

@@ -89,6 +89,12 @@ public sealed class DtlsEndpoint : IAsyncDisposable
 
     internal StatelessListener? Stateless => _stateless;
 
+    /// <summary>
+    /// Decryption buffer of the receive loop (the only caller): the largest DTLS plaintext record, 2^14 bytes
+    /// (RFC 6347 §4.1 via RFC 5246 §6.2.1).
+    /// </summary>
+    internal byte[] ReadScratch { get; } = new byte[16384];
+
     /// <summary>The HelloVerifyRequest cookie secret (one per endpoint, rotating).</summary>
     internal CookieSecret Cookies { get; }
 
