@@ -12,6 +12,8 @@ public sealed class DtlsListener : IAsyncDisposable
     private readonly DtlsEndpoint _endpoint;
     private readonly Channel<DtlsConnection> _accepted;
     private readonly int _capacity;
+    private DtlsEndpoint? _ownedEndpoint;
+    private int _disposed;
 
     internal DtlsListener(DtlsEndpoint endpoint, int capacity)
     {
@@ -19,6 +21,22 @@ public sealed class DtlsListener : IAsyncDisposable
         _capacity = capacity;
         _accepted = Channel.CreateBounded<DtlsConnection>(new BoundedChannelOptions(capacity) { FullMode = BoundedChannelFullMode.Wait });
     }
+
+    /// <summary>
+    /// Creates an endpoint from <paramref name="options"/> and listens on it (the seed's <c>Listen()</c>);
+    /// disposing the listener disposes that endpoint. Use <see cref="Endpoint"/> to dial from the same socket.
+    /// </summary>
+    public static ValueTask<DtlsListener> ListenAsync(DtlsEndpointOptions options, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        DtlsEndpoint endpoint = DtlsEndpoint.Create(options);
+        DtlsListener listener = endpoint.Listen();
+        listener._ownedEndpoint = endpoint;
+        return ValueTask.FromResult(listener);
+    }
+
+    /// <summary>The endpoint this listener accepts on.</summary>
+    public DtlsEndpoint Endpoint => _endpoint;
 
     /// <summary>The address peers connect to.</summary>
     public EndPoint LocalEndPoint => _endpoint.LocalEndPoint;
@@ -46,11 +64,19 @@ public sealed class DtlsListener : IAsyncDisposable
     /// <summary>Stops accepting: new ClientHellos are ignored and connections not yet accepted are closed.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
         _endpoint.StopListening(this);
         _accepted.Writer.TryComplete();
         while (_accepted.Reader.TryRead(out DtlsConnection? pending))
         {
             await pending.CloseAsync().ConfigureAwait(false);
+        }
+        if (_ownedEndpoint is not null)
+        {
+            await _ownedEndpoint.DisposeAsync().ConfigureAwait(false);
         }
     }
 }

@@ -142,3 +142,26 @@ public class UdpFloodTests
         }
     }
 }
+
+public class ListenAsyncTests
+{
+    [Fact]
+    public async Task ListenAsync_OwnsItsEndpoint_AndAcceptsVerifiedPeers()
+    {
+        using NodeIdentity serverId = NodeIdentity.Generate();
+        using NodeIdentity clientId = NodeIdentity.Generate();
+        DtlsListener listener = await DtlsListener.ListenAsync(new DtlsEndpointOptions { Identity = serverId, Bind = UdpDatagramBind.Bind(new IPEndPoint(IPAddress.Loopback, 0)) });
+        await using DtlsEndpoint client = DtlsEndpoint.Create(new DtlsEndpointOptions { Identity = clientId, Bind = UdpDatagramBind.Bind(new IPEndPoint(IPAddress.Loopback, 0)) });
+        using var cts = new CancellationTokenSource(Pair.Patience);
+        Task<DtlsConnection> accept = listener.AcceptAsync(cts.Token).AsTask();
+        DtlsConnection c = await client.ConnectAsync(listener.LocalEndPoint, serverId.PeerId, cts.Token);
+        DtlsConnection s = await accept;
+        Assert.Equal(clientId.PeerId, s.RemotePeer);
+        await listener.DisposeAsync();
+        // The owned endpoint closed its sessions with close_notify.
+        await c.Closed.WaitAsync(cts.Token);
+        Assert.Equal(PeerError.ConnectionClosed, c.CloseReason!.Error);
+        Assert.Equal(0, listener.Endpoint.SessionCount);
+        await Assert.ThrowsAsync<ObjectDisposedException>(async () => await listener.AcceptAsync(cts.Token));
+    }
+}
