@@ -1,11 +1,17 @@
 using System.Security.Cryptography;
+using Pinhole.Identity;
 
 namespace Pinhole;
 
 /// <summary>
-/// A node's long-term identity: an ECDSA P-256 key, stored as a PEM PKCS#8 file readable only by its owner.
-/// The node's <see cref="PeerId"/> is derived from it; TLS certificates are made from it on demand and thrown away.
+/// A node's long-term identity: an ECDSA P-256 key (the default) or an Ed25519 key, stored as a PEM PKCS#8
+/// file readable only by its owner. The node's <see cref="PeerId"/> is derived from it; TLS certificates are
+/// made from it on demand and thrown away.
 /// </summary>
+/// <remarks>
+/// Ed25519 exists for interoperability: js-libp2p 3.x cannot verify ECDSA host keys (docs/interop.md), and
+/// Ed25519 is what most libp2p nodes use.
+/// </remarks>
 public sealed class NodeIdentity : IDisposable
 {
     private const string NistP256Oid = "1.2.840.10045.3.1.7";
@@ -16,7 +22,8 @@ public sealed class NodeIdentity : IDisposable
     /// <summary>Largest key file read (a P-256 PKCS#8 PEM is about 240 bytes).</summary>
     public const int MaxKeyFileLength = 16 * 1024;
 
-    private readonly ECDsa _key;
+    private readonly ECDsa? _key;
+    private readonly byte[]? _ed25519Seed;
 
     private NodeIdentity(ECDsa key)
     {
@@ -25,14 +32,29 @@ public sealed class NodeIdentity : IDisposable
         PeerId = PublicKey.PeerId;
     }
 
+    private NodeIdentity(byte[] ed25519Seed)
+    {
+        _ed25519Seed = ed25519Seed;
+        PublicKey = Libp2pPublicKey.Create(Libp2pKeyType.Ed25519, Ed25519Keys.PublicKeyOf(ed25519Seed));
+        PeerId = PublicKey.PeerId;
+    }
+
+    /// <summary>The key type: <see cref="Libp2pKeyType.Ecdsa"/> (P-256) or <see cref="Libp2pKeyType.Ed25519"/>.</summary>
+    public Libp2pKeyType KeyType => PublicKey.Type;
+
     /// <summary>The node's public key in libp2p encoding.</summary>
     public Libp2pPublicKey PublicKey { get; }
 
     /// <summary>The node's PeerId.</summary>
     public PeerId PeerId { get; }
 
-    /// <summary>Makes a new random identity (not saved).</summary>
-    public static NodeIdentity Generate() => new(ECDsa.Create(ECCurve.NamedCurves.nistP256));
+    /// <summary>Makes a new random identity (not saved): ECDSA P-256 unless <paramref name="keyType"/> says Ed25519.</summary>
+    public static NodeIdentity Generate(Libp2pKeyType keyType = Libp2pKeyType.Ecdsa) => keyType switch
+    {
+        Libp2pKeyType.Ecdsa => new NodeIdentity(ECDsa.Create(ECCurve.NamedCurves.nistP256)),
+        Libp2pKeyType.Ed25519 => new NodeIdentity(RandomNumberGenerator.GetBytes(Ed25519Keys.SeedLength)),
+        _ => throw new ArgumentOutOfRangeException(nameof(keyType), keyType, "Node keys are ECDSA P-256 or Ed25519."),
+    };
 
     /// <summary>
     /// Imports a P-256 private key from PEM: PKCS#8 (<c>BEGIN PRIVATE KEY</c>) or SEC1 (<c>BEGIN EC PRIVATE KEY</c>).
@@ -45,6 +67,10 @@ public sealed class NodeIdentity : IDisposable
         {
             throw new FormatException("Encrypted private keys are not supported; decrypt it first (openssl pkey -in key.pem -out plain.pem).");
         }
+        if (Ed25519Keys.TryImportPem(pem, out var seed))
+        {
+            return new NodeIdentity(seed);
+        }
         var key = ECDsa.Create();
         try
         {
@@ -53,30 +79,34 @@ public sealed class NodeIdentity : IDisposable
         catch (Exception e) when (e is ArgumentException or CryptographicException)
         {
             key.Dispose();
-            throw new FormatException("The file does not hold an ECDSA private key in PEM (PKCS#8 or SEC1): " + e.Message, e);
+            throw new FormatException("The file does not hold a P-256 or Ed25519 private key in PEM (PKCS#8 or SEC1): " + e.Message, e);
         }
         var curve = key.ExportParameters(false).Curve;
         if (!curve.IsNamed || curve.Oid.Value != NistP256Oid)
         {
             var name = curve.Oid.FriendlyName ?? curve.Oid.Value ?? "an explicit curve";
             key.Dispose();
-            throw new FormatException($"Node keys must be ECDSA P-256; this key uses {name}.");
+            throw new FormatException($"Node keys must be ECDSA P-256 or Ed25519; this key uses {name}.");
         }
         return new NodeIdentity(key);
     }
 
     /// <summary>Exports the private key as PEM PKCS#8 (keep it secret).</summary>
-    public string ExportPem() => _key.ExportPkcs8PrivateKeyPem();
+    public string ExportPem() => _key?.ExportPkcs8PrivateKeyPem() ?? Ed25519Keys.ExportPem(_ed25519Seed!);
 
     /// <summary>Loads the key file at <paramref name="path"/>, or creates it (mode 0600) if it does not exist.</summary>
     public static async Task<NodeIdentity> LoadOrCreateAsync(string path, CancellationToken cancellationToken = default)
+        => await LoadOrCreateAsync(path, Libp2pKeyType.Ecdsa, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>Loads the key file, or creates one of <paramref name="keyType"/> (mode 0600) if it does not exist.</summary>
+    public static async Task<NodeIdentity> LoadOrCreateAsync(string path, Libp2pKeyType keyType, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         if (File.Exists(path))
         {
             return await LoadAsync(path, cancellationToken).ConfigureAwait(false);
         }
-        var identity = Generate();
+        var identity = Generate(keyType);
         try
         {
             if (await TrySaveNewAsync(identity, path, cancellationToken).ConfigureAwait(false))
@@ -184,12 +214,20 @@ public sealed class NodeIdentity : IDisposable
 
     private static string ToOctal(UnixFileMode mode) => "0" + Convert.ToString((int)mode & 0x1FF, 8);
 
-    /// <summary>Signs with the node key (SHA-256, DER-encoded ECDSA signature, as libp2p specifies for ECDSA keys).</summary>
-    public byte[] Sign(ReadOnlySpan<byte> data) => _key.SignData(data, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence);
+    /// <summary>Signs with the node key as libp2p specifies for its type (ECDSA: SHA-256, DER signature; Ed25519: RFC 8032).</summary>
+    public byte[] Sign(ReadOnlySpan<byte> data)
+        => _key?.SignData(data, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence) ?? Ed25519Keys.Sign(_ed25519Seed!, data);
 
     /// <inheritdoc/>
     public override string ToString() => PeerId.ToString();
 
     /// <inheritdoc/>
-    public void Dispose() => _key.Dispose();
+    public void Dispose()
+    {
+        _key?.Dispose();
+        if (_ed25519Seed is not null)
+        {
+            CryptographicOperations.ZeroMemory(_ed25519Seed);
+        }
+    }
 }

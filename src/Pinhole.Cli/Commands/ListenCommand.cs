@@ -1,0 +1,131 @@
+using System.CommandLine;
+using Microsoft.Extensions.Logging;
+
+namespace Pinhole.Cli.Commands;
+
+internal static class ListenCommand
+{
+    public static Command Create()
+    {
+        var command = new Command("listen", "Run a node: print each address it can be dialled at (one per line), serve ping and identify, log connections; Ctrl-C stops it.");
+        var listen = new Option<string[]>("--listen", "-l")
+        {
+            Description = "Multiaddr to listen on (repeatable). Default /ip4/0.0.0.0/tcp/0.",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var cat = new Option<bool>("--cat") { Description = "Accept one peer's cat stream and copy it to standard output, standard input to it (netcat -l)." };
+        var maxConnections = new Option<int>("--max-connections") { Description = "Cap on live inbound connections.", DefaultValueFactory = _ => 256 };
+        var ocapn = new Option<bool>("--ocapn") { Description = "Also listen on the Goblins-compatible tcp-tls netlayer and print its ocapn:// locator." };
+        var ocapnListen = new Option<string?>("--ocapn-listen") { Description = "IP:PORT or PORT for the tcp-tls netlayer (a fixed port is remembered). Default: the remembered port, else any." };
+        var ocapnHost = new Option<string?>("--ocapn-host") { Description = "Host hint in the printed locator (default: the listen address, or localhost)." };
+        command.Options.Add(listen);
+        command.Options.Add(ocapn);
+        command.Options.Add(ocapnListen);
+        command.Options.Add(ocapnHost);
+        command.Options.Add(cat);
+        command.Options.Add(maxConnections);
+        command.SetAction((parse, ct) => CommandRunner.RunAsync(async token =>
+        {
+            using var identity = await GlobalOptions.LoadIdentityAsync(parse, token).ConfigureAwait(false);
+            using var logging = GlobalOptions.CreateLoggerFactory(parse, LogLevel.Information);
+            var options = new PeerListenerOptions
+            {
+                Identity = identity,
+                LoggerFactory = logging,
+                MaxConnections = parse.GetValue(maxConnections),
+                Protocols = [CatProtocol.ProtocolId],
+                ListenAddresses = [.. (parse.GetValue(listen) ?? []).Select(Multiaddr.Parse)],
+            };
+            await using var listener = await PeerListener.ListenAsync(options, token).ConfigureAwait(false);
+            foreach (var address in listener.GetDialableAddresses())
+            {
+                await Console.Out.WriteLineAsync(address.ToString()).ConfigureAwait(false);
+            }
+            using var ocapnNode = parse.GetValue(ocapn) ? await OcapnCli.LoadNodeAsync(parse, token).ConfigureAwait(false) : null;
+            await using var ocapnListener = ocapnNode is null ? null : await Ocapn.OcapnTcpTlsNetlayer.ListenAsync(new Ocapn.OcapnTcpTlsListenerOptions
+            {
+                Node = ocapnNode,
+                ListenEndPoint = parse.GetValue(ocapnListen) is { } endPoint ? OcapnCli.ParseListen(endPoint) : new System.Net.IPEndPoint(System.Net.IPAddress.Any, 0),
+                AdvertisedHost = parse.GetValue(ocapnHost),
+                MaxConnections = parse.GetValue(maxConnections),
+            }, token).ConfigureAwait(false);
+            if (ocapnListener is not null)
+            {
+                await Console.Out.WriteLineAsync(ocapnListener.Locator.ToString()).ConfigureAwait(false);
+            }
+            await Console.Out.FlushAsync(token).ConfigureAwait(false);
+            if (parse.GetValue(cat) && ocapnListener is not null)
+            {
+                await using var incoming = await ocapnListener.AcceptAsync(token).ConfigureAwait(false);
+                return await OcapnCli.PumpTlsAsync(incoming, token).ConfigureAwait(false);
+            }
+            if (parse.GetValue(cat))
+            {
+                await using var connection = await listener.AcceptAsync(token).ConfigureAwait(false);
+                await using var stream = await connection.AcceptStreamAsync(token).ConfigureAwait(false);
+                return await CatProtocol.PumpAsync(stream, token).ConfigureAwait(false);
+            }
+            var serveOcapn = ocapnListener is null ? Task.CompletedTask : ServeOcapnAsync(ocapnListener, token);
+            await ServeAsync(listener, logging.CreateLogger("pinhole.listen"), token).ConfigureAwait(false);
+            await serveOcapn.ConfigureAwait(false);
+            return ExitCodes.Success;
+        }, ct));
+        return command;
+    }
+
+    private static async Task ServeAsync(PeerListener listener, ILogger logger, CancellationToken cancellationToken)
+    {
+        var connections = new List<Task>();
+        try
+        {
+            while (true)
+            {
+                var connection = await listener.AcceptAsync(cancellationToken).ConfigureAwait(false);
+                connections.Add(DrainAsync(connection, logger, cancellationToken));
+                connections.RemoveAll(t => t.IsCompleted);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Ctrl-C: close every connection cleanly.
+        }
+        await Task.WhenAll(connections).ConfigureAwait(false);
+    }
+
+    private static async Task ServeOcapnAsync(Ocapn.OcapnTcpTlsListener listener, CancellationToken cancellationToken)
+    {
+        // Plain 'listen' has no CapTP: accept and close, so a Goblins "ping" (connect + handshake) succeeds.
+        try
+        {
+            while (true)
+            {
+                var connection = await listener.AcceptAsync(cancellationToken).ConfigureAwait(false);
+                await connection.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or PeerException)
+        {
+        }
+    }
+
+    private static async Task DrainAsync(PeerConnection connection, ILogger logger, CancellationToken cancellationToken)
+    {
+        await using (connection.ConfigureAwait(false))
+        {
+            try
+            {
+                // Only ping and identify are served here; a cat stream needs 'listen --cat'.
+                while (true)
+                {
+                    var stream = await connection.AcceptStreamAsync(cancellationToken).ConfigureAwait(false);
+                    CliLog.RefusedStream(logger, stream.Protocol, connection.RemotePeer);
+                    stream.Abort();
+                    await stream.DisposeAsync().ConfigureAwait(false);
+                }
+            }
+            catch (Exception e) when (e is PeerException or OperationCanceledException or ObjectDisposedException)
+            {
+            }
+        }
+    }
+}

@@ -1,0 +1,110 @@
+using System.Net.Security;
+using System.Security.Authentication;
+using Microsoft.Extensions.Logging;
+using Pinhole.Transport.Multistream;
+using Pinhole.Transport.Yamux;
+
+namespace Pinhole.Connections;
+
+/// <summary>
+/// Turns a raw byte stream into an authenticated, multiplexed connection, the libp2p way:
+/// multistream-select <c>/tls/1.0.0</c> → TLS 1.3 (mutual, libp2p certificates) → <c>/yamux/1.0.0</c>
+/// (inlined in ALPN when both offer it, else multistream-select inside TLS). docs/connection-upgrade.md has the bytes.
+/// </summary>
+internal static class ConnectionUpgrader
+{
+    public sealed record Result(SslStream Tls, YamuxSession Session, Libp2pPublicKey RemoteKey);
+
+    public static async Task<Result> UpgradeOutboundAsync(Stream raw, PeerId? expected, PeerConnectionOptions options, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await MultistreamSelect.SelectAsync(raw, [TlsUpgrade.ProtocolId], cancellationToken).ConfigureAwait(false);
+        }
+        catch (PeerException e) when (e.Error == PeerError.Refused)
+        {
+            throw new PeerException(PeerError.Refused, $"The peer refused the connection: it declined {TlsUpgrade.ProtocolId} (a Pinhole node does this when it is at its connection limit).", e);
+        }
+        var check = new TlsUpgrade.PeerCheck(expected, options.TimeProvider);
+        var tls = new SslStream(raw, leaveInnerStreamOpen: false);
+        try
+        {
+            await AuthenticateAsync(tls.AuthenticateAsClientAsync(TlsUpgrade.ClientOptions(CertificateCache.Get(options), check), cancellationToken), check).ConfigureAwait(false);
+            if (tls.NegotiatedApplicationProtocol != TlsUpgrade.AlpnYamux)
+            {
+                await MultistreamSelect.SelectAsync(tls, [TlsUpgrade.YamuxProtocolId], cancellationToken).ConfigureAwait(false);
+            }
+            var session = StartSession(tls, isClient: true, options);
+            return new Result(tls, session, check.RemoteKey!);
+        }
+        catch
+        {
+            await tls.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    public static async Task<Result> UpgradeInboundAsync(Stream raw, PeerConnectionOptions options, CancellationToken cancellationToken)
+    {
+        await MultistreamSelect.NegotiateAsync(raw, static p => p == TlsUpgrade.ProtocolId, cancellationToken).ConfigureAwait(false);
+        var check = new TlsUpgrade.PeerCheck(null, options.TimeProvider);
+        var tls = new SslStream(raw, leaveInnerStreamOpen: false);
+        try
+        {
+            await AuthenticateAsync(tls.AuthenticateAsServerAsync(TlsUpgrade.ServerOptions(CertificateCache.Get(options), check), cancellationToken), check).ConfigureAwait(false);
+            if (tls.NegotiatedApplicationProtocol != TlsUpgrade.AlpnYamux)
+            {
+                await MultistreamSelect.NegotiateAsync(tls, static p => p == TlsUpgrade.YamuxProtocolId, cancellationToken).ConfigureAwait(false);
+            }
+            var session = StartSession(tls, isClient: false, options);
+            return new Result(tls, session, check.RemoteKey!);
+        }
+        catch
+        {
+            await tls.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>Refuses a dialer during multistream-select (every proposal gets "na"), so it fails with a reason.</summary>
+    public static Task RefuseAsync(Stream raw, CancellationToken cancellationToken)
+        => MultistreamSelect.NegotiateAsync(raw, static _ => false, cancellationToken);
+
+    private static async Task AuthenticateAsync(Task handshake, TlsUpgrade.PeerCheck check)
+    {
+        try
+        {
+            await handshake.ConfigureAwait(false);
+        }
+        catch (AuthenticationException e)
+        {
+            throw check.Failure ?? new PeerException(PeerError.HandshakeFailed, "TLS handshake failed: " + e.Message, e);
+        }
+        if (check.Failure is not null)
+        {
+            throw check.Failure;
+        }
+        if (check.RemoteKey is null)
+        {
+            throw new PeerException(PeerError.HandshakeFailed, "TLS handshake completed without a verified peer certificate.");
+        }
+    }
+
+    public static YamuxSession StartSession(Stream transport, bool isClient, PeerConnectionOptions options)
+    {
+        var session = new YamuxSession(transport, isClient, ToYamuxOptions(options), options.TimeProvider, options.LoggerFactory.CreateLogger<YamuxSession>());
+        session.Start();
+        return session;
+    }
+
+    public static YamuxSessionOptions ToYamuxOptions(PeerConnectionOptions options) => new()
+    {
+        InitialStreamWindow = options.InitialStreamWindow,
+        MaxStreamWindow = options.MaxStreamWindow,
+        MaxStreams = options.MaxStreamsPerConnection,
+        MaxPendingInboundStreams = options.MaxPendingInboundStreams,
+        MaxReceivedFrameSize = options.MaxFrameSize,
+        KeepAliveInterval = options.KeepAliveInterval,
+        IdleTimeout = options.IdleTimeout,
+    };
+}

@@ -1,0 +1,31 @@
+namespace Pinhole;
+
+/// <summary>Options for <see cref="PeerConnection.ConnectAsync"/>.</summary>
+public sealed class PeerConnectOptions : PeerConnectionOptions
+{
+    /// <summary>Whom to dial: a peer and where to find it (required).</summary>
+    public PeerAddress? Remote { get; set; }
+
+    /// <summary>
+    /// Accept whatever peer answers when <see cref="Remote"/> names no PeerId ("trust on first use", as stalk
+    /// does without a server identity). The peer is still authenticated — you learn its PeerId from
+    /// <see cref="PeerConnection.RemotePeer"/> — but nobody checked it is the one you meant. Logged as a warning.
+    /// </summary>
+    public bool TrustOnFirstUse { get; set; }
+
+    /// <inheritdoc/>
+    public override void Validate()
+    {
+        base.Validate();
+        if (Remote is null)
+        {
+            throw new ArgumentException($"{nameof(Remote)} is required.", nameof(Remote));
+        }
+        if (Remote.PeerId is null && !TrustOnFirstUse)
+        {
+            throw new ArgumentException(
+                $"The address '{Remote}' names no PeerId, so the peer cannot be authenticated; add /p2p/<PeerId>, or opt in to trust on first use ({nameof(TrustOnFirstUse)}; pinhole: --trust-on-first-use) to accept any peer.",
+                nameof(Remote));
+        }
+    }
+}

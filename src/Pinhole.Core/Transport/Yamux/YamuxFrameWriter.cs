@@ -1,0 +1,243 @@
+using System.Buffers;
+using System.IO.Pipelines;
+
+namespace Pinhole.Transport.Yamux;
+
+/// <summary>
+/// The single write path of a session. Frames are copied (header and payload contiguous) into a pipe
+/// under a lock; one loop drains the pipe to the transport in batches, so a frame's header and payload
+/// land in one transport write (one TLS record) and small frames coalesce.
+/// </summary>
+/// <remarks>
+/// The pipe itself never blocks its writer: the read loop must always be able to send window updates,
+/// ping replies and resets, or two peers with full buffers could deadlock each other. Back-pressure is
+/// applied to stream data only, through <see cref="WaitForSpaceAsync"/>.
+/// </remarks>
+internal sealed class YamuxFrameWriter
+{
+    // Segments smaller than this are gathered into one buffer before writing; larger ones go out directly.
+    private const int BatchSize = 64 * 1024;
+
+    private readonly Pipe _pipe;
+    private readonly Stream _transport;
+    private readonly long _maxBuffered;
+    private readonly Lock _lock = new();
+    private long _buffered;
+    private bool _completed;
+    private bool _aborted;
+    private TaskCompletionSource? _spaceWaiter;
+
+    /// <summary>Creates a writer for <paramref name="transport"/>; call <see cref="RunAsync"/> to start draining.</summary>
+    public YamuxFrameWriter(Stream transport, int maxBuffered)
+    {
+        _transport = transport;
+        _maxBuffered = maxBuffered;
+        _pipe = new Pipe(new PipeOptions(
+            pauseWriterThreshold: 0,
+            resumeWriterThreshold: 0,
+            minimumSegmentSize: 16 * 1024,
+            useSynchronizationContext: false));
+    }
+
+    /// <summary>Bytes queued and not yet written to the transport.</summary>
+    public long Buffered => Volatile.Read(ref _buffered);
+
+    /// <summary>Queues a frame without payload. False once the writer is closed.</summary>
+    public bool TryWrite(YamuxFrameType type, YamuxFlags flags, uint streamId, uint length)
+    {
+        lock (_lock)
+        {
+            if (_completed)
+            {
+                return false;
+            }
+            var writer = _pipe.Writer;
+            new YamuxFrameHeader(type, flags, streamId, length).Write(writer.GetSpan(YamuxFrameHeader.Size));
+            writer.Advance(YamuxFrameHeader.Size);
+            _buffered += YamuxFrameHeader.Size;
+            Flush(writer);
+            return true;
+        }
+    }
+
+    /// <summary>Queues a data frame with its payload, unless the queue is at its limit or the writer is closed.
+    /// The limit is checked before adding, so the queue holds at most the limit plus one frame of data.</summary>
+    public YamuxWriteStatus TryWriteData(uint streamId, YamuxFlags flags, ReadOnlySpan<byte> payload)
+    {
+        lock (_lock)
+        {
+            if (_completed)
+            {
+                return YamuxWriteStatus.Closed;
+            }
+            if (_buffered >= _maxBuffered)
+            {
+                return YamuxWriteStatus.Full;
+            }
+            var writer = _pipe.Writer;
+            var size = YamuxFrameHeader.Size + payload.Length;
+            var span = writer.GetSpan(size);
+            new YamuxFrameHeader(YamuxFrameType.Data, flags, streamId, (uint)payload.Length).Write(span);
+            payload.CopyTo(span[YamuxFrameHeader.Size..]);
+            writer.Advance(size);
+            _buffered += size;
+            Flush(writer);
+            return YamuxWriteStatus.Written;
+        }
+    }
+
+    /// <summary>Waits until the queue is below its limit, so a stream may send more data. Returns at once
+    /// when the writer is closed (the caller then finds the session closed).</summary>
+    public ValueTask WaitForSpaceAsync(CancellationToken cancellationToken)
+    {
+        Task wait;
+        lock (_lock)
+        {
+            if (_buffered < _maxBuffered || _completed)
+            {
+                return default;
+            }
+            _spaceWaiter ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            wait = _spaceWaiter.Task;
+        }
+        return new ValueTask(wait.WaitAsync(cancellationToken));
+    }
+
+    /// <summary>Stops accepting frames; the loop sends what is queued and then ends.</summary>
+    public void Complete()
+    {
+        TaskCompletionSource? waiter;
+        lock (_lock)
+        {
+            if (_completed)
+            {
+                return;
+            }
+            _completed = true;
+            _pipe.Writer.Complete();
+            waiter = _spaceWaiter;
+            _spaceWaiter = null;
+        }
+        waiter?.TrySetResult();
+    }
+
+    /// <summary>Stops at once, dropping what is queued.</summary>
+    public void Abort()
+    {
+        lock (_lock)
+        {
+            _aborted = true;
+        }
+        Complete();
+        _pipe.Reader.CancelPendingRead();
+    }
+
+    /// <summary>Drains queued frames to the transport until completed or aborted. Throws the transport's error.</summary>
+    public async Task RunAsync()
+    {
+        var reader = _pipe.Reader;
+        try
+        {
+            while (true)
+            {
+                var result = await reader.ReadAsync().ConfigureAwait(false);
+                if (Volatile.Read(ref _aborted))
+                {
+                    return;
+                }
+                var buffer = result.Buffer;
+                if (!buffer.IsEmpty)
+                {
+                    await WriteBufferAsync(buffer).ConfigureAwait(false);
+                    await _transport.FlushAsync().ConfigureAwait(false);
+                }
+                var written = buffer.Length;
+                reader.AdvanceTo(buffer.End);
+                Release(written);
+                if (result.IsCompleted)
+                {
+                    return;
+                }
+            }
+        }
+        finally
+        {
+            await reader.CompleteAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async ValueTask WriteBufferAsync(ReadOnlySequence<byte> buffer)
+    {
+        if (buffer.IsSingleSegment)
+        {
+            await _transport.WriteAsync(buffer.First).ConfigureAwait(false);
+            return;
+        }
+        // Rented per batch so that an idle session holds no batch buffer.
+        var batch = ArrayPool<byte>.Shared.Rent(BatchSize);
+        try
+        {
+            await WriteSegmentsAsync(buffer, batch).ConfigureAwait(false);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(batch);
+        }
+    }
+
+    private async ValueTask WriteSegmentsAsync(ReadOnlySequence<byte> buffer, byte[] batch)
+    {
+        var filled = 0;
+        foreach (var segment in buffer)
+        {
+            if (segment.Length >= BatchSize / 4)
+            {
+                if (filled > 0)
+                {
+                    await _transport.WriteAsync(batch.AsMemory(0, filled)).ConfigureAwait(false);
+                    filled = 0;
+                }
+                await _transport.WriteAsync(segment).ConfigureAwait(false);
+                continue;
+            }
+            if (filled + segment.Length > batch.Length)
+            {
+                await _transport.WriteAsync(batch.AsMemory(0, filled)).ConfigureAwait(false);
+                filled = 0;
+            }
+            segment.Span.CopyTo(batch.AsSpan(filled));
+            filled += segment.Length;
+        }
+        if (filled > 0)
+        {
+            await _transport.WriteAsync(batch.AsMemory(0, filled)).ConfigureAwait(false);
+        }
+    }
+
+    private void Release(long written)
+    {
+        TaskCompletionSource? waiter = null;
+        lock (_lock)
+        {
+            _buffered -= written;
+            // Wake writers at half the limit so they do not ping-pong at the threshold.
+            if (_spaceWaiter is not null && _buffered <= _maxBuffered / 2)
+            {
+                waiter = _spaceWaiter;
+                _spaceWaiter = null;
+            }
+        }
+        waiter?.TrySetResult();
+    }
+
+    /// <summary>Flushes a pipe that has no pause threshold: that completes synchronously and only wakes its reader.</summary>
+    internal static void Flush(PipeWriter writer)
+    {
+        var flush = writer.FlushAsync();
+        if (!flush.IsCompleted)
+        {
+            throw new InvalidOperationException("A yamux pipe unexpectedly applied back-pressure.");
+        }
+        flush.GetAwaiter().GetResult();
+    }
+}

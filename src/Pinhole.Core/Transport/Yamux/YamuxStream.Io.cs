@@ -1,0 +1,189 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+
+namespace Pinhole.Transport.Yamux;
+
+/// <summary>Reading, writing and flow control of a yamux stream.</summary>
+internal sealed partial class YamuxStream
+{
+    /// <inheritdoc/>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // no allocation per read that waits
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (Volatile.Read(ref _reset))
+        {
+            throw CopyError();
+        }
+        if (buffer.IsEmpty)
+        {
+            return 0;
+        }
+        var reader = _receive.Reader;
+        while (true)
+        {
+            var result = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            var data = result.Buffer;
+            if (data.IsEmpty)
+            {
+                reader.AdvanceTo(data.End);
+                if (result.IsCompleted)
+                {
+                    return 0;
+                }
+                continue;
+            }
+            var count = (int)Math.Min(data.Length, buffer.Length);
+            data.Slice(0, count).CopyTo(buffer.Span);
+            reader.AdvanceTo(data.GetPosition(count));
+            OnConsumed(count, wasBuffered: true);
+            return count;
+        }
+    }
+
+    /// <inheritdoc/>
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    /// <inheritdoc/>
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+    /// <inheritdoc/>
+    public override int Read(Span<byte> buffer)
+    {
+        var rented = ArrayPool<byte>.Shared.Rent(buffer.Length);
+        try
+        {
+            var count = ReadAsync(rented.AsMemory(0, buffer.Length)).AsTask().GetAwaiter().GetResult();
+            rented.AsSpan(0, count).CopyTo(buffer);
+            return count;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    /// <inheritdoc/>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var maxFrame = _session.Options.MaxDataFrameSize;
+        while (true)
+        {
+            Task? wait = null;
+            lock (_lock)
+            {
+                ThrowIfCannotWriteLocked();
+                if (buffer.IsEmpty)
+                {
+                    return;
+                }
+                if (_sendWindow == 0)
+                {
+                    _sendWaiter ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    wait = _sendWaiter.Task;
+                }
+                else
+                {
+                    var count = (int)Math.Min(Math.Min(buffer.Length, _sendWindow), maxFrame);
+                    var status = _session.Writer.TryWriteData(_id, YamuxFlags.None, buffer.Span[..count]);
+                    if (status == YamuxWriteStatus.Closed)
+                    {
+                        throw _session.CreateClosedException();
+                    }
+                    if (status == YamuxWriteStatus.Written)
+                    {
+                        _sendWindow -= count;
+                        buffer = buffer[count..];
+                        continue;
+                    }
+                }
+            }
+            if (wait is not null)
+            {
+                await wait.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await _session.Writer.WaitForSpaceAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <inheritdoc/>
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    /// <inheritdoc/>
+    public override void Write(byte[] buffer, int offset, int count) =>
+        WriteAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+
+    /// <inheritdoc/>
+    public override void Write(ReadOnlySpan<byte> buffer) => Write(buffer.ToArray(), 0, buffer.Length);
+
+    private void ThrowIfCannotWriteLocked()
+    {
+        if (_error is not null)
+        {
+            throw CopyError();
+        }
+        if (_localFin)
+        {
+            throw new InvalidOperationException($"Writes on yamux stream {_id} were completed.");
+        }
+    }
+
+    private PeerException CopyError()
+    {
+        var error = _error ?? new PeerException(PeerError.StreamAborted, $"yamux stream {_id} was reset.");
+        // A fresh exception per throw: the stored one may be thrown on several threads.
+        return new PeerException(error.Error, error.Message, error.InnerException ?? error);
+    }
+
+    /// <summary>
+    /// The application consumed (or the stream discarded) <paramref name="count"/> bytes. Once half the window is consumed, the
+    /// window is re-opened; if that half went by within two round trips, the sender is limited by our
+    /// window rather than by the link or our reader, so the window doubles (up to the maximum).
+    /// </summary>
+    private void OnConsumed(int count, bool wasBuffered)
+    {
+        lock (_lock)
+        {
+            if (wasBuffered)
+            {
+                _receiveBuffered -= count;
+            }
+            if (_reset || _remoteFin || _error is not null)
+            {
+                return; // the peer sends no more data: no update needed
+            }
+            _consumedSinceUpdate += count;
+            if (_consumedSinceUpdate < _receiveWindow / 2)
+            {
+                return;
+            }
+            var time = _session.TimeProvider;
+            var now = time.GetTimestamp();
+            var grow = 0;
+            var max = _session.Options.MaxStreamWindow;
+            if (_receiveWindow < max && !_readerDone && _session.LastRtt is { } rtt
+                && time.GetElapsedTime(_epochStart, now) <= rtt * 2)
+            {
+                var grown = (int)Math.Min(_receiveWindow * 2L, max);
+                if (_session.TryReserveReceiveWindow(grown - _receiveWindow))
+                {
+                    grow = grown - _receiveWindow;
+                    _receiveWindow = grown;
+                    YamuxLog.WindowGrown(_session.Logger, _id, grown);
+                }
+            }
+            var delta = (uint)(_consumedSinceUpdate + grow);
+            _consumedSinceUpdate = 0;
+            _receiveCredit += delta;
+            _epochStart = now;
+            _session.Writer.TryWrite(YamuxFrameType.WindowUpdate, YamuxFlags.None, _id, delta);
+        }
+    }
+}

@@ -1,7 +1,0 @@
-namespace Pinhole.Cli.Tests;
-
-public class SmokeTests
-{
-    [Fact]
-    public void Builds() => Assert.True(true);
-}
