@@ -357,6 +357,11 @@ public sealed class DtlsEndpoint : IAsyncDisposable
             {
                 DtlsLog.Refused(Logger, received.RemoteEndPoint, e.Message);
             }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // One bad datagram must not stop the loop that serves every session: log it and go on.
+                DtlsLog.DatagramFailed(Logger, received.RemoteEndPoint, e);
+            }
         }
     }
 

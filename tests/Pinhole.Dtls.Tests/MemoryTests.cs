@@ -52,6 +52,20 @@ public class MemoryTests
     }
 
     [Fact]
+    public async Task HeavyLoss_HandshakeCompletesByRetransmission()
+    {
+        var network = new MemoryNetwork(new MemoryNetworkOptions { LossRate = 0.3, Seed = 5 });
+        await using Pair pair = MemoryPair(network, o => o.HandshakeTimeout = TimeSpan.FromSeconds(15));
+        (DtlsConnection client, DtlsConnection server) = await pair.ConnectAsync();
+        Assert.Equal(pair.ServerIdentity.PeerId, client.RemotePeer);
+        Assert.True(network.Dropped > 0, "the seed should have dropped some handshake datagrams");
+        network.Options.LossRate = 0;
+        await client.SendAsync(new byte[] { 1 });
+        using var cts = new CancellationTokenSource(Pair.Patience);
+        Assert.Equal(new byte[] { 1 }, await server.ReceiveAsync(cts.Token));
+    }
+
+    [Fact]
     public async Task EveryDatagramDuplicated_EachPacketDeliveredOnce()
     {
         var network = new MemoryNetwork(new MemoryNetworkOptions { DuplicateRate = 1.0 });

@@ -24,6 +24,9 @@ internal static partial class DtlsLog
     [LoggerMessage(4005, LogLevel.Error, "DTLS receive loop on {LocalEndPoint} stopped")]
     internal static partial void ReceiveLoopFailed(ILogger logger, EndPoint localEndPoint, Exception exception);
 
+    [LoggerMessage(4007, LogLevel.Error, "DTLS datagram from {RemoteEndPoint} could not be processed")]
+    internal static partial void DatagramFailed(ILogger logger, EndPoint remoteEndPoint, Exception exception);
+
     [LoggerMessage(4006, LogLevel.Warning, "DTLS packet handler threw for {RemoteEndPoint}")]
     internal static partial void HandlerFailed(ILogger logger, EndPoint remoteEndPoint, Exception exception);
 }
