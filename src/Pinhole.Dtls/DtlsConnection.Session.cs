@@ -34,6 +34,8 @@ public sealed partial class DtlsConnection
         private long _lastReceived;
         private PeerException? _verifyFailure;
         private int _maxPacketSize;
+        private bool _established; // set under the lock when the handshake completes, taken once by the raiser
+        private string? _cipher;
 
         internal Session(DtlsConnection owner, NativeDtlsSession native, PeerId? target)
         {
@@ -244,9 +246,6 @@ public sealed partial class DtlsConnection
             _cipher = _native.CipherName;
             return null;
         }
-
-        private bool _established;
-        private string? _cipher;
 
         // Receive loop only: decrypts into the endpoint's scratch buffer (big enough for any record, so a
         // record is never split across two packets) and copies each packet into a pooled array of its size.

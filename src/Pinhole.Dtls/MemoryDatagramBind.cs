@@ -3,13 +3,13 @@ using System.Threading.Channels;
 
 namespace Pinhole.Dtls;
 
-/// <summary>A bind on a <see cref="MemoryNetwork"/>; created by <see cref="MemoryNetwork.CreateBind"/>.</summary>
+/// <summary>A bind on a <see cref="MemoryDatagramNetwork"/>; created by <see cref="MemoryDatagramNetwork.CreateBind"/>.</summary>
 public sealed class MemoryDatagramBind : IDatagramBind
 {
-    private readonly MemoryNetwork _network;
+    private readonly MemoryDatagramNetwork _network;
     private readonly Channel<(EndPoint From, byte[] Data)> _inbox;
 
-    internal MemoryDatagramBind(MemoryNetwork network, EndPoint address, int capacity)
+    internal MemoryDatagramBind(MemoryDatagramNetwork network, EndPoint address, int capacity)
     {
         _network = network;
         LocalEndPoint = address;

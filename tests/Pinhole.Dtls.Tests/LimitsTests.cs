@@ -67,7 +67,7 @@ public class LimitsTests
     public async Task Options_ValidatedBeforeAnythingStarts(Action<DtlsEndpointOptions> spoil)
     {
         using NodeIdentity id = NodeIdentity.Generate();
-        await using var bind = new MemoryNetwork().CreateBind(A);
+        await using var bind = new MemoryDatagramNetwork().CreateBind(A);
         var options = new DtlsEndpointOptions { Identity = id, Bind = bind };
         spoil(options);
         Assert.ThrowsAny<ArgumentException>(() => DtlsEndpoint.Create(options));
@@ -76,8 +76,8 @@ public class LimitsTests
     [Fact]
     public void MemoryNetworkOptions_Validated()
     {
-        Assert.Throws<ArgumentOutOfRangeException>(() => new MemoryNetwork(new MemoryNetworkOptions { LossRate = 1.5 }));
-        Assert.Throws<ArgumentOutOfRangeException>(() => new MemoryNetwork(new MemoryNetworkOptions { DuplicateRate = -0.1 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new MemoryDatagramNetwork(new MemoryDatagramNetworkOptions { LossRate = 1.5 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new MemoryDatagramNetwork(new MemoryDatagramNetworkOptions { DuplicateRate = -0.1 }));
     }
 
     [Fact]
@@ -85,7 +85,7 @@ public class LimitsTests
     {
         // Create and dispose endpoints with live sessions repeatedly; SafeHandles must all be released
         // (a double free or use-after-free would crash the test host).
-        var network = new MemoryNetwork();
+        var network = new MemoryDatagramNetwork();
         for (int i = 0; i < 20; i++)
         {
             await using Pair pair = Pair.Create(

@@ -8,7 +8,7 @@ public class MemoryTests
     private static readonly IPEndPoint ServerAddress = new(IPAddress.Parse("10.0.0.1"), 4000);
     private static readonly IPEndPoint ClientAddress = new(IPAddress.Parse("10.0.0.2"), 5000);
 
-    private static Pair MemoryPair(MemoryNetwork network, Action<DtlsEndpointOptions>? configure = null, NodeIdentity? server = null, NodeIdentity? client = null)
+    private static Pair MemoryPair(MemoryDatagramNetwork network, Action<DtlsEndpointOptions>? configure = null, NodeIdentity? server = null, NodeIdentity? client = null)
         => Pair.Create(network.CreateBind(ServerAddress), network.CreateBind(ClientAddress), o =>
         {
             o.InitialRetransmitTimeout = TimeSpan.FromMilliseconds(50);
@@ -19,7 +19,7 @@ public class MemoryTests
     [Fact]
     public async Task LossyNetwork_HandshakeCompletes_PacketsAuthenticAndNeverDuplicated()
     {
-        var network = new MemoryNetwork(new MemoryNetworkOptions { LossRate = 0.05, ReorderRate = 0.1, DuplicateRate = 0.1, Seed = 7 });
+        var network = new MemoryDatagramNetwork(new MemoryDatagramNetworkOptions { LossRate = 0.05, ReorderRate = 0.1, DuplicateRate = 0.1, Seed = 7 });
         await using Pair pair = MemoryPair(network);
         (DtlsConnection client, DtlsConnection server) = await pair.ConnectAsync();
 
@@ -54,7 +54,7 @@ public class MemoryTests
     [Fact]
     public async Task HeavyLoss_HandshakeCompletesByRetransmission()
     {
-        var network = new MemoryNetwork(new MemoryNetworkOptions { LossRate = 0.3, Seed = 5 });
+        var network = new MemoryDatagramNetwork(new MemoryDatagramNetworkOptions { LossRate = 0.3, Seed = 5 });
         await using Pair pair = MemoryPair(network, o => o.HandshakeTimeout = TimeSpan.FromSeconds(15));
         (DtlsConnection client, DtlsConnection server) = await pair.ConnectAsync();
         Assert.Equal(pair.ServerIdentity.PeerId, client.RemotePeer);
@@ -68,7 +68,7 @@ public class MemoryTests
     [Fact]
     public async Task EveryDatagramDuplicated_EachPacketDeliveredOnce()
     {
-        var network = new MemoryNetwork(new MemoryNetworkOptions { DuplicateRate = 1.0 });
+        var network = new MemoryDatagramNetwork(new MemoryDatagramNetworkOptions { DuplicateRate = 1.0 });
         await using Pair pair = MemoryPair(network);
         (DtlsConnection client, DtlsConnection server) = await pair.ConnectAsync();
         using var cts = new CancellationTokenSource(Pair.Patience);
@@ -87,7 +87,7 @@ public class MemoryTests
     [Fact]
     public async Task ReplayedRecord_IsNotDeliveredAgain()
     {
-        var network = new MemoryNetwork();
+        var network = new MemoryDatagramNetwork();
         await using Pair pair = MemoryPair(network);
         (DtlsConnection client, DtlsConnection server) = await pair.ConnectAsync();
         var captured = new List<byte[]>();
@@ -108,7 +108,7 @@ public class MemoryTests
     [Fact]
     public async Task MalformedRecords_AreDropped_LiveSessionUnharmed()
     {
-        var network = new MemoryNetwork();
+        var network = new MemoryDatagramNetwork();
         await using Pair pair = MemoryPair(network);
         (DtlsConnection client, DtlsConnection server) = await pair.ConnectAsync();
         byte[]? appRecord = null;
@@ -157,7 +157,7 @@ public class MemoryTests
     [Fact]
     public async Task SpoofedClientHelloFlood_AllocatesNoSessionState()
     {
-        var network = new MemoryNetwork();
+        var network = new MemoryDatagramNetwork();
         await using Pair pair = MemoryPair(network);
         var hellos = new List<byte[]>();
         network.Observer = (from, to, data) => { if (from.Equals(ClientAddress)) { lock (hellos) { hellos.Add(data.ToArray()); } } };
@@ -203,7 +203,7 @@ public class MemoryTests
     [Fact]
     public async Task WrongPeerAtAddress_ClientRefuses_NamingBothIds()
     {
-        var network = new MemoryNetwork();
+        var network = new MemoryDatagramNetwork();
         await using Pair pair = MemoryPair(network);
         using NodeIdentity expected = NodeIdentity.Generate();
         using var cts = new CancellationTokenSource(Pair.Patience);
@@ -217,7 +217,7 @@ public class MemoryTests
     [Fact]
     public async Task BindAdvertisesOtherKey_RefusedBeforeHandshake()
     {
-        var network = new MemoryNetwork();
+        var network = new MemoryDatagramNetwork();
         await using Pair pair = MemoryPair(network);
         using NodeIdentity other = NodeIdentity.Generate();
         network.AdvertiseKey(ServerAddress, other.PublicKey);
@@ -234,7 +234,7 @@ public class MemoryTests
     [Fact]
     public async Task ServerWithForgedCertificate_ClientRefuses()
     {
-        var network = new MemoryNetwork();
+        var network = new MemoryDatagramNetwork();
         using NodeIdentity victim = NodeIdentity.Generate();
         await using Pair pair = MemoryPair(network, o => { if (o.Bind!.LocalEndPoint.Equals(ServerAddress)) { o.CertificateOverride = Forgery.StolenExtension(victim); } });
         PeerException e = await Assert.ThrowsAsync<PeerException>(() => pair.Client.ConnectAsync(ServerAddress, victim.PeerId));
@@ -244,7 +244,7 @@ public class MemoryTests
     [Fact]
     public async Task ClientWithForgedCertificate_ServerRefuses()
     {
-        var network = new MemoryNetwork();
+        var network = new MemoryDatagramNetwork();
         using NodeIdentity victim = NodeIdentity.Generate();
         await using Pair pair = MemoryPair(network, o =>
         {
@@ -264,7 +264,7 @@ public class MemoryTests
     [Fact]
     public async Task OversizedPacket_Refused_NeverTruncated()
     {
-        var network = new MemoryNetwork();
+        var network = new MemoryDatagramNetwork();
         await using Pair pair = MemoryPair(network);
         (DtlsConnection client, DtlsConnection server) = await pair.ConnectAsync();
         Assert.InRange(client.MaxPacketSize, 1400, 1452 - 13);
@@ -282,7 +282,7 @@ public class MemoryTests
     [Fact]
     public async Task PacketHandler_ReceivesPacketsWithoutQueue()
     {
-        var network = new MemoryNetwork();
+        var network = new MemoryDatagramNetwork();
         await using Pair pair = MemoryPair(network);
         (DtlsConnection client, DtlsConnection server) = await pair.ConnectAsync();
         var got = new TaskCompletionSource<byte[]>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -294,7 +294,7 @@ public class MemoryTests
     [Fact]
     public async Task HandshakeRateLimit_PerSourceAddress()
     {
-        var network = new MemoryNetwork();
+        var network = new MemoryDatagramNetwork();
         using NodeIdentity serverIdentity = NodeIdentity.Generate();
         await using DtlsEndpoint server = DtlsEndpoint.Create(new DtlsEndpointOptions
         {
@@ -331,7 +331,7 @@ public class MemoryTests
     [Fact]
     public async Task SessionCap_RefusesBeyondMaxSessions()
     {
-        var network = new MemoryNetwork();
+        var network = new MemoryDatagramNetwork();
         await using Pair pair = MemoryPair(network, o => o.MaxSessions = 1);
         (DtlsConnection client, DtlsConnection server) = await pair.ConnectAsync();
         using NodeIdentity id = NodeIdentity.Generate();
@@ -352,7 +352,7 @@ public class MemoryTests
     [Fact]
     public async Task IdleTimeout_ClosesSession_DrivenByTimeProvider()
     {
-        var network = new MemoryNetwork();
+        var network = new MemoryDatagramNetwork();
         var time = new ManualTimeProvider();
         await using Pair pair = MemoryPair(network, o => { o.TimeProvider = time; o.IdleTimeout = TimeSpan.FromSeconds(30); });
         (DtlsConnection client, DtlsConnection server) = await pair.ConnectAsync();
@@ -373,7 +373,7 @@ public class RestartTests
     [Fact]
     public async Task PeerRestartingOnSameAddress_ReplacesOldSession_DuplicatesDoNot()
     {
-        var network = new MemoryNetwork();
+        var network = new MemoryDatagramNetwork();
         var hellos = new List<byte[]>();
         network.Observer = (from, to, data) => { if (from.Equals(ClientAddress) && Internal.DtlsRecord.IsClientHello(data.Span)) { lock (hellos) { hellos.Add(data.ToArray()); } } };
         await using Pair pair = Pair.Create(network.CreateBind(ServerAddress), network.CreateBind(ClientAddress));

@@ -83,7 +83,7 @@ public class UdpFloodTests
     public async Task ClientHelloFloodFromManySourcePorts_AllocatesNoSessionState()
     {
         // Capture a genuine ClientHello (no cookie) on the in-memory network.
-        var network = new MemoryNetwork();
+        var network = new MemoryDatagramNetwork();
         byte[]? hello = null;
         network.Observer = (from, to, data) => hello ??= data.ToArray();
         var target = new IPEndPoint(IPAddress.Parse("10.4.0.1"), 1);

@@ -8,7 +8,7 @@ namespace Pinhole.Dtls;
 /// seeded loss, duplication and reordering, and the network can inject datagrams with any source address
 /// (spoofing) and advertise any key for an address (to test wrong-key refusal).
 /// </summary>
-public sealed class MemoryNetwork
+public sealed class MemoryDatagramNetwork
 {
     private readonly ConcurrentDictionary<EndPoint, MemoryDatagramBind> _binds = new();
     private readonly ConcurrentDictionary<EndPoint, Libp2pPublicKey> _keys = new();
@@ -16,15 +16,15 @@ public sealed class MemoryNetwork
     private readonly Lock _randomLock = new();
 
     /// <summary>Creates a network with <paramref name="options"/> (validated now).</summary>
-    public MemoryNetwork(MemoryNetworkOptions? options = null)
+    public MemoryDatagramNetwork(MemoryDatagramNetworkOptions? options = null)
     {
-        Options = options ?? new MemoryNetworkOptions();
+        Options = options ?? new MemoryDatagramNetworkOptions();
         Options.Validate();
         _random = new Random(Options.Seed);
     }
 
     /// <summary>The network's knobs; rates may be changed while it runs.</summary>
-    public MemoryNetworkOptions Options { get; }
+    public MemoryDatagramNetworkOptions Options { get; }
 
     /// <summary>Sees every datagram sent through the network (before the knobs), e.g. to capture and replay it.</summary>
     public Action<EndPoint, EndPoint, ReadOnlyMemory<byte>>? Observer { get; set; }

@@ -1,7 +1,7 @@
 namespace Pinhole.Dtls;
 
-/// <summary>Knobs of a <see cref="MemoryNetwork"/>; rates are probabilities per datagram in [0, 1].</summary>
-public sealed class MemoryNetworkOptions
+/// <summary>Knobs of a <see cref="MemoryDatagramNetwork"/>; rates are probabilities per datagram in [0, 1].</summary>
+public sealed class MemoryDatagramNetworkOptions
 {
     /// <summary>Probability that a datagram is dropped. Default 0.</summary>
     public double LossRate { get; set; }
