@@ -280,6 +280,38 @@ public class MemoryTests
     }
 
     [Fact]
+    public async Task SmallMtu_HandshakeFragments_NoDatagramExceedsIt()
+    {
+        var network = new MemoryDatagramNetwork();
+        int largest = 0;
+        network.Observer = (_, _, data) => { int n = data.Length; int seen; while (n > (seen = Volatile.Read(ref largest)) && Interlocked.CompareExchange(ref largest, n, seen) != seen) { } };
+        await using Pair pair = MemoryPair(network, o => o.MaxDatagramSize = DtlsEndpointOptions.MinDatagramSize);
+        (DtlsConnection client, DtlsConnection server) = await pair.ConnectAsync();
+        Assert.InRange(largest, 200, DtlsEndpointOptions.MinDatagramSize);
+        Assert.InRange(client.MaxPacketSize, 150, DtlsEndpointOptions.MinDatagramSize - 29);
+        byte[] packet = new byte[client.MaxPacketSize];
+        Random.Shared.NextBytes(packet);
+        await client.SendAsync(packet);
+        using var cts = new CancellationTokenSource(Pair.Patience);
+        Assert.Equal(packet, await server.ReceiveAsync(cts.Token));
+        Assert.InRange(largest, 200, DtlsEndpointOptions.MinDatagramSize);
+    }
+
+    [Fact]
+    public async Task SendAfterPeerClosed_ThrowsConnectionClosed()
+    {
+        var network = new MemoryDatagramNetwork();
+        await using Pair pair = MemoryPair(network);
+        (DtlsConnection client, DtlsConnection server) = await pair.ConnectAsync();
+        await server.CloseAsync();
+        await client.Closed.WaitAsync(Pair.Patience);
+        PeerException e = await Assert.ThrowsAsync<PeerException>(async () => await client.SendAsync(new byte[] { 1 }));
+        Assert.Equal(PeerError.ConnectionClosed, e.Error);
+        Assert.Equal(0, pair.Client.SessionCount);
+        Assert.Equal(0, pair.Server.SessionCount);
+    }
+
+    [Fact]
     public async Task PacketHandler_ReceivesPacketsWithoutQueue()
     {
         var network = new MemoryDatagramNetwork();
