@@ -138,4 +138,18 @@ public sealed class CliTests : IDisposable
         Assert.Equal(3, code);
         Assert.Contains("mismatch", stderr, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task ListenStopsCleanlyOnCtrlC()
+    {
+        await using var node = CliProcess.Start(Home("int"), "listen", "--listen", "/ip4/127.0.0.1/tcp/0");
+        await node.ReadLineAsync();
+        using (var kill = System.Diagnostics.Process.Start("kill", ["-INT", node.Process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+        using var cts = new CancellationTokenSource(CliProcess.Timeout);
+        await node.Process.WaitForExitAsync(cts.Token);
+        Assert.Equal(0, node.Process.ExitCode);
+    }
 }
