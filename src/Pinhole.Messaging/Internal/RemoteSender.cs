@@ -18,6 +18,9 @@ namespace Pinhole.Messaging.Internal;
 /// </summary>
 internal sealed class RemoteSender<T> : Sender<T>
 {
+    /// <summary>Messages from this size on are written to the stream directly rather than through the pipe.</summary>
+    private const int DirectWriteThreshold = 16 * 1024;
+
     private readonly MessageSession _session;
     private readonly IMessageCodec<T> _codec;
     private readonly Task<PeerStream> _streamTask;
@@ -127,14 +130,46 @@ internal sealed class RemoteSender<T> : Sender<T>
             {
                 await OpenAttachmentsAsync(_context.Take(), cancellationToken).ConfigureAwait(false);
             }
-            QueueFrame(ChannelFrameType.Message, _scratch.WrittenSpan);
-            await _pipe.Writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+            if (_scratch.WrittenCount >= DirectWriteThreshold)
+            {
+                await WriteDirectAsync(cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                QueueFrame(ChannelFrameType.Message, _scratch.WrittenSpan);
+                await _pipe.Writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+            }
             ThrowIfClosed();
         }
         finally
         {
             _lock.Release();
         }
+    }
+
+    /// <summary>
+    /// A large message skips the pipe (one copy less): once everything queued before it has been sent, its
+    /// frame goes straight to the stream. The write lock is held, so nothing can be queued meanwhile.
+    /// </summary>
+    private async Task WriteDirectAsync(CancellationToken cancellationToken)
+    {
+        await FlushAsync(cancellationToken).ConfigureAwait(false);
+        var stream = await _streamTask.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var header = new ArrayBufferWriter<byte>(ChannelFrame.MaxPrefixLength + 1);
+        ChannelFrame.WriteHeader(header, ChannelFrameType.Message, _scratch.WrittenCount);
+        long length = header.WrittenCount + _scratch.WrittenCount;
+        Interlocked.Add(ref _queued, length);
+        try
+        {
+            await stream.WriteAsync(header.WrittenMemory, cancellationToken).ConfigureAwait(false);
+            await stream.WriteAsync(_scratch.WrittenMemory, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Fail(e);
+            throw;
+        }
+        Interlocked.Add(ref _sent, length);
     }
 
     public override bool TryComplete(Exception? error = null)
