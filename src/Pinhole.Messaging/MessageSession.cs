@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
 using Pinhole.Messaging.Internal;
 using Pinhole.Messaging.MessagePack;
 
@@ -34,6 +35,7 @@ public sealed class MessageSession : IAsyncDisposable
         Connection = connection;
         Options = options;
         _ownsConnection = ownsConnection;
+        Logger = options.LoggerFactory.CreateLogger<MessageSession>();
         _topLevel = Channel.CreateBounded<PeerStream>(new BoundedChannelOptions(options.MaxPendingChannels) { FullMode = BoundedChannelFullMode.Wait });
         _acceptLoop = AcceptLoopAsync();
     }
@@ -143,6 +145,8 @@ public sealed class MessageSession : IAsyncDisposable
 
     internal MessagePackReaderOptions ReaderOptions => Options.ReaderOptions;
 
+    internal ILogger Logger { get; }
+
     private void OnAttachmentStream(ulong id, PeerStream stream)
     {
         lock (_pending)
@@ -198,6 +202,7 @@ public sealed class MessageSession : IAsyncDisposable
                 var stream = await Connection.AcceptStreamAsync(_closing.Token).ConfigureAwait(false);
                 if (stream.Protocol != Protocol)
                 {
+                    MessagingLog.ForeignStreamReset(Logger, RemotePeer, stream.Protocol);
                     stream.Abort();
                     await stream.DisposeAsync().ConfigureAwait(false);
                     continue;
@@ -208,6 +213,7 @@ public sealed class MessageSession : IAsyncDisposable
         catch (Exception e)
         {
             var reason = e as PeerException ?? new PeerException(PeerError.ConnectionClosed, $"The message session with {RemotePeer} is closed.", e);
+            MessagingLog.SessionClosed(Logger, RemotePeer, reason.Message);
             Fail(reason);
         }
     }
@@ -231,9 +237,10 @@ public sealed class MessageSession : IAsyncDisposable
                 OnAttachmentStream(id, stream);
             }
         }
-        catch (Exception)
+        catch (Exception e)
         {
             // A bad or unwanted stream is reset; the connection and other channels carry on.
+            MessagingLog.InboundStreamRejected(Logger, RemotePeer, e.Message);
             stream.Abort();
             await stream.DisposeAsync().ConfigureAwait(false);
         }

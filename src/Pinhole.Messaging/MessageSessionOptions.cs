@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Pinhole.Messaging.MessagePack;
 
 namespace Pinhole.Messaging;
@@ -29,6 +31,9 @@ public sealed class MessageSessionOptions
     /// <summary>Time source for timeouts. Default <see cref="TimeProvider.System"/>.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
+    /// <summary>Where protocol violations and session ends are logged. Default: nowhere.</summary>
+    public ILoggerFactory LoggerFactory { get; set; } = NullLoggerFactory.Instance;
+
     /// <summary>Checks every value; throws <see cref="ArgumentException"/> naming the bad one.</summary>
     public void Validate()
     {
@@ -40,5 +45,6 @@ public sealed class MessageSessionOptions
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(StreamHeaderTimeout, TimeSpan.Zero, nameof(StreamHeaderTimeout));
         ArgumentNullException.ThrowIfNull(ReaderOptions);
         ArgumentNullException.ThrowIfNull(TimeProvider);
+        ArgumentNullException.ThrowIfNull(LoggerFactory);
     }
 }

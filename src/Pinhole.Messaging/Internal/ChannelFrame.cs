@@ -48,10 +48,21 @@ internal static class ChannelFrame
     {
         type = default;
         body = default;
-        Span<byte> prefix = stackalloc byte[MaxPrefixLength];
-        int available = (int)Math.Min(buffer.Length, MaxPrefixLength);
-        buffer.Slice(0, available).CopyTo(prefix);
-        var status = Varint.TryRead(prefix[..available], out ulong length, out int prefixLength, MaxPrefixLength);
+        // Fast path: the prefix lies in the first segment (nearly always); otherwise gather it.
+        var first = buffer.FirstSpan;
+        Span<byte> gathered = stackalloc byte[MaxPrefixLength];
+        scoped ReadOnlySpan<byte> prefix;
+        if (first.Length >= MaxPrefixLength || first.Length == buffer.Length)
+        {
+            prefix = first[..Math.Min(first.Length, MaxPrefixLength)];
+        }
+        else
+        {
+            int available = (int)Math.Min(buffer.Length, MaxPrefixLength);
+            buffer.Slice(0, available).CopyTo(gathered);
+            prefix = gathered[..available];
+        }
+        var status = Varint.TryRead(prefix, out ulong length, out int prefixLength, MaxPrefixLength);
         if (status == Varint.ReadStatus.NeedMoreData)
         {
             return false;
@@ -68,14 +79,14 @@ internal static class ChannelFrame
         {
             return false;
         }
-        var frame = buffer.Slice(prefixLength, (long)length);
-        type = (ChannelFrameType)frame.FirstSpan[0];
+        long end = prefixLength + (long)length;
+        type = (ChannelFrameType)(first.Length > prefixLength ? first[prefixLength] : buffer.Slice(prefixLength, 1).FirstSpan[0]);
         if (type > ChannelFrameType.Stop)
         {
             throw new PeerException(PeerError.ProtocolViolation, $"Unknown channel frame type {(byte)type}.");
         }
-        body = frame.Slice(1);
-        buffer = buffer.Slice(frame.End);
+        body = buffer.Slice(prefixLength + 1, (long)length - 1);
+        buffer = buffer.Slice(end);
         return true;
     }
 }

@@ -160,11 +160,13 @@ internal sealed class RemoteReceiver<T> : Receiver<T>
         catch (MessagePackException e)
         {
             stream.Abort();
+            MessagingLog.ChannelProtocolViolation(_session.Logger, _session.RemotePeer, e.Message);
             _channel.Writer.TryComplete(new PeerException(PeerError.ProtocolViolation, $"Malformed message on a channel from {_session.RemotePeer}: {e.Message}", e));
         }
         catch (PeerException e) when (e.Error is PeerError.ProtocolViolation or PeerError.LimitExceeded)
         {
             stream.Abort();
+            MessagingLog.ChannelProtocolViolation(_session.Logger, _session.RemotePeer, e.Message);
             _channel.Writer.TryComplete(e);
         }
         catch (Exception e)

@@ -21,6 +21,9 @@ internal sealed class RemoteSender<T> : Sender<T>
     /// <summary>Messages from this size on are written to the stream directly rather than through the pipe.</summary>
     private const int DirectWriteThreshold = 16 * 1024;
 
+    /// <summary>TryWrite flushes at once from this many unflushed bytes on; below, a scheduled flush batches them.</summary>
+    private const int FlushThreshold = 16 * 1024;
+
     private readonly MessageSession _session;
     private readonly IMessageCodec<T> _codec;
     private readonly Task<PeerStream> _streamTask;
@@ -34,6 +37,7 @@ internal sealed class RemoteSender<T> : Sender<T>
     private Task? _pendingFlush;
     private Exception? _failure;
     private int _completed;
+    private bool _flushScheduled;
     private long _queued;
     private long _sent;
     private PeerStream? _stream;
@@ -75,8 +79,17 @@ internal sealed class RemoteSender<T> : Sender<T>
                 return true;
             }
             QueueFrame(ChannelFrameType.Message, _scratch.WrittenSpan);
-            var flush = _pipe.Writer.FlushAsync();
-            _pendingFlush = flush.IsCompleted ? null : flush.AsTask();
+            if (_pipe.Writer.UnflushedBytes >= FlushThreshold)
+            {
+                var flush = _pipe.Writer.FlushAsync();
+                _pendingFlush = flush.IsCompleted ? null : flush.AsTask();
+            }
+            else if (!_flushScheduled)
+            {
+                // Small messages written in a burst are flushed together: one wake-up of the pump per batch.
+                _flushScheduled = true;
+                ThreadPool.UnsafeQueueUserWorkItem(static sender => _ = sender.ScheduledFlushAsync(), this, preferLocal: false);
+            }
             return true;
         }
         finally
@@ -153,6 +166,7 @@ internal sealed class RemoteSender<T> : Sender<T>
     /// </summary>
     private async Task WriteDirectAsync(CancellationToken cancellationToken)
     {
+        await _pipe.Writer.FlushAsync(cancellationToken).ConfigureAwait(false);
         await FlushAsync(cancellationToken).ConfigureAwait(false);
         var stream = await _streamTask.WaitAsync(cancellationToken).ConfigureAwait(false);
         var header = new ArrayBufferWriter<byte>(ChannelFrame.MaxPrefixLength + 1);
@@ -208,6 +222,28 @@ internal sealed class RemoteSender<T> : Sender<T>
         _stopPump.Cancel();
     }
 
+    private async Task ScheduledFlushAsync()
+    {
+        await _lock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            _flushScheduled = false;
+            if (_failure is null && Volatile.Read(ref _completed) == 0 && _pipe.Writer.UnflushedBytes > 0)
+            {
+                var flush = _pipe.Writer.FlushAsync();
+                _pendingFlush = flush.IsCompleted ? null : flush.AsTask();
+            }
+        }
+        catch (Exception e)
+        {
+            Fail(e);
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
     private async Task CompleteAsync(Exception? error)
     {
         await _lock.WaitAsync().ConfigureAwait(false);
@@ -221,6 +257,10 @@ internal sealed class RemoteSender<T> : Sender<T>
             {
                 var body = MessageCodec.Serialize(MessageCodec.String, error.Message);
                 QueueFrame(ChannelFrameType.Error, body);
+            }
+            if (_failure is null)
+            {
+                await _pipe.Writer.FlushAsync().ConfigureAwait(false);
             }
             await _pipe.Writer.CompleteAsync().ConfigureAwait(false);
         }

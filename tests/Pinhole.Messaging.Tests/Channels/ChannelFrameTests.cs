@@ -30,6 +30,30 @@ public class ChannelFrameTests
     }
 
     [Fact]
+    public void Frames_parse_across_segment_boundaries()
+    {
+        var output = new ArrayBufferWriter<byte>();
+        var random = new Random(5);
+        var bodies = new List<byte[]>();
+        for (int i = 0; i < 200; i++)
+        {
+            var body = new byte[random.Next(0, 300)];
+            random.NextBytes(body);
+            bodies.Add(body);
+            ChannelFrame.WriteHeader(output, (ChannelFrameType)(i % 3), body.Length);
+            output.Write(body);
+        }
+        var buffer = Msgpack.Fragmented(output.WrittenSpan.ToArray(), seed: 9);
+        for (int i = 0; i < bodies.Count; i++)
+        {
+            Assert.True(ChannelFrame.TryRead(ref buffer, 1000, out var type, out var body));
+            Assert.Equal((ChannelFrameType)(i % 3), type);
+            Assert.Equal(bodies[i], body.ToArray());
+        }
+        Assert.True(buffer.IsEmpty);
+    }
+
+    [Fact]
     public void Incomplete_frames_wait_for_more_bytes()
     {
         var data = Msgpack.Hex("06009201a26869");
