@@ -37,7 +37,8 @@ internal sealed class RemoteSender<T> : Sender<T>
     private Task? _pendingFlush;
     private Exception? _failure;
     private int _completed;
-    private bool _flushScheduled;
+    private volatile bool _flushScheduled;
+    private volatile bool _holderFlushes;
     private long _queued;
     private long _sent;
     private PeerStream? _stream;
@@ -74,6 +75,7 @@ internal sealed class RemoteSender<T> : Sender<T>
                 // Streams must be opened first, asynchronously; the lock stays held until the frame is queued.
                 var attachments = _context.Take();
                 var body = _scratch.WrittenSpan.ToArray();
+                _holderFlushes = true;
                 _pendingFlush = SendWithAttachmentsAsync(attachments, body);
                 handedOff = true;
                 return true;
@@ -88,7 +90,7 @@ internal sealed class RemoteSender<T> : Sender<T>
             {
                 // Small messages written in a burst are flushed together: one wake-up of the pump per batch.
                 _flushScheduled = true;
-                ThreadPool.UnsafeQueueUserWorkItem(static sender => _ = sender.ScheduledFlushAsync(), this, preferLocal: false);
+                ThreadPool.UnsafeQueueUserWorkItem(static sender => sender.ScheduledFlush(), this, preferLocal: false);
             }
             return true;
         }
@@ -130,9 +132,16 @@ internal sealed class RemoteSender<T> : Sender<T>
     public override async ValueTask WriteAsync(T item, CancellationToken cancellationToken = default)
     {
         await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        _holderFlushes = true;
         try
         {
             ThrowIfClosed();
+            if (_pipe.Writer.UnflushedBytes > 0)
+            {
+                // Commit what TryWrite left for a scheduled flush (committing happens even if the wait is cancelled).
+                var commit = _pipe.Writer.FlushAsync(cancellationToken);
+                _pendingFlush = commit.IsCompleted ? null : commit.AsTask();
+            }
             if (_pendingFlush is { } pending)
             {
                 await pending.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -156,6 +165,7 @@ internal sealed class RemoteSender<T> : Sender<T>
         }
         finally
         {
+            _holderFlushes = false;
             _lock.Release();
         }
     }
@@ -222,9 +232,25 @@ internal sealed class RemoteSender<T> : Sender<T>
         _stopPump.Cancel();
     }
 
-    private async Task ScheduledFlushAsync()
+    /// <summary>
+    /// Flushes what TryWrite calls left unflushed. It never queues on the lock (a queued waiter would make every
+    /// TryWrite fail): if a writer that flushes everything holds the lock, that writer covers these bytes;
+    /// if a TryWrite holds it (briefly), try again from the thread pool.
+    /// </summary>
+    private void ScheduledFlush()
     {
-        await _lock.WaitAsync().ConfigureAwait(false);
+        if (!_lock.Wait(0))
+        {
+            if (_holderFlushes)
+            {
+                _flushScheduled = false;
+            }
+            else
+            {
+                ThreadPool.UnsafeQueueUserWorkItem(static sender => sender.ScheduledFlush(), this, preferLocal: false);
+            }
+            return;
+        }
         try
         {
             _flushScheduled = false;
@@ -247,6 +273,7 @@ internal sealed class RemoteSender<T> : Sender<T>
     private async Task CompleteAsync(Exception? error)
     {
         await _lock.WaitAsync().ConfigureAwait(false);
+        _holderFlushes = true;
         try
         {
             if (_pendingFlush is { } pending)
@@ -270,6 +297,7 @@ internal sealed class RemoteSender<T> : Sender<T>
         }
         finally
         {
+            _holderFlushes = false;
             _lock.Release();
         }
     }
@@ -288,6 +316,7 @@ internal sealed class RemoteSender<T> : Sender<T>
         }
         finally
         {
+            _holderFlushes = false;
             _lock.Release();
         }
     }
