@@ -21,9 +21,6 @@ internal sealed class RemoteSender<T> : Sender<T>
     /// <summary>Messages from this size on are written to the stream directly rather than through the pipe.</summary>
     private const int DirectWriteThreshold = 16 * 1024;
 
-    /// <summary>TryWrite flushes at once from this many unflushed bytes on; below, a scheduled flush batches them.</summary>
-    private const int FlushThreshold = 16 * 1024;
-
     private readonly MessageSession _session;
     private readonly IMessageCodec<T> _codec;
     private readonly Task<PeerStream> _streamTask;
@@ -37,8 +34,6 @@ internal sealed class RemoteSender<T> : Sender<T>
     private Task? _pendingFlush;
     private Exception? _failure;
     private int _completed;
-    private volatile bool _flushScheduled;
-    private volatile bool _holderFlushes;
     private long _queued;
     private long _sent;
     private PeerStream? _stream;
@@ -75,23 +70,13 @@ internal sealed class RemoteSender<T> : Sender<T>
                 // Streams must be opened first, asynchronously; the lock stays held until the frame is queued.
                 var attachments = _context.Take();
                 var body = _scratch.WrittenSpan.ToArray();
-                _holderFlushes = true;
                 _pendingFlush = SendWithAttachmentsAsync(attachments, body);
                 handedOff = true;
                 return true;
             }
             QueueFrame(ChannelFrameType.Message, _scratch.WrittenSpan);
-            if (_pipe.Writer.UnflushedBytes >= FlushThreshold)
-            {
-                var flush = _pipe.Writer.FlushAsync();
-                _pendingFlush = flush.IsCompleted ? null : flush.AsTask();
-            }
-            else if (!_flushScheduled)
-            {
-                // Small messages written in a burst are flushed together: one wake-up of the pump per batch.
-                _flushScheduled = true;
-                ThreadPool.UnsafeQueueUserWorkItem(static sender => sender.ScheduledFlush(), this, preferLocal: false);
-            }
+            var flush = _pipe.Writer.FlushAsync();
+            _pendingFlush = flush.IsCompleted ? null : flush.AsTask();
             return true;
         }
         finally
@@ -132,16 +117,9 @@ internal sealed class RemoteSender<T> : Sender<T>
     public override async ValueTask WriteAsync(T item, CancellationToken cancellationToken = default)
     {
         await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
-        _holderFlushes = true;
         try
         {
             ThrowIfClosed();
-            if (_pipe.Writer.UnflushedBytes > 0)
-            {
-                // Commit what TryWrite left for a scheduled flush (committing happens even if the wait is cancelled).
-                var commit = _pipe.Writer.FlushAsync(cancellationToken);
-                _pendingFlush = commit.IsCompleted ? null : commit.AsTask();
-            }
             if (_pendingFlush is { } pending)
             {
                 await pending.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -165,7 +143,6 @@ internal sealed class RemoteSender<T> : Sender<T>
         }
         finally
         {
-            _holderFlushes = false;
             _lock.Release();
         }
     }
@@ -232,48 +209,9 @@ internal sealed class RemoteSender<T> : Sender<T>
         _stopPump.Cancel();
     }
 
-    /// <summary>
-    /// Flushes what TryWrite calls left unflushed. It never queues on the lock (a queued waiter would make every
-    /// TryWrite fail): if a writer that flushes everything holds the lock, that writer covers these bytes;
-    /// if a TryWrite holds it (briefly), try again from the thread pool.
-    /// </summary>
-    private void ScheduledFlush()
-    {
-        if (!_lock.Wait(0))
-        {
-            if (_holderFlushes)
-            {
-                _flushScheduled = false;
-            }
-            else
-            {
-                ThreadPool.UnsafeQueueUserWorkItem(static sender => sender.ScheduledFlush(), this, preferLocal: false);
-            }
-            return;
-        }
-        try
-        {
-            _flushScheduled = false;
-            if (_failure is null && Volatile.Read(ref _completed) == 0 && _pipe.Writer.UnflushedBytes > 0)
-            {
-                var flush = _pipe.Writer.FlushAsync();
-                _pendingFlush = flush.IsCompleted ? null : flush.AsTask();
-            }
-        }
-        catch (Exception e)
-        {
-            Fail(e);
-        }
-        finally
-        {
-            _lock.Release();
-        }
-    }
-
     private async Task CompleteAsync(Exception? error)
     {
         await _lock.WaitAsync().ConfigureAwait(false);
-        _holderFlushes = true;
         try
         {
             if (_pendingFlush is { } pending)
@@ -297,7 +235,6 @@ internal sealed class RemoteSender<T> : Sender<T>
         }
         finally
         {
-            _holderFlushes = false;
             _lock.Release();
         }
     }
@@ -316,7 +253,6 @@ internal sealed class RemoteSender<T> : Sender<T>
         }
         finally
         {
-            _holderFlushes = false;
             _lock.Release();
         }
     }
