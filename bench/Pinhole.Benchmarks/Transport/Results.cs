@@ -1,0 +1,62 @@
+using System.Globalization;
+
+namespace Pinhole.Benchmarks.Transport;
+
+/// <summary>Per-round values by name, and the summary table of medians and ratios.</summary>
+internal sealed class Results
+{
+    private readonly Dictionary<string, List<double>> _values = [];
+
+    public void Add(string name, double value)
+    {
+        if (!_values.TryGetValue(name, out var list))
+        {
+            _values[name] = list = [];
+        }
+        list.Add(value);
+    }
+
+    public static string Format(string name, double value) => name switch
+    {
+        _ when name.StartsWith("throughput", StringComparison.Ordinal) => string.Create(CultureInfo.InvariantCulture, $"{value / 1e9:F2} Gbit/s"),
+        _ when name.StartsWith("handshakes", StringComparison.Ordinal) => string.Create(CultureInfo.InvariantCulture, $"{value:F0} /s"),
+        _ when name.StartsWith("first byte", StringComparison.Ordinal) => string.Create(CultureInfo.InvariantCulture, $"{value:F0} µs"),
+        _ => string.Create(CultureInfo.InvariantCulture, $"{value / 1024:F1} KiB/conn"),
+    };
+
+    private double? Median(string name) => _values.TryGetValue(name, out var list) ? Harness.Median(list) : null;
+
+    /// <summary>Prints a Markdown table: metric, baseline median, Pinhole median, ratio, target.</summary>
+    public void PrintTable()
+    {
+        Console.WriteLine();
+        Console.WriteLine("| metric | bare SslStream (median) | Pinhole (median) | ratio Pinhole/bare | target | met |");
+        Console.WriteLine("|---|---|---|---|---|---|");
+        Row("one stream throughput, 64 KiB writes", "throughput bare 1 conn", "throughput pinhole 1 stream", ">=", 0.95);
+        Row("64 streams on one connection vs one bare connection", "throughput bare 1 conn", "throughput pinhole 64 streams", ">=", 0.90);
+        Row("(info) 64 streams vs 64 bare connections", "throughput bare 64 conns", "throughput pinhole 64 streams", null, 0);
+        Row("mutual handshakes per second, one at a time", "handshakes bare", "handshakes pinhole", ">=", 0.90);
+        Row("(info) handshakes vs bare + libp2p certificate check", "handshakes bare+libp2p verify", "handshakes pinhole", null, 0);
+        Row("connect to first byte (lower is better)", "first byte bare", "first byte pinhole", null, 0);
+        Row("idle connection, managed heap (both ends)", "idle heap bare", "idle heap pinhole", "<=", 1.2);
+        Row("idle connection, working set (both ends)", "idle working set bare", "idle working set pinhole", "<=", 1.2);
+    }
+
+    private void Row(string label, string bareName, string pinholeName, string? comparison, double target)
+    {
+        if (Median(bareName) is not { } bare || Median(pinholeName) is not { } pinhole)
+        {
+            return;
+        }
+        var ratio = pinhole / bare;
+        var met = comparison switch
+        {
+            ">=" => ratio >= target ? "yes" : "NO",
+            "<=" => ratio <= target ? "yes" : "NO",
+            _ => "",
+        };
+        var targetText = comparison is null ? "" : string.Create(CultureInfo.InvariantCulture, $"{comparison} {target:F2}");
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"| {label} | {Format(bareName, bare)} | {Format(pinholeName, pinhole)} | {ratio:F2} | {targetText} | {met} |"));
+    }
+}

@@ -1,0 +1,120 @@
+using System.Diagnostics;
+
+namespace Pinhole.Benchmarks.Transport;
+
+/// <summary>
+/// Bulk transfer on loopback: writers send 64 KiB buffers as fast as they can, readers drain into
+/// 64 KiB buffers; the figure is what the readers received per second after a warm-up.
+/// </summary>
+internal static class ThroughputScenario
+{
+    public const int WriteSize = 64 * 1024;
+    private const string Protocol = "/pinhole-bench/sink/1.0.0";
+
+    /// <summary>One bare SslStream connection: the baseline.</summary>
+    public static async Task<double> BareAsync(BenchIdentities identities, int connections, TimeSpan duration)
+    {
+        await using var bare = new BareTls(identities);
+        var pairs = new List<(Stream Writer, Stream Reader)>();
+        try
+        {
+            for (var i = 0; i < connections; i++)
+            {
+                var client = await bare.ConnectAsync(Harness.Bounded());
+                pairs.Add((client, await bare.AcceptAsync(Harness.Bounded())));
+            }
+            return await MeasureAsync(pairs, duration);
+        }
+        finally
+        {
+            foreach (var (writer, reader) in pairs)
+            {
+                await writer.DisposeAsync();
+                await reader.DisposeAsync();
+            }
+        }
+    }
+
+    /// <summary><paramref name="streams"/> yamux streams on one Pinhole connection.</summary>
+    public static async Task<double> PinholeAsync(BenchIdentities identities, int streams, TimeSpan duration)
+    {
+        await using var nodes = await PinholeNodes.StartAsync(identities);
+        var client = await nodes.ConnectAsync(Harness.Bounded());
+        var server = await nodes.AcceptAsync(Harness.Bounded());
+        var pairs = new List<(Stream Writer, Stream Reader)>();
+        try
+        {
+            for (var i = 0; i < streams; i++)
+            {
+                var outbound = await client.OpenStreamAsync(Protocol, Harness.Bounded());
+                pairs.Add((outbound, await server.AcceptStreamAsync(Harness.Bounded())));
+            }
+            return await MeasureAsync(pairs, duration);
+        }
+        finally
+        {
+            await client.DisposeAsync();
+            await server.DisposeAsync();
+            foreach (var (writer, reader) in pairs)
+            {
+                await writer.DisposeAsync();
+                await reader.DisposeAsync();
+            }
+        }
+    }
+
+    /// <summary>Runs every pair until <paramref name="duration"/> after a warm-up; returns bits per second received.</summary>
+    private static async Task<double> MeasureAsync(List<(Stream Writer, Stream Reader)> pairs, TimeSpan duration)
+    {
+        long received = 0;
+        using var stop = new CancellationTokenSource();
+        var tasks = new List<Task>();
+        foreach (var (writer, reader) in pairs)
+        {
+            tasks.Add(Task.Run(async () =>
+            {
+                var buffer = new byte[WriteSize];
+                Random.Shared.NextBytes(buffer);
+                try
+                {
+                    while (!stop.IsCancellationRequested)
+                    {
+                        await writer.WriteAsync(buffer, stop.Token);
+                    }
+                }
+                catch (Exception e) when (e is OperationCanceledException or IOException or ObjectDisposedException)
+                {
+                }
+            }));
+            tasks.Add(Task.Run(async () =>
+            {
+                var buffer = new byte[WriteSize];
+                try
+                {
+                    while (true)
+                    {
+                        var n = await reader.ReadAsync(buffer, stop.Token);
+                        if (n == 0)
+                        {
+                            return;
+                        }
+                        Interlocked.Add(ref received, n);
+                    }
+                }
+                catch (Exception e) when (e is OperationCanceledException or IOException or ObjectDisposedException)
+                {
+                }
+            }));
+        }
+        await Task.Delay(Harness.WarmUp);
+        var start = Interlocked.Read(ref received);
+        var clock = Stopwatch.StartNew();
+        await Task.Delay(duration);
+        var bytes = Interlocked.Read(ref received) - start;
+        var seconds = clock.Elapsed.TotalSeconds;
+        await stop.CancelAsync();
+        // Cancelled SslStream/yamux operations end promptly; the caller disposes the rest.
+        await Task.WhenAll(tasks).WaitAsync(Harness.Timeout);
+        return bytes * 8 / seconds;
+    }
+}

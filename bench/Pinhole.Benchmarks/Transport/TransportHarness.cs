@@ -1,0 +1,104 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+
+namespace Pinhole.Benchmarks.Transport;
+
+/// <summary>
+/// <c>transport [--seconds N] [--rounds N] [--memory-rounds N] [--connections N] [--only throughput,handshake,latency,memory]</c>:
+/// runs each bare-SslStream baseline and its Pinhole counterpart alternately, several rounds, and prints
+/// the medians and Pinhole/baseline ratios against the targets of issue 2 (docs/performance.md).
+/// </summary>
+internal static class TransportHarness
+{
+    public const string Command = "transport";
+
+    public static int Run(string[] args)
+    {
+        var seconds = 3.0;
+        var rounds = 5;
+        var memoryRounds = 3;
+        var connections = 1000;
+        var only = new HashSet<string>(["throughput", "handshake", "latency", "memory"]);
+        for (var i = 0; i < args.Length; i++)
+        {
+            var value = i + 1 < args.Length ? args[i + 1] : null;
+            switch (args[i])
+            {
+                case "--seconds": seconds = double.Parse(value!, CultureInfo.InvariantCulture); i++; break;
+                case "--rounds": rounds = int.Parse(value!, CultureInfo.InvariantCulture); i++; break;
+                case "--memory-rounds": memoryRounds = int.Parse(value!, CultureInfo.InvariantCulture); i++; break;
+                case "--connections": connections = int.Parse(value!, CultureInfo.InvariantCulture); i++; break;
+                case "--warmup": Harness.WarmUp = TimeSpan.FromSeconds(double.Parse(value!, CultureInfo.InvariantCulture)); i++; break;
+                case "--only": only = [.. value!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)]; i++; break;
+                default:
+                    Console.Error.WriteLine($"Unknown option '{args[i]}'. Usage: transport [--seconds N] [--rounds N] [--memory-rounds N] [--connections N] [--warmup S] [--only throughput,handshake,latency,memory]");
+                    return 2;
+            }
+        }
+        Console.WriteLine($"pinhole transport benchmark: {Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}");
+        Console.WriteLine($"{rounds} rounds x {seconds} s per measurement (+{Harness.WarmUp.TotalSeconds} s warm-up), idle memory: {memoryRounds} rounds x {connections} connections");
+        var results = new Results();
+        var duration = TimeSpan.FromSeconds(seconds);
+        using (var identities = new BenchIdentities())
+        {
+            for (var round = 1; round <= rounds && (only.Contains("throughput") || only.Contains("handshake") || only.Contains("latency")); round++)
+            {
+                // Alternate which side goes first so slow drift (thermal, other load) hits both alike.
+                var bareFirst = round % 2 == 1;
+                if (only.Contains("throughput"))
+                {
+                    Pair(results, round, bareFirst,
+                        ("throughput bare 1 conn", () => ThroughputScenario.BareAsync(identities, 1, duration)),
+                        ("throughput pinhole 1 stream", () => ThroughputScenario.PinholeAsync(identities, 1, duration)));
+                    Pair(results, round, bareFirst,
+                        ("throughput bare 64 conns", () => ThroughputScenario.BareAsync(identities, 64, duration)),
+                        ("throughput pinhole 64 streams", () => ThroughputScenario.PinholeAsync(identities, 64, duration)));
+                }
+                if (only.Contains("handshake"))
+                {
+                    Pair(results, round, bareFirst,
+                        ("handshakes bare", () => HandshakeScenario.BareHandshakesAsync(identities, duration)),
+                        ("handshakes pinhole", () => HandshakeScenario.PinholeHandshakesAsync(identities, duration)));
+                    Record(results, round, "handshakes bare+libp2p verify", () => HandshakeScenario.BareHandshakesAsync(identities, duration, verifyLibp2p: true));
+                }
+                if (only.Contains("latency"))
+                {
+                    Pair(results, round, bareFirst,
+                        ("first byte bare", () => HandshakeScenario.BareFirstByteAsync(identities, duration)),
+                        ("first byte pinhole", () => HandshakeScenario.PinholeFirstByteAsync(identities, duration)));
+                }
+            }
+        }
+        if (only.Contains("memory"))
+        {
+            for (var round = 1; round <= memoryRounds; round++)
+            {
+                var order = round % 2 == 1 ? new[] { "bare", "pinhole" } : ["pinhole", "bare"];
+                foreach (var kind in order)
+                {
+                    var (heap, workingSet) = IdleMemoryScenario.Measure(kind, connections);
+                    results.Add($"idle heap {kind}", heap);
+                    results.Add($"idle working set {kind}", workingSet);
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  round {round}: idle {kind,-8} heap {heap / 1024,8:F1} KiB/conn, working set {workingSet / 1024,8:F1} KiB/conn"));
+                }
+            }
+        }
+        results.PrintTable();
+        return 0;
+    }
+
+    private static void Pair(Results results, int round, bool bareFirst, (string Name, Func<Task<double>> Run) bare, (string Name, Func<Task<double>> Run) pinhole)
+    {
+        foreach (var (name, run) in bareFirst ? new[] { bare, pinhole } : [pinhole, bare])
+        {
+            Record(results, round, name, run);
+        }
+    }
+
+    private static void Record(Results results, int round, string name, Func<Task<double>> run)
+    {
+        var value = run().GetAwaiter().GetResult();
+        results.Add(name, value);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  round {round}: {name,-32} {Results.Format(name, value)}"));
+    }
+}
