@@ -5,7 +5,9 @@ namespace Pinhole.Benchmarks.Transport;
 /// <summary>
 /// Connection set-up, one at a time (never two handshakes in flight):
 /// <list type="bullet">
-/// <item>handshakes: dial, handshake, accepted on the other side, then both closed; connections per second;</item>
+/// <item>handshakes: from the start of the dial until the connection is established on both sides
+/// (the listener handed it out); handshakes per second = count / time spent in those spans. Both ends are then
+/// closed, outside the timed span; the full cycle rate (with the close) is reported as well;</item>
 /// <item>first byte: from the start of the dial until the client reads the server's first byte of a
 /// one-byte request/response (Pinhole: on a fresh stream, so the stream's protocol negotiation is counted).</item>
 /// </list>
@@ -14,23 +16,32 @@ internal static class HandshakeScenario
 {
     private const string EchoProtocol = "/pinhole-bench/echo/1.0.0";
 
-    public static Task<double> BareHandshakesAsync(BenchIdentities identities, TimeSpan duration, bool verifyLibp2p = false) =>
-        RunBareAsync(identities, duration, verifyLibp2p, firstByte: false);
+    /// <summary>(handshakes per second, full connect-and-close cycles per second).</summary>
+    public static async Task<(double Handshakes, double Cycles)> BareHandshakesAsync(BenchIdentities identities, TimeSpan duration, bool verifyLibp2p = false)
+    {
+        var loop = await RunBareAsync(identities, duration, verifyLibp2p, firstByte: false);
+        return (loop.Count / loop.MeasuredSeconds, loop.Count / loop.TotalSeconds);
+    }
 
-    public static Task<double> BareFirstByteAsync(BenchIdentities identities, TimeSpan duration) =>
-        RunBareAsync(identities, duration, verifyLibp2p: false, firstByte: true);
+    /// <summary>Median microseconds from dial to the first byte of the answer.</summary>
+    public static async Task<double> BareFirstByteAsync(BenchIdentities identities, TimeSpan duration) =>
+        Harness.Median((await RunBareAsync(identities, duration, verifyLibp2p: false, firstByte: true)).Spans);
 
-    public static Task<double> PinholeHandshakesAsync(BenchIdentities identities, TimeSpan duration) =>
-        RunPinholeAsync(identities, duration, firstByte: false);
+    /// <summary>(handshakes per second, full connect-and-close cycles per second).</summary>
+    public static async Task<(double Handshakes, double Cycles)> PinholeHandshakesAsync(BenchIdentities identities, TimeSpan duration)
+    {
+        var loop = await RunPinholeAsync(identities, duration, firstByte: false);
+        return (loop.Count / loop.MeasuredSeconds, loop.Count / loop.TotalSeconds);
+    }
 
-    public static Task<double> PinholeFirstByteAsync(BenchIdentities identities, TimeSpan duration) =>
-        RunPinholeAsync(identities, duration, firstByte: true);
+    /// <summary>Median microseconds from dial to the first byte of the answer.</summary>
+    public static async Task<double> PinholeFirstByteAsync(BenchIdentities identities, TimeSpan duration) =>
+        Harness.Median((await RunPinholeAsync(identities, duration, firstByte: true)).Spans);
 
-    /// <returns>Handshakes per second, or the median first-byte latency in microseconds.</returns>
-    private static async Task<double> RunBareAsync(BenchIdentities identities, TimeSpan duration, bool verifyLibp2p, bool firstByte)
+    private static async Task<LoopResult> RunBareAsync(BenchIdentities identities, TimeSpan duration, bool verifyLibp2p, bool firstByte)
     {
         await using var bare = new BareTls(identities, verifyLibp2p);
-        return await LoopAsync(duration, firstByte, async () =>
+        return await LoopAsync(duration, async () =>
         {
             var clock = Stopwatch.StartNew();
             var client = await bare.ConnectAsync(Harness.Bounded());
@@ -41,7 +52,7 @@ internal static class HandshakeScenario
                 {
                     if (!firstByte)
                     {
-                        return 0;
+                        return clock.Elapsed.TotalMicroseconds;
                     }
                     var echo = EchoOneByteAsync(server);
                     var latency = await RequestOneByteAsync(client, clock);
@@ -52,10 +63,10 @@ internal static class HandshakeScenario
         });
     }
 
-    private static async Task<double> RunPinholeAsync(BenchIdentities identities, TimeSpan duration, bool firstByte)
+    private static async Task<LoopResult> RunPinholeAsync(BenchIdentities identities, TimeSpan duration, bool firstByte)
     {
         await using var nodes = await PinholeNodes.StartAsync(identities);
-        return await LoopAsync(duration, firstByte, async () =>
+        return await LoopAsync(duration, async () =>
         {
             var clock = Stopwatch.StartNew();
             var client = await nodes.ConnectAsync(Harness.Bounded());
@@ -66,7 +77,7 @@ internal static class HandshakeScenario
                 {
                     if (!firstByte)
                     {
-                        return 0;
+                        return clock.Elapsed.TotalMicroseconds;
                     }
                     var echo = Task.Run(async () =>
                     {
@@ -105,23 +116,32 @@ internal static class HandshakeScenario
         await stream.FlushAsync(Harness.Bounded());
     }
 
-    /// <summary>Repeats <paramref name="once"/> for a warm-up, then for <paramref name="duration"/>.</summary>
-    private static async Task<double> LoopAsync(TimeSpan duration, bool firstByte, Func<Task<double>> once)
+    /// <summary>Process CPU time per connect-and-close cycle in the last loop, in µs.</summary>
+    public static double LastCpuMicrosecondsPerCycle { get; private set; }
+
+    private sealed record LoopResult(List<double> Spans, double TotalSeconds)
+    {
+        public int Count => Spans.Count;
+
+        public double MeasuredSeconds => Spans.Sum() / 1e6;
+    }
+
+    /// <summary>Repeats <paramref name="once"/> (which returns its timed span in µs) for a warm-up, then for <paramref name="duration"/>.</summary>
+    private static async Task<LoopResult> LoopAsync(TimeSpan duration, Func<Task<double>> once)
     {
         var warm = Stopwatch.StartNew();
         while (warm.Elapsed < Harness.WarmUp)
         {
             await once();
         }
-        var latencies = new List<double>();
+        var spans = new List<double>();
+        var cpu = Harness.CpuTime();
         var clock = Stopwatch.StartNew();
-        var count = 0;
         while (clock.Elapsed < duration)
         {
-            latencies.Add(await once());
-            count++;
+            spans.Add(await once());
         }
-        var seconds = clock.Elapsed.TotalSeconds;
-        return firstByte ? Harness.Median(latencies) : count / seconds;
+        LastCpuMicrosecondsPerCycle = (Harness.CpuTime() - cpu).TotalMicroseconds / spans.Count;
+        return new LoopResult(spans, clock.Elapsed.TotalSeconds);
     }
 }

@@ -9,6 +9,13 @@ internal static class Harness
     /// <summary>Untimed run before each measurement (JIT tiering, window growth, pools).</summary>
     public static TimeSpan WarmUp { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>CPU time (user + system) this process has used so far.</summary>
+    public static TimeSpan CpuTime()
+    {
+        using var self = System.Diagnostics.Process.GetCurrentProcess();
+        return self.TotalProcessorTime;
+    }
+
     public static CancellationToken Bounded() => new CancellationTokenSource(Timeout).Token;
 
     public static double Median(IReadOnlyList<double> values)

@@ -11,6 +11,9 @@ internal static class ThroughputScenario
     public const int WriteSize = 64 * 1024;
     private const string Protocol = "/pinhole-bench/sink/1.0.0";
 
+    /// <summary>CPU seconds per GiB of the last measurement (less sensitive to other load on the machine than the rate).</summary>
+    public static double LastCpuSecondsPerGiB { get; private set; }
+
     /// <summary>One bare SslStream connection: the baseline.</summary>
     public static async Task<double> BareAsync(BenchIdentities identities, int connections, TimeSpan duration)
     {
@@ -63,7 +66,8 @@ internal static class ThroughputScenario
         }
     }
 
-    /// <summary>Runs every pair until <paramref name="duration"/> after a warm-up; returns bits per second received.</summary>
+    /// <summary>Runs every pair until <paramref name="duration"/> after a warm-up; returns bits per second received
+    /// and the process CPU time spent per GiB moved (both ends are in this process).</summary>
     private static async Task<double> MeasureAsync(List<(Stream Writer, Stream Reader)> pairs, TimeSpan duration)
     {
         long received = 0;
@@ -108,10 +112,12 @@ internal static class ThroughputScenario
         }
         await Task.Delay(Harness.WarmUp);
         var start = Interlocked.Read(ref received);
+        var cpu = Harness.CpuTime();
         var clock = Stopwatch.StartNew();
         await Task.Delay(duration);
         var bytes = Interlocked.Read(ref received) - start;
         var seconds = clock.Elapsed.TotalSeconds;
+        LastCpuSecondsPerGiB = (Harness.CpuTime() - cpu).TotalSeconds / (bytes / (double)(1 << 30));
         await stop.CancelAsync();
         // Cancelled SslStream/yamux operations end promptly; the caller disposes the rest.
         await Task.WhenAll(tasks).WaitAsync(Harness.Timeout);

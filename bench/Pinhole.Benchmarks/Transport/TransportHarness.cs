@@ -12,6 +12,9 @@ internal static class TransportHarness
 {
     public const string Command = "transport";
 
+    /// <summary>Runs only the measurements whose name contains this (for profiling one case).</summary>
+    private static string? Filter { get; set; }
+
     public static int Run(string[] args)
     {
         var seconds = 3.0;
@@ -29,9 +32,10 @@ internal static class TransportHarness
                 case "--memory-rounds": memoryRounds = int.Parse(value!, CultureInfo.InvariantCulture); i++; break;
                 case "--connections": connections = int.Parse(value!, CultureInfo.InvariantCulture); i++; break;
                 case "--warmup": Harness.WarmUp = TimeSpan.FromSeconds(double.Parse(value!, CultureInfo.InvariantCulture)); i++; break;
+                case "--filter": Filter = value; i++; break;
                 case "--only": only = [.. value!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)]; i++; break;
                 default:
-                    Console.Error.WriteLine($"Unknown option '{args[i]}'. Usage: transport [--seconds N] [--rounds N] [--memory-rounds N] [--connections N] [--warmup S] [--only throughput,handshake,latency,memory]");
+                    Console.Error.WriteLine($"Unknown option '{args[i]}'. Usage: transport [--seconds N] [--rounds N] [--memory-rounds N] [--connections N] [--warmup S] [--only throughput,handshake,latency,memory] [--filter NAME]");
                     return 2;
             }
         }
@@ -48,18 +52,18 @@ internal static class TransportHarness
                 if (only.Contains("throughput"))
                 {
                     Pair(results, round, bareFirst,
-                        ("throughput bare 1 conn", () => ThroughputScenario.BareAsync(identities, 1, duration)),
-                        ("throughput pinhole 1 stream", () => ThroughputScenario.PinholeAsync(identities, 1, duration)));
+                        ("throughput bare 1 conn", () => Cpu(results, "cpu/GiB bare 1 conn", ThroughputScenario.BareAsync(identities, 1, duration))),
+                        ("throughput pinhole 1 stream", () => Cpu(results, "cpu/GiB pinhole 1 stream", ThroughputScenario.PinholeAsync(identities, 1, duration))));
                     Pair(results, round, bareFirst,
-                        ("throughput bare 64 conns", () => ThroughputScenario.BareAsync(identities, 64, duration)),
-                        ("throughput pinhole 64 streams", () => ThroughputScenario.PinholeAsync(identities, 64, duration)));
+                        ("throughput bare 64 conns", () => Cpu(results, "cpu/GiB bare 64 conns", ThroughputScenario.BareAsync(identities, 64, duration))),
+                        ("throughput pinhole 64 streams", () => Cpu(results, "cpu/GiB pinhole 64 streams", ThroughputScenario.PinholeAsync(identities, 64, duration))));
                 }
                 if (only.Contains("handshake"))
                 {
                     Pair(results, round, bareFirst,
-                        ("handshakes bare", () => HandshakeScenario.BareHandshakesAsync(identities, duration)),
-                        ("handshakes pinhole", () => HandshakeScenario.PinholeHandshakesAsync(identities, duration)));
-                    Record(results, round, "handshakes bare+libp2p verify", () => HandshakeScenario.BareHandshakesAsync(identities, duration, verifyLibp2p: true));
+                        ("handshakes bare", () => Cycles(results, "bare", HandshakeScenario.BareHandshakesAsync(identities, duration))),
+                        ("handshakes pinhole", () => Cycles(results, "pinhole", HandshakeScenario.PinholeHandshakesAsync(identities, duration))));
+                    Record(results, round, "handshakes bare+libp2p verify", () => Cycles(results, "bare+libp2p verify", HandshakeScenario.BareHandshakesAsync(identities, duration, verifyLibp2p: true)));
                 }
                 if (only.Contains("latency"))
                 {
@@ -87,6 +91,23 @@ internal static class TransportHarness
         return 0;
     }
 
+    /// <summary>Keeps the connect-and-close cycle rate and its CPU cost as their own series and returns the handshake rate.</summary>
+    private static async Task<double> Cycles(Results results, string kind, Task<(double Handshakes, double Cycles)> run)
+    {
+        var (handshakes, cycles) = await run;
+        results.Add($"handshakes+close {kind}", cycles);
+        results.Add($"cpu/cycle {kind}", HandshakeScenario.LastCpuMicrosecondsPerCycle);
+        return handshakes;
+    }
+
+    /// <summary>Keeps the CPU cost per GiB of a throughput run as its own series.</summary>
+    private static async Task<double> Cpu(Results results, string name, Task<double> run)
+    {
+        var rate = await run;
+        results.Add(name, ThroughputScenario.LastCpuSecondsPerGiB);
+        return rate;
+    }
+
     private static void Pair(Results results, int round, bool bareFirst, (string Name, Func<Task<double>> Run) bare, (string Name, Func<Task<double>> Run) pinhole)
     {
         foreach (var (name, run) in bareFirst ? new[] { bare, pinhole } : [pinhole, bare])
@@ -97,6 +118,10 @@ internal static class TransportHarness
 
     private static void Record(Results results, int round, string name, Func<Task<double>> run)
     {
+        if (Filter is not null && !name.Contains(Filter, StringComparison.Ordinal))
+        {
+            return;
+        }
         var value = run().GetAwaiter().GetResult();
         results.Add(name, value);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  round {round}: {name,-32} {Results.Format(name, value)}"));
