@@ -5,32 +5,42 @@ internal sealed class PinholeNodes : IAsyncDisposable
 {
     private readonly PeerListener _listener;
     private readonly BenchIdentities _identities;
+    private readonly Action<PeerConnectionOptions>? _configure;
 
-    private PinholeNodes(PeerListener listener, BenchIdentities identities)
+    private PinholeNodes(PeerListener listener, BenchIdentities identities, Action<PeerConnectionOptions>? configure)
     {
         _listener = listener;
         _identities = identities;
+        _configure = configure;
     }
 
-    public static async Task<PinholeNodes> StartAsync(BenchIdentities identities)
+    /// <param name="identities">Who listens and who dials.</param>
+    /// <param name="configure">Changes both sides' connection options (diagnostic variants only).</param>
+    public static async Task<PinholeNodes> StartAsync(BenchIdentities identities, Action<PeerConnectionOptions>? configure = null)
     {
-        var listener = await PeerListener.ListenAsync(new PeerListenerOptions
+        var options = new PeerListenerOptions
         {
             Identity = identities.Server,
             ListenAddresses = [Multiaddr.Parse("/ip4/127.0.0.1/tcp/0")],
             // The idle-memory run holds 1,000 connections; the default cap is 256.
             MaxConnections = 4096,
             AcceptQueueLength = 4096,
-        });
-        return new PinholeNodes(listener, identities);
+        };
+        configure?.Invoke(options);
+        var listener = await PeerListener.ListenAsync(options);
+        return new PinholeNodes(listener, identities, configure);
     }
 
-    public ValueTask<PeerConnection> ConnectAsync(CancellationToken cancellationToken) =>
-        PeerConnection.ConnectAsync(new PeerConnectOptions
+    public ValueTask<PeerConnection> ConnectAsync(CancellationToken cancellationToken)
+    {
+        var options = new PeerConnectOptions
         {
             Identity = _identities.Client,
             Remote = new PeerAddress(_listener.LocalPeer, [_listener.ListenAddresses[0]]),
-        }, cancellationToken);
+        };
+        _configure?.Invoke(options);
+        return PeerConnection.ConnectAsync(options, cancellationToken);
+    }
 
     public ValueTask<PeerConnection> AcceptAsync(CancellationToken cancellationToken) => _listener.AcceptAsync(cancellationToken);
 

@@ -37,6 +37,7 @@ internal sealed class Results
         Row("one stream throughput, 64 KiB writes", "throughput bare 1 conn", "throughput pinhole 1 stream", ">=", 0.95);
         Row("64 streams on one connection vs one bare connection", "throughput bare 1 conn", "throughput pinhole 64 streams", ">=", 0.90);
         Row("(info) 64 streams vs 64 bare connections", "throughput bare 64 conns", "throughput pinhole 64 streams", null, 0);
+        Row("(info) one stream, window fixed at 16 MiB (no auto-tuning)", "throughput bare 1 conn", "throughput pinhole 1 stream 16 MiB window", null, 0);
         Row("(info) CPU per GiB, one stream (lower is better)", "cpu/GiB bare 1 conn", "cpu/GiB pinhole 1 stream", null, 0);
         Row("(info) CPU per GiB, 64 streams vs one bare connection", "cpu/GiB bare 1 conn", "cpu/GiB pinhole 64 streams", null, 0);
         Row("mutual handshakes per second, one at a time", "handshakes bare", "handshakes pinhole", ">=", 0.90);

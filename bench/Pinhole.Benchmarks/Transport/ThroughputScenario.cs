@@ -14,6 +14,9 @@ internal static class ThroughputScenario
     /// <summary>CPU seconds per GiB of the last measurement (less sensitive to other load on the machine than the rate).</summary>
     public static double LastCpuSecondsPerGiB { get; private set; }
 
+    /// <summary>The receive windows auto-tuning reached on the reading streams of the last Pinhole run.</summary>
+    public static int[] LastReceiveWindows { get; private set; } = [];
+
     /// <summary>One bare SslStream connection: the baseline.</summary>
     public static async Task<double> BareAsync(BenchIdentities identities, int connections, TimeSpan duration)
     {
@@ -39,9 +42,13 @@ internal static class ThroughputScenario
     }
 
     /// <summary><paramref name="streams"/> yamux streams on one Pinhole connection.</summary>
-    public static async Task<double> PinholeAsync(BenchIdentities identities, int streams, TimeSpan duration)
+    /// <param name="identities">Both nodes.</param>
+    /// <param name="streams">Parallel streams on the one connection.</param>
+    /// <param name="duration">Measured time after the warm-up.</param>
+    /// <param name="fixedWindow">Diagnostic: start every stream at the largest window (16 MiB) instead of auto-tuning from 256 KiB.</param>
+    public static async Task<double> PinholeAsync(BenchIdentities identities, int streams, TimeSpan duration, bool fixedWindow = false)
     {
-        await using var nodes = await PinholeNodes.StartAsync(identities);
+        await using var nodes = await PinholeNodes.StartAsync(identities, fixedWindow ? static o => o.InitialStreamWindow = o.MaxStreamWindow : null);
         var client = await nodes.ConnectAsync(Harness.Bounded());
         var server = await nodes.AcceptAsync(Harness.Bounded());
         var pairs = new List<(Stream Writer, Stream Reader)>();
@@ -52,7 +59,9 @@ internal static class ThroughputScenario
                 var outbound = await client.OpenStreamAsync(Protocol, Harness.Bounded());
                 pairs.Add((outbound, await server.AcceptStreamAsync(Harness.Bounded())));
             }
-            return await MeasureAsync(pairs, duration);
+            var rate = await MeasureAsync(pairs, duration);
+            LastReceiveWindows = [.. pairs.Select(p => ((Pinhole.Transport.Yamux.YamuxStream)p.Reader).ReceiveWindow)];
+            return rate;
         }
         finally
         {

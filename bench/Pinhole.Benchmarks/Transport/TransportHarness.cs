@@ -15,6 +15,9 @@ internal static class TransportHarness
     /// <summary>Runs only the measurements whose name contains this (for profiling one case).</summary>
     private static string? Filter { get; set; }
 
+    // A detail of the last measurement printed after its value.
+    private static string s_note = "";
+
     public static int Run(string[] args)
     {
         var seconds = 3.0;
@@ -57,6 +60,7 @@ internal static class TransportHarness
                     Pair(results, round, bareFirst,
                         ("throughput bare 64 conns", () => Cpu(results, "cpu/GiB bare 64 conns", ThroughputScenario.BareAsync(identities, 64, duration))),
                         ("throughput pinhole 64 streams", () => Cpu(results, "cpu/GiB pinhole 64 streams", ThroughputScenario.PinholeAsync(identities, 64, duration))));
+                    Record(results, round, "throughput pinhole 1 stream 16 MiB window", () => Cpu(results, "cpu/GiB pinhole 1 stream 16 MiB window", ThroughputScenario.PinholeAsync(identities, 1, duration, fixedWindow: true)));
                 }
                 if (only.Contains("handshake"))
                 {
@@ -105,6 +109,11 @@ internal static class TransportHarness
     {
         var rate = await run;
         results.Add(name, ThroughputScenario.LastCpuSecondsPerGiB);
+        if (name.Contains("pinhole", StringComparison.Ordinal))
+        {
+            var windows = ThroughputScenario.LastReceiveWindows;
+            s_note = $" (receive windows reached {windows.Min() / 1024}-{windows.Max() / 1024} KiB)";
+        }
         return rate;
     }
 
@@ -124,6 +133,7 @@ internal static class TransportHarness
         }
         var value = run().GetAwaiter().GetResult();
         results.Add(name, value);
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  round {round}: {name,-32} {Results.Format(name, value)}"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  round {round}: {name,-32} {Results.Format(name, value)}{s_note}"));
+        s_note = "";
     }
 }
