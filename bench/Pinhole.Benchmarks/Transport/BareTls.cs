@@ -11,8 +11,9 @@ namespace Pinhole.Benchmarks.Transport;
 /// The baseline: a bare SslStream over TCP "configured as well as it can be" — TLS 1.3, mutual
 /// authentication with the same libp2p certificates Pinhole uses (one <see cref="SslStreamCertificateContext"/>
 /// per side, made once), and a <see cref="X509ChainPolicy"/> that trusts an empty custom root store so no
-/// system store is searched. No ALPN, no SNI. The validation callback accepts any presented certificate
-/// unless <see cref="VerifyLibp2p"/> is set, which adds the libp2p extension check Pinhole does.
+/// system store is searched. No ALPN, no SNI. The validation callback accepts any presented certificate.
+/// With <c>pinholeTls</c> it is configured as Pinhole's TLS layer is (a breakdown row, not the baseline): the
+/// same ALPN list and <see cref="Libp2pCertificate.VerifyKey"/> in the validation callback.
 /// </summary>
 internal sealed class BareTls : IAsyncDisposable
 {
@@ -22,12 +23,16 @@ internal sealed class BareTls : IAsyncDisposable
     private readonly Channel<SslStream> _accepted = Channel.CreateUnbounded<SslStream>();
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _acceptLoop;
+    private readonly List<SslApplicationProtocol>? _alpn;
 
-    public BareTls(BenchIdentities identities, bool verifyLibp2p = false)
+    private static readonly List<SslApplicationProtocol> PinholeAlpn = [new("/yamux/1.0.0"), new("libp2p")];
+
+    public BareTls(BenchIdentities identities, bool pinholeTls = false)
     {
         _serverCertificate = identities.ServerCertificate;
         _clientCertificate = identities.ClientCertificate;
-        VerifyLibp2p = verifyLibp2p;
+        VerifyLibp2p = pinholeTls;
+        _alpn = pinholeTls ? PinholeAlpn : null;
         _listenSocket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         _listenSocket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         _listenSocket.Listen(512);
@@ -37,7 +42,7 @@ internal sealed class BareTls : IAsyncDisposable
 
     public IPEndPoint EndPoint { get; }
 
-    /// <summary>Also run <see cref="Libp2pCertificate.VerifyKey"/> in the validation callback (a breakdown row, not the baseline).</summary>
+    /// <summary>Also run <see cref="Libp2pCertificate.VerifyKey"/> in the validation callback.</summary>
     public bool VerifyLibp2p { get; }
 
     private static X509ChainPolicy EmptyTrust() => new()
@@ -80,6 +85,7 @@ internal sealed class BareTls : IAsyncDisposable
                 TargetHost = "",
                 ClientCertificateContext = _clientCertificate,
                 EnabledSslProtocols = SslProtocols.Tls13,
+                ApplicationProtocols = _alpn,
                 CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
                 CertificateChainPolicy = EmptyTrust(),
                 RemoteCertificateValidationCallback = (_, c, _, _) => Validate(c),
@@ -124,6 +130,7 @@ internal sealed class BareTls : IAsyncDisposable
                 ServerCertificateContext = _serverCertificate,
                 ClientCertificateRequired = true,
                 EnabledSslProtocols = SslProtocols.Tls13,
+                ApplicationProtocols = _alpn,
                 CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
                 CertificateChainPolicy = EmptyTrust(),
                 RemoteCertificateValidationCallback = (_, c, _, _) => Validate(c),

@@ -17,15 +17,15 @@ internal static class HandshakeScenario
     private const string EchoProtocol = "/pinhole-bench/echo/1.0.0";
 
     /// <summary>(handshakes per second, full connect-and-close cycles per second).</summary>
-    public static async Task<(double Handshakes, double Cycles)> BareHandshakesAsync(BenchIdentities identities, TimeSpan duration, bool verifyLibp2p = false)
+    public static async Task<(double Handshakes, double Cycles)> BareHandshakesAsync(BenchIdentities identities, TimeSpan duration, bool pinholeTls = false)
     {
-        var loop = await RunBareAsync(identities, duration, verifyLibp2p, firstByte: false);
+        var loop = await RunBareAsync(identities, duration, pinholeTls, firstByte: false);
         return (loop.Count / loop.MeasuredSeconds, loop.Count / loop.TotalSeconds);
     }
 
     /// <summary>Median microseconds from dial to the first byte of the answer.</summary>
     public static async Task<double> BareFirstByteAsync(BenchIdentities identities, TimeSpan duration) =>
-        Harness.Median((await RunBareAsync(identities, duration, verifyLibp2p: false, firstByte: true)).Spans);
+        Harness.Median((await RunBareAsync(identities, duration, pinholeTls: false, firstByte: true)).Spans);
 
     /// <summary>(handshakes per second, full connect-and-close cycles per second).</summary>
     public static async Task<(double Handshakes, double Cycles)> PinholeHandshakesAsync(BenchIdentities identities, TimeSpan duration)
@@ -38,9 +38,9 @@ internal static class HandshakeScenario
     public static async Task<double> PinholeFirstByteAsync(BenchIdentities identities, TimeSpan duration) =>
         Harness.Median((await RunPinholeAsync(identities, duration, firstByte: true)).Spans);
 
-    private static async Task<LoopResult> RunBareAsync(BenchIdentities identities, TimeSpan duration, bool verifyLibp2p, bool firstByte)
+    private static async Task<LoopResult> RunBareAsync(BenchIdentities identities, TimeSpan duration, bool pinholeTls, bool firstByte)
     {
-        await using var bare = new BareTls(identities, verifyLibp2p);
+        await using var bare = new BareTls(identities, pinholeTls);
         return await LoopAsync(duration, async () =>
         {
             var clock = Stopwatch.StartNew();
@@ -114,6 +114,21 @@ internal static class HandshakeScenario
         }
         await stream.WriteAsync(one, Harness.Bounded());
         await stream.FlushAsync(Harness.Bounded());
+    }
+
+    /// <summary>Median time of one <see cref="Libp2pCertificate.VerifyKey"/> call, in µs (each handshake makes two: one
+    /// per side). Each call is timed alone and the median taken, so preemption by other load is filtered out.</summary>
+    public static double VerifyCostMicroseconds(BenchIdentities identities)
+    {
+        using var certificate = Libp2pCertificate.Create(identities.Client);
+        var samples = new List<double>();
+        for (var i = 0; i < 500; i++)
+        {
+            var clock = Stopwatch.StartNew();
+            Libp2pCertificate.VerifyKey(certificate);
+            samples.Add(clock.Elapsed.TotalMicroseconds);
+        }
+        return Harness.Median(samples);
     }
 
     /// <summary>Process CPU time per connect-and-close cycle in the last loop, in µs.</summary>
