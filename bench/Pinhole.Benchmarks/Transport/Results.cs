@@ -29,12 +29,12 @@ internal sealed class Results
 
     private double? Median(string name) => _values.TryGetValue(name, out var list) ? Harness.Median(list) : null;
 
-    /// <summary>Prints a Markdown table: metric, baseline median, Pinhole median, ratio, target.</summary>
+    /// <summary>Prints a Markdown table: metric, baseline median, Pinhole median, ratios, target (judged on the per-round ratio).</summary>
     public void PrintTable()
     {
         Console.WriteLine();
-        Console.WriteLine("| metric | bare SslStream (median) | Pinhole (median) | ratio Pinhole/bare | target | met |");
-        Console.WriteLine("|---|---|---|---|---|---|");
+        Console.WriteLine("| metric | bare SslStream (median) | Pinhole (median) | ratio of medians | median of per-round ratios | target | met |");
+        Console.WriteLine("|---|---|---|---|---|---|---|");
         Row("one stream throughput, 64 KiB writes", "throughput bare 1 conn", "throughput pinhole 1 stream", ">=", 0.95);
         Row("64 streams on one connection vs one bare connection", "throughput bare 1 conn", "throughput pinhole 64 streams", ">=", 0.90);
         Row("(info) 64 streams vs 64 bare connections", "throughput bare 64 conns", "throughput pinhole 64 streams", null, 0);
@@ -48,7 +48,7 @@ internal sealed class Results
         Row("(info) CPU per cycle vs bare with Pinhole's TLS settings", "cpu/cycle bare, Pinhole's TLS settings", "cpu/cycle pinhole", null, 0);
         if (Median("libp2p certificate check") is { } verify)
         {
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| (info) one libp2p certificate check (Libp2pCertificate.VerifyKey, median call) | | {verify:F0} µs | | | |"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| (info) one libp2p certificate check (Libp2pCertificate.VerifyKey, median call) | | {verify:F0} µs | | | | |"));
         }
         Row("connect to first byte (lower is better)", "first byte bare", "first byte pinhole", null, 0);
         Row("idle connection, managed heap (both ends)", "idle heap bare", "idle heap pinhole", "<=", 1.2);
@@ -62,14 +62,18 @@ internal sealed class Results
             return;
         }
         var ratio = pinhole / bare;
+        // Each round measures both sides back to back, so the per-round ratio cancels drift in the machine's load.
+        var bareRounds = _values[bareName];
+        var pinholeRounds = _values[pinholeName];
+        var paired = Harness.Median([.. Enumerable.Range(0, Math.Min(bareRounds.Count, pinholeRounds.Count)).Select(i => pinholeRounds[i] / bareRounds[i])]);
         var met = comparison switch
         {
-            ">=" => ratio >= target ? "yes" : "NO",
-            "<=" => ratio <= target ? "yes" : "NO",
+            ">=" => paired >= target ? "yes" : "NO",
+            "<=" => paired <= target ? "yes" : "NO",
             _ => "",
         };
         var targetText = comparison is null ? "" : string.Create(CultureInfo.InvariantCulture, $"{comparison} {target:F2}");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"| {label} | {Format(bareName, bare)} | {Format(pinholeName, pinhole)} | {ratio:F2} | {targetText} | {met} |"));
+            $"| {label} | {Format(bareName, bare)} | {Format(pinholeName, pinhole)} | {ratio:F2} | {paired:F2} | {targetText} | {met} |"));
     }
 }
