@@ -10,6 +10,8 @@ for cmd_pkg in openssl:openssl python3:python3 ip:iproute2 npm:npm; do
   cmd=${cmd_pkg%%:*}; pkg=${cmd_pkg#*:}
   command -v "$cmd" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
+# Guile-GnuTLS: the same TLS stack Goblins uses, for the OCapN netlayer's independent peer.
+guile --no-auto-compile -c '(use-modules (gnutls) (gcrypt hash))' >/dev/null 2>&1 || need_apt+=(guile-3.0 guile-gnutls guile-gcrypt)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "setup: installing Debian packages: ${need_apt[*]}"

@@ -17,6 +17,25 @@ internal static class GlobalOptions
         Recursive = true,
     };
 
+    public static readonly Option<string> KeyType = new("--key-type")
+    {
+        Description = "Key type of a newly created identity: ecdsa (P-256, the default) or ed25519 (needed to talk to js-libp2p). Ignored when the identity exists.",
+        DefaultValueFactory = _ => "ecdsa",
+        Recursive = true,
+    };
+
+    /// <summary>Loads the node identity, creating it (with --key-type) on first use.</summary>
+    public static Task<NodeIdentity> LoadIdentityAsync(ParseResult parse, CancellationToken cancellationToken)
+    {
+        var keyType = (parse.GetValue(KeyType) ?? "ecdsa").ToUpperInvariant() switch
+        {
+            "ECDSA" or "P256" or "P-256" => Libp2pKeyType.Ecdsa,
+            "ED25519" => Libp2pKeyType.Ed25519,
+            var other => throw new ArgumentException($"Unknown key type '{other.ToLowerInvariant()}': use ecdsa or ed25519."),
+        };
+        return PinholeHome.LoadOrCreateIdentityAsync(parse.GetValue(Home), keyType, cancellationToken);
+    }
+
     public static ILoggerFactory CreateLoggerFactory(ParseResult parse, LogLevel normal = LogLevel.Warning) =>
         LoggerFactory.Create(builder => builder
             .SetMinimumLevel(parse.GetValue(Verbose) ? LogLevel.Debug : normal)

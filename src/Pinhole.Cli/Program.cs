@@ -27,10 +27,12 @@ internal static class Program
         var root = new RootCommand("Pinhole: peer-to-peer connections authenticated by key fingerprints (libp2p PeerIds).");
         root.Options.Add(GlobalOptions.Home);
         root.Options.Add(GlobalOptions.Verbose);
+        root.Options.Add(GlobalOptions.KeyType);
         root.Subcommands.Add(IdCommand.Create());
         root.Subcommands.Add(ListenCommand.Create());
         root.Subcommands.Add(PingCommand.Create());
         root.Subcommands.Add(CatCommand.Create());
+        root.Subcommands.Add(PacketCommand.Create());
         return root;
     }
 }

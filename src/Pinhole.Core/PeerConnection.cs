@@ -126,6 +126,9 @@ public sealed partial class PeerConnection : IAsyncDisposable
         try
         {
             socket = await TcpDialer.ConnectAsync(endPoints, hint, timeout.Token).ConfigureAwait(false);
+            // Read the endpoints now: once the peer closes (e.g. it rejected our certificate) they throw ENOTCONN.
+            var localAddress = Multiaddr.FromIPEndPoint((IPEndPoint)socket.LocalEndPoint!, "tcp");
+            var remoteAddress = Multiaddr.FromIPEndPoint((IPEndPoint)socket.RemoteEndPoint!, "tcp");
             var raw = new NetworkStream(socket, ownsSocket: true);
             ConnectionUpgrader.Result upgraded;
             try
@@ -148,9 +151,7 @@ public sealed partial class PeerConnection : IAsyncDisposable
                 throw;
             }
             var connection = new PeerConnection(
-                upgraded.Session, upgraded.RemoteKey, options, isInbound: false, "tcp",
-                Multiaddr.FromIPEndPoint((IPEndPoint)socket.LocalEndPoint!, "tcp"),
-                Multiaddr.FromIPEndPoint((IPEndPoint)socket.RemoteEndPoint!, "tcp"))
+                upgraded.Session, upgraded.RemoteKey, options, isInbound: false, "tcp", localAddress, remoteAddress)
             {
                 TrustedOnFirstUse = expected is null,
             };

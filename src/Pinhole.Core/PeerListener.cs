@@ -161,7 +161,7 @@ public sealed class PeerListener : IAsyncDisposable
             client.NoDelay = true;
             if (Interlocked.Increment(ref _live) > _options.MaxConnections)
             {
-                ConnectionLog.RefusedOverLimit(_logger, client.RemoteEndPoint?.ToString() ?? "?", _options.MaxConnections);
+                ConnectionLog.RefusedOverLimit(_logger, EndPointText(client), _options.MaxConnections);
                 _ = RefuseAsync(client);
                 continue;
             }
@@ -176,6 +176,18 @@ public sealed class PeerListener : IAsyncDisposable
                 return;
             }
             _ = Task.Run(() => HandshakeAsync(client));
+        }
+    }
+
+    private static string EndPointText(Socket socket)
+    {
+        try
+        {
+            return socket.RemoteEndPoint?.ToString() ?? "?";
+        }
+        catch (SocketException)
+        {
+            return "?";
         }
     }
 
@@ -203,7 +215,17 @@ public sealed class PeerListener : IAsyncDisposable
 
     private async Task HandshakeAsync(Socket client)
     {
-        var remote = client.RemoteEndPoint as IPEndPoint;
+        IPEndPoint? remote = null;
+        IPEndPoint? local = null;
+        try
+        {
+            remote = client.RemoteEndPoint as IPEndPoint;
+            local = client.LocalEndPoint as IPEndPoint;
+        }
+        catch (SocketException)
+        {
+            // Already reset by the dialer; the handshake below fails and frees the slot.
+        }
         var remoteText = remote?.ToString() ?? "?";
         var raw = new NetworkStream(client, ownsSocket: true);
         PeerConnection? connection = null;
@@ -214,7 +236,7 @@ public sealed class PeerListener : IAsyncDisposable
             var upgraded = await ConnectionUpgrader.UpgradeInboundAsync(raw, _options, timeout.Token).ConfigureAwait(false);
             connection = new PeerConnection(
                 upgraded.Session, upgraded.RemoteKey, _options, isInbound: true, "tcp",
-                Multiaddr.FromIPEndPoint((IPEndPoint)client.LocalEndPoint!, "tcp"),
+                local is null ? null : Multiaddr.FromIPEndPoint(local, "tcp"),
                 remote is null ? null : Multiaddr.FromIPEndPoint(remote, "tcp"),
                 GetDialableAddresses);
             _ = connection.Completion.ContinueWith(static (_, state) => ((PeerListener)state!).Release(), this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);

@@ -38,4 +38,8 @@ public static class PinholeHome
     /// <summary>Loads the identity of the resolved home, creating it on first use.</summary>
     public static Task<NodeIdentity> LoadOrCreateIdentityAsync(string? explicitHome = null, CancellationToken cancellationToken = default)
         => NodeIdentity.LoadOrCreateAsync(IdentityPath(Resolve(explicitHome)), cancellationToken);
+
+    /// <summary>Loads the identity of the resolved home, creating one of <paramref name="keyType"/> on first use.</summary>
+    public static Task<NodeIdentity> LoadOrCreateIdentityAsync(string? explicitHome, Libp2pKeyType keyType, CancellationToken cancellationToken = default)
+        => NodeIdentity.LoadOrCreateAsync(IdentityPath(Resolve(explicitHome)), keyType, cancellationToken);
 }

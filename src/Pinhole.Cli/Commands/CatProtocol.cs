@@ -6,14 +6,22 @@ internal static class CatProtocol
     public const string ProtocolId = "/pinhole/cat/1.0.0";
 
     /// <summary>stdin → stream (then half-close), stream → stdout, until both directions end.</summary>
-    public static async Task<int> PumpAsync(PeerStream stream, CancellationToken cancellationToken)
+    public static Task<int> PumpAsync(PeerStream stream, CancellationToken cancellationToken)
+        => PumpAsync(stream, () =>
+        {
+            stream.CompleteWrites();
+            return Task.CompletedTask;
+        }, cancellationToken);
+
+    /// <summary>The same over any stream; <paramref name="completeWrites"/> half-closes it (TLS: close_notify).</summary>
+    public static async Task<int> PumpAsync(Stream stream, Func<Task> completeWrites, CancellationToken cancellationToken)
     {
         using var stdin = Console.OpenStandardInput();
         using var stdout = Console.OpenStandardOutput();
         var send = Task.Run(async () =>
         {
             await stdin.CopyToAsync(stream, cancellationToken).ConfigureAwait(false);
-            stream.CompleteWrites();
+            await completeWrites().ConfigureAwait(false);
         }, cancellationToken);
         var receive = Task.Run(async () =>
         {

@@ -15,12 +15,18 @@ internal static class ListenCommand
         };
         var cat = new Option<bool>("--cat") { Description = "Accept one peer's cat stream and copy it to standard output, standard input to it (netcat -l)." };
         var maxConnections = new Option<int>("--max-connections") { Description = "Cap on live inbound connections.", DefaultValueFactory = _ => 256 };
+        var ocapn = new Option<bool>("--ocapn") { Description = "Also listen on the Goblins-compatible tcp-tls netlayer and print its ocapn:// locator." };
+        var ocapnListen = new Option<string?>("--ocapn-listen") { Description = "IP:PORT or PORT for the tcp-tls netlayer (a fixed port is remembered). Default: the remembered port, else any." };
+        var ocapnHost = new Option<string?>("--ocapn-host") { Description = "Host hint in the printed locator (default: the listen address, or localhost)." };
         command.Options.Add(listen);
+        command.Options.Add(ocapn);
+        command.Options.Add(ocapnListen);
+        command.Options.Add(ocapnHost);
         command.Options.Add(cat);
         command.Options.Add(maxConnections);
         command.SetAction((parse, ct) => CommandRunner.RunAsync(async token =>
         {
-            using var identity = await PinholeHome.LoadOrCreateIdentityAsync(parse.GetValue(GlobalOptions.Home), token).ConfigureAwait(false);
+            using var identity = await GlobalOptions.LoadIdentityAsync(parse, token).ConfigureAwait(false);
             using var logging = GlobalOptions.CreateLoggerFactory(parse, LogLevel.Information);
             var options = new PeerListenerOptions
             {
@@ -35,14 +41,33 @@ internal static class ListenCommand
             {
                 await Console.Out.WriteLineAsync(address.ToString()).ConfigureAwait(false);
             }
+            using var ocapnNode = parse.GetValue(ocapn) ? await OcapnCli.LoadNodeAsync(parse, token).ConfigureAwait(false) : null;
+            await using var ocapnListener = ocapnNode is null ? null : await Ocapn.OcapnTcpTlsNetlayer.ListenAsync(new Ocapn.OcapnTcpTlsListenerOptions
+            {
+                Node = ocapnNode,
+                ListenEndPoint = parse.GetValue(ocapnListen) is { } endPoint ? OcapnCli.ParseListen(endPoint) : new System.Net.IPEndPoint(System.Net.IPAddress.Any, 0),
+                AdvertisedHost = parse.GetValue(ocapnHost),
+                MaxConnections = parse.GetValue(maxConnections),
+            }, token).ConfigureAwait(false);
+            if (ocapnListener is not null)
+            {
+                await Console.Out.WriteLineAsync(ocapnListener.Locator.ToString()).ConfigureAwait(false);
+            }
             await Console.Out.FlushAsync(token).ConfigureAwait(false);
+            if (parse.GetValue(cat) && ocapnListener is not null)
+            {
+                await using var incoming = await ocapnListener.AcceptAsync(token).ConfigureAwait(false);
+                return await OcapnCli.PumpTlsAsync(incoming, token).ConfigureAwait(false);
+            }
             if (parse.GetValue(cat))
             {
                 await using var connection = await listener.AcceptAsync(token).ConfigureAwait(false);
                 await using var stream = await connection.AcceptStreamAsync(token).ConfigureAwait(false);
                 return await CatProtocol.PumpAsync(stream, token).ConfigureAwait(false);
             }
+            var serveOcapn = ocapnListener is null ? Task.CompletedTask : ServeOcapnAsync(ocapnListener, token);
             await ServeAsync(listener, logging.CreateLogger("pinhole.listen"), token).ConfigureAwait(false);
+            await serveOcapn.ConfigureAwait(false);
             return ExitCodes.Success;
         }, ct));
         return command;
@@ -65,6 +90,22 @@ internal static class ListenCommand
             // Ctrl-C: close every connection cleanly.
         }
         await Task.WhenAll(connections).ConfigureAwait(false);
+    }
+
+    private static async Task ServeOcapnAsync(Ocapn.OcapnTcpTlsListener listener, CancellationToken cancellationToken)
+    {
+        // Plain 'listen' has no CapTP: accept and close, so a Goblins "ping" (connect + handshake) succeeds.
+        try
+        {
+            while (true)
+            {
+                var connection = await listener.AcceptAsync(cancellationToken).ConfigureAwait(false);
+                await connection.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or PeerException)
+        {
+        }
     }
 
     private static async Task DrainAsync(PeerConnection connection, ILogger logger, CancellationToken cancellationToken)

@@ -8,7 +8,7 @@ internal static class PingCommand
     public static Command Create()
     {
         var command = new Command("ping", "Measure round-trip times to a peer with /ipfs/ping/1.0.0 (works with any libp2p node).");
-        var address = new Argument<string>("ADDRESS") { Description = "Peer address: /ip4/…/tcp/…/p2p/<PeerId> or pinhole://<PeerId>.tcp?host=…&port=…" };
+        var address = new Argument<string>("ADDRESS") { Description = "Peer address: /ip4/…/tcp/…/p2p/<PeerId>, pinhole://<PeerId>.tcp?host=…&port=…, or ocapn://<designator>.tcp-tls?host=…&port=… (then: connect + designator check + TLS handshake)" };
         var count = new Option<int>("--count", "-c") { Description = "Number of pings.", DefaultValueFactory = _ => 4 };
         var tofu = ConnectOptions.TrustOnFirstUse;
         var timeout = ConnectOptions.Timeout;
@@ -23,7 +23,12 @@ internal static class PingCommand
             {
                 return CommandRunner.Fail("--count must be at least 1.", ExitCodes.Usage);
             }
-            using var identity = await PinholeHome.LoadOrCreateIdentityAsync(parse.GetValue(GlobalOptions.Home), token).ConfigureAwait(false);
+            if (OcapnCli.IsOcapn(parse.GetValue(address)!))
+            {
+                // A Goblins peer has no ping protocol: reaching it means connect, designator check and TLS handshake.
+                return await OcapnCli.PingAsync(parse.GetValue(address)!, n, token).ConfigureAwait(false);
+            }
+            using var identity = await GlobalOptions.LoadIdentityAsync(parse, token).ConfigureAwait(false);
             using var logging = GlobalOptions.CreateLoggerFactory(parse);
             var options = ConnectOptions.Create(parse, identity, logging, parse.GetValue(address)!);
             await using var connection = await PeerConnection.ConnectAsync(options, token).ConfigureAwait(false);

@@ -161,4 +161,19 @@ public sealed class PeerConnectionTests : IDisposable
             Assert.True(payload.AsSpan().SequenceEqual(received.GetBuffer().AsSpan(0, (int)received.Length)));
         }
     }
+
+    [Fact]
+    public async Task Ed25519AndEcdsaNodesAuthenticateEachOther()
+    {
+        using var ed = NodeIdentity.Generate(Libp2pKeyType.Ed25519);
+        await using var listener = await TestNodes.ListenAsync(ed);
+        var (client, server) = await TestNodes.ConnectAsync(_alice, listener);
+        await using (client)
+        await using (server)
+        {
+            Assert.Equal(ed.PeerId, client.RemotePeer);
+            Assert.Equal(_alice.PeerId, server.RemotePeer);
+            Assert.True(await server.PingAsync(TestNodes.Bounded()) > TimeSpan.Zero);
+        }
+    }
 }

@@ -79,4 +79,18 @@ public sealed class NodeIdentityTests : IDisposable
         Assert.True(identity.PublicKey.Verify("data"u8, signature));
         Assert.True(identity.PeerId.Matches(identity.PublicKey));
     }
+
+    [Fact]
+    public async Task Ed25519IdentitiesPersistAndSign()
+    {
+        var path = Path.Combine(_dir, "ed.key");
+        using var created = await NodeIdentity.LoadOrCreateAsync(path, Libp2pKeyType.Ed25519);
+        Assert.Equal(Libp2pKeyType.Ed25519, created.KeyType);
+        Assert.StartsWith("12D3KooW", created.PeerId.ToString(), StringComparison.Ordinal);
+        using var loaded = await NodeIdentity.LoadAsync(path);
+        Assert.Equal(created.PeerId, loaded.PeerId);
+        Assert.True(loaded.PublicKey.Verify("m"u8, created.Sign("m"u8)));
+        using var certificate = Libp2pCertificate.Create(loaded);
+        Assert.Equal(created.PeerId, Libp2pCertificate.Verify(certificate));
+    }
 }

@@ -9,6 +9,7 @@ internal sealed class DuplexPipeStream : Stream
     private readonly PipeReader _input;
     private readonly PipeWriter _output;
     private int _disposed;
+    private volatile Exception? _broken;
 
     public DuplexPipeStream(PipeReader input, PipeWriter output)
     {
@@ -28,10 +29,14 @@ internal sealed class DuplexPipeStream : Stream
     /// <summary>Simulates connection loss: the peer's reads and writes fail with <paramref name="error"/>.</summary>
     public void Break(Exception error)
     {
+        _broken = error;
         _output.Complete(error);
         _input.CancelPendingRead();
         _input.Complete(error);
     }
+
+    /// <summary>Half-closes: the peer reads end of stream, while this end can still read.</summary>
+    public void ShutdownOutput() => _output.Complete();
 
     public override bool CanRead => true;
     public override bool CanSeek => false;
@@ -41,9 +46,25 @@ internal sealed class DuplexPipeStream : Stream
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
+        try
+        {
+            return await ReadCoreAsync(buffer, cancellationToken);
+        }
+        catch (InvalidOperationException) when (_broken is { } broken)
+        {
+            throw new IOException(broken.Message, broken);
+        }
+    }
+
+    private async ValueTask<int> ReadCoreAsync(Memory<byte> buffer, CancellationToken cancellationToken)
+    {
         while (true)
         {
             ObjectDisposedException.ThrowIf(_disposed != 0, this);
+            if (_broken is { } broken)
+            {
+                throw new IOException(broken.Message, broken);
+            }
             var result = await _input.ReadAsync(cancellationToken);
             var data = result.Buffer;
             if (result.IsCanceled)
@@ -72,10 +93,19 @@ internal sealed class DuplexPipeStream : Stream
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
-        var result = await _output.WriteAsync(buffer, cancellationToken);
-        if (result.IsCompleted)
+        if (_broken is { } broken)
         {
-            throw new IOException("The other end stopped reading.");
+            throw new IOException(broken.Message, broken);
+        }
+        // Like TCP after the peer closed: bytes are accepted and dropped; the peer's close shows up as
+        // end of stream on the read side first. Break() models a hard failure instead.
+        try
+        {
+            await _output.WriteAsync(buffer, cancellationToken);
+        }
+        catch (InvalidOperationException) when (_broken is { } failure)
+        {
+            throw new IOException(failure.Message, failure);
         }
     }
 

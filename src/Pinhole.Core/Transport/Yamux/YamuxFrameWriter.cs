@@ -60,14 +60,19 @@ internal sealed class YamuxFrameWriter
         }
     }
 
-    /// <summary>Queues a data frame with its payload. False once the writer is closed.</summary>
-    public bool TryWriteData(uint streamId, YamuxFlags flags, ReadOnlySpan<byte> payload)
+    /// <summary>Queues a data frame with its payload, unless the queue is at its limit or the writer is closed.
+    /// The limit is checked before adding, so the queue holds at most the limit plus one frame of data.</summary>
+    public YamuxWriteStatus TryWriteData(uint streamId, YamuxFlags flags, ReadOnlySpan<byte> payload)
     {
         lock (_lock)
         {
             if (_completed)
             {
-                return false;
+                return YamuxWriteStatus.Closed;
+            }
+            if (_buffered >= _maxBuffered)
+            {
+                return YamuxWriteStatus.Full;
             }
             var writer = _pipe.Writer;
             var size = YamuxFrameHeader.Size + payload.Length;
@@ -77,7 +82,7 @@ internal sealed class YamuxFrameWriter
             writer.Advance(size);
             _buffered += size;
             Flush(writer);
-            return true;
+            return YamuxWriteStatus.Written;
         }
     }
 
@@ -131,7 +136,6 @@ internal sealed class YamuxFrameWriter
     public async Task RunAsync()
     {
         var reader = _pipe.Reader;
-        byte[]? batch = null;
         try
         {
             while (true)
@@ -144,8 +148,7 @@ internal sealed class YamuxFrameWriter
                 var buffer = result.Buffer;
                 if (!buffer.IsEmpty)
                 {
-                    batch ??= ArrayPool<byte>.Shared.Rent(BatchSize);
-                    await WriteBufferAsync(buffer, batch).ConfigureAwait(false);
+                    await WriteBufferAsync(buffer).ConfigureAwait(false);
                     await _transport.FlushAsync().ConfigureAwait(false);
                 }
                 var written = buffer.Length;
@@ -160,14 +163,29 @@ internal sealed class YamuxFrameWriter
         finally
         {
             await reader.CompleteAsync().ConfigureAwait(false);
-            if (batch is not null)
-            {
-                ArrayPool<byte>.Shared.Return(batch);
-            }
         }
     }
 
-    private async ValueTask WriteBufferAsync(ReadOnlySequence<byte> buffer, byte[] batch)
+    private async ValueTask WriteBufferAsync(ReadOnlySequence<byte> buffer)
+    {
+        if (buffer.IsSingleSegment)
+        {
+            await _transport.WriteAsync(buffer.First).ConfigureAwait(false);
+            return;
+        }
+        // Rented per batch so that an idle session holds no batch buffer.
+        var batch = ArrayPool<byte>.Shared.Rent(BatchSize);
+        try
+        {
+            await WriteSegmentsAsync(buffer, batch).ConfigureAwait(false);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(batch);
+        }
+    }
+
+    private async ValueTask WriteSegmentsAsync(ReadOnlySequence<byte> buffer, byte[] batch)
     {
         var filled = 0;
         foreach (var segment in buffer)

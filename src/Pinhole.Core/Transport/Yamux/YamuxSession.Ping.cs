@@ -29,6 +29,10 @@ internal sealed partial class YamuxSession
             }
             return await completion.Task.WaitAsync(Options.PingTimeout, TimeProvider, cancellationToken).ConfigureAwait(false);
         }
+        catch (TimeoutException) when (completion.Task.IsCompletedSuccessfully)
+        {
+            return completion.Task.Result; // the answer and the timer raced
+        }
         catch (TimeoutException ex)
         {
             YamuxLog.PingTimedOut(Logger, Options.PingTimeout);
@@ -49,7 +53,7 @@ internal sealed partial class YamuxSession
     {
         if ((header.Flags & YamuxFlags.Syn) != 0)
         {
-            Writer.TryWrite(YamuxFrameType.Ping, YamuxFlags.Ack, 0, header.Length);
+            SendPeerInducedControl(YamuxFrameType.Ping, YamuxFlags.Ack, 0, header.Length);
             return;
         }
         if ((header.Flags & YamuxFlags.Ack) == 0)

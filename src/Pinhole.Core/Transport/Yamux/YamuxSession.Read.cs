@@ -11,6 +11,9 @@ internal sealed partial class YamuxSession
     private long _payloadRemaining;
     private YamuxFlags _payloadFlags;
 
+    // Queued control frames allowed beyond the data limit before a peer counts as flooding (~87k frames).
+    private const int ControlFloodAllowance = 1024 * 1024;
+
     private async Task ReadLoopAsync()
     {
         try
@@ -62,11 +65,7 @@ internal sealed partial class YamuxSession
         }
         catch (Exception ex)
         {
-            if (_closeError is null)
-            {
-                var error = new PeerException(PeerError.ConnectionClosed, $"The yamux connection was lost: {ex.Message}", ex);
-                Shutdown(error, error, null);
-            }
+            OnTransportFailed("reading", ex);
         }
         finally
         {
@@ -74,12 +73,28 @@ internal sealed partial class YamuxSession
         }
     }
 
-    private void OnPeerClosed()
+    private void OnTransportFailed(string operation, Exception ex)
+    {
+        if (_closeError is not null)
+        {
+            return; // our own shutdown closed the transport
+        }
+        if (RemoteGoAway is not null)
+        {
+            // After GoAway the peer may close at any moment; a failed read or write then is its close.
+            OnPeerClosed(ex);
+            return;
+        }
+        var error = new PeerException(PeerError.ConnectionClosed, $"The yamux connection was lost while {operation}: {ex.Message}", ex);
+        Shutdown(error, error, null);
+    }
+
+    private void OnPeerClosed(Exception? cause = null)
     {
         var goAway = RemoteGoAway;
         var error = new PeerException(PeerError.ConnectionClosed, goAway is null
             ? "The peer closed the yamux connection without GoAway."
-            : $"The peer closed the yamux session (GoAway {goAway}).");
+            : $"The peer closed the yamux session (GoAway {goAway}).", cause);
         Exception? completion = goAway switch
         {
             YamuxGoAwayCode.Normal => null,
@@ -249,8 +264,23 @@ internal sealed partial class YamuxSession
             }
         }
         YamuxLog.InboundStreamRefused(Logger, id, refusal);
-        Writer.TryWrite(YamuxFrameType.WindowUpdate, YamuxFlags.Rst, id, 0);
+        SendPeerInducedControl(YamuxFrameType.WindowUpdate, YamuxFlags.Rst, id, 0);
         return null;
+    }
+
+    /// <summary>
+    /// Queues a reply the peer asked for (ping ACK, refusal RST). Control frames bypass back-pressure, so
+    /// a peer that keeps asking without reading our replies would grow our queue without bound; beyond
+    /// a generous allowance that is treated as abuse and the session ends.
+    /// </summary>
+    private void SendPeerInducedControl(YamuxFrameType type, YamuxFlags flags, uint streamId, uint length)
+    {
+        var limit = (long)Options.MaxWriteBufferSize + Options.MaxDataFrameSize + ControlFloodAllowance;
+        if (Writer.Buffered > limit)
+        {
+            throw new PeerException(PeerError.ProtocolViolation, $"The peer keeps sending pings or streams to refuse while not reading our replies ({Writer.Buffered} bytes queued).");
+        }
+        Writer.TryWrite(type, flags, streamId, length);
     }
 
     private void OnAcknowledged(YamuxStream stream)

@@ -29,6 +29,7 @@ internal sealed partial class YamuxSession : IAsyncDisposable
     private int _unacknowledgedOutbound;
     private TaskCompletionSource? _ackWaiter;
     private long _lastActivity;
+    private long _totalReceiveWindow; // sum of the receive windows of open streams
     private YamuxGoAwayCode? _remoteGoAway;
     private volatile PeerException? _closeError;
     private int _started;
@@ -57,6 +58,7 @@ internal sealed partial class YamuxSession : IAsyncDisposable
         Logger = logger;
         _nextStreamId = isClient ? 1u : 2u;
         Writer = new YamuxFrameWriter(transport, options.MaxWriteBufferSize);
+        // A pending read holds its buffer, so this is also what an idle session costs; 64 KiB holds several TLS records.
         _input = PipeReader.Create(transport, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 16 * 1024, leaveOpen: true));
         _completion.Task.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
@@ -220,6 +222,25 @@ internal sealed partial class YamuxSession : IAsyncDisposable
         return new PeerException(PeerError.ConnectionClosed, error.Message, error.InnerException ?? error);
     }
 
+    /// <summary>Reserves <paramref name="bytes"/> of the session's receive budget for a window to grow.</summary>
+    internal bool TryReserveReceiveWindow(int bytes)
+    {
+        var total = Volatile.Read(ref _totalReceiveWindow);
+        while (total + bytes <= Options.MaxSessionReceiveWindow)
+        {
+            var seen = Interlocked.CompareExchange(ref _totalReceiveWindow, total + bytes, total);
+            if (seen == total)
+            {
+                return true;
+            }
+            total = seen;
+        }
+        return false;
+    }
+
+    /// <summary>Counts a new stream's initial window against the budget (always granted: the spec requires it).</summary>
+    internal void AddReceiveWindow(int bytes) => Interlocked.Add(ref _totalReceiveWindow, bytes);
+
     /// <summary>Forgets a stream closed in both directions (or reset).</summary>
     internal void RemoveStream(YamuxStream stream)
     {
@@ -242,6 +263,7 @@ internal sealed partial class YamuxSession : IAsyncDisposable
                 _ackWaiter = null;
             }
         }
+        Interlocked.Add(ref _totalReceiveWindow, -stream.ReceiveWindow);
         Volatile.Write(ref _lastActivity, TimeProvider.GetTimestamp());
         waiter?.TrySetResult();
     }
@@ -367,11 +389,7 @@ internal sealed partial class YamuxSession : IAsyncDisposable
         }
         catch (Exception ex)
         {
-            if (_closeError is null)
-            {
-                var error = new PeerException(PeerError.ConnectionClosed, $"The yamux connection was lost while writing: {ex.Message}", ex);
-                Shutdown(error, error, null);
-            }
+            OnTransportFailed("writing", ex);
         }
     }
 }

@@ -14,6 +14,11 @@ internal sealed class YamuxSessionOptions
     /// bounds the memory one stream can hold.</summary>
     public int MaxStreamWindow { get; set; } = 16 * 1024 * 1024;
 
+    /// <summary>Budget for the receive windows of all streams together, in bytes. Default 64 MiB. Every stream
+    /// always gets <see cref="InitialStreamWindow"/>; auto-tuning grows a window only while the sum of all
+    /// windows stays within this budget, which bounds what a peer can make the session buffer.</summary>
+    public long MaxSessionReceiveWindow { get; set; } = 64L * 1024 * 1024;
+
     /// <summary>Open streams per session, both directions together. Default 512. Over it, inbound SYNs are
     /// reset and <see cref="YamuxSession.OpenStreamAsync"/> throws <see cref="PeerError.LimitExceeded"/>.</summary>
     public int MaxStreams { get; set; } = 512;
@@ -62,6 +67,10 @@ internal sealed class YamuxSessionOptions
         if (MaxStreamWindow < InitialStreamWindow || MaxStreamWindow > 1024 * 1024 * 1024)
         {
             throw new ArgumentOutOfRangeException(nameof(MaxStreamWindow), MaxStreamWindow, $"Must be between {nameof(InitialStreamWindow)} and 1 GiB.");
+        }
+        if (MaxSessionReceiveWindow < InitialStreamWindow)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxSessionReceiveWindow), MaxSessionReceiveWindow, $"Must be at least {nameof(InitialStreamWindow)}.");
         }
         if (MaxStreams < 1)
         {

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 
 namespace Pinhole.Transport.Yamux;
 
@@ -6,6 +7,7 @@ namespace Pinhole.Transport.Yamux;
 internal sealed partial class YamuxStream
 {
     /// <inheritdoc/>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // no allocation per read that waits
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -34,11 +36,7 @@ internal sealed partial class YamuxStream
             var count = (int)Math.Min(data.Length, buffer.Length);
             data.Slice(0, count).CopyTo(buffer.Span);
             reader.AdvanceTo(data.GetPosition(count));
-            lock (_lock)
-            {
-                _receiveBuffered -= count;
-            }
-            OnConsumed(count);
+            OnConsumed(count, wasBuffered: true);
             return count;
         }
     }
@@ -67,6 +65,7 @@ internal sealed partial class YamuxStream
     }
 
     /// <inheritdoc/>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -86,16 +85,20 @@ internal sealed partial class YamuxStream
                     _sendWaiter ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                     wait = _sendWaiter.Task;
                 }
-                else if (_session.Writer.Buffered < _session.Options.MaxWriteBufferSize)
+                else
                 {
                     var count = (int)Math.Min(Math.Min(buffer.Length, _sendWindow), maxFrame);
-                    if (!_session.Writer.TryWriteData(_id, YamuxFlags.None, buffer.Span[..count]))
+                    var status = _session.Writer.TryWriteData(_id, YamuxFlags.None, buffer.Span[..count]);
+                    if (status == YamuxWriteStatus.Closed)
                     {
                         throw _session.CreateClosedException();
                     }
-                    _sendWindow -= count;
-                    buffer = buffer[count..];
-                    continue;
+                    if (status == YamuxWriteStatus.Written)
+                    {
+                        _sendWindow -= count;
+                        buffer = buffer[count..];
+                        continue;
+                    }
                 }
             }
             if (wait is not null)
@@ -140,14 +143,18 @@ internal sealed partial class YamuxStream
     }
 
     /// <summary>
-    /// The application consumed <paramref name="count"/> bytes. Once half the window is consumed, the
+    /// The application consumed (or the stream discarded) <paramref name="count"/> bytes. Once half the window is consumed, the
     /// window is re-opened; if that half went by within two round trips, the sender is limited by our
     /// window rather than by the link or our reader, so the window doubles (up to the maximum).
     /// </summary>
-    private void OnConsumed(int count)
+    private void OnConsumed(int count, bool wasBuffered)
     {
         lock (_lock)
         {
+            if (wasBuffered)
+            {
+                _receiveBuffered -= count;
+            }
             if (_reset || _remoteFin || _error is not null)
             {
                 return; // the peer sends no more data: no update needed
@@ -165,9 +172,12 @@ internal sealed partial class YamuxStream
                 && time.GetElapsedTime(_epochStart, now) <= rtt * 2)
             {
                 var grown = (int)Math.Min(_receiveWindow * 2L, max);
-                grow = grown - _receiveWindow;
-                _receiveWindow = grown;
-                YamuxLog.WindowGrown(_session.Logger, _id, grown);
+                if (_session.TryReserveReceiveWindow(grown - _receiveWindow))
+                {
+                    grow = grown - _receiveWindow;
+                    _receiveWindow = grown;
+                    YamuxLog.WindowGrown(_session.Logger, _id, grown);
+                }
             }
             var delta = (uint)(_consumedSinceUpdate + grow);
             _consumedSinceUpdate = 0;

@@ -56,6 +56,7 @@ internal sealed partial class YamuxStream : PeerStream
         IsOutbound = isOutbound;
         _receiveWindow = session.Options.InitialStreamWindow;
         _receiveCredit = _receiveWindow;
+        session.AddReceiveWindow(_receiveWindow);
         _epochStart = session.TimeProvider.GetTimestamp();
     }
 
@@ -222,7 +223,7 @@ internal sealed partial class YamuxStream : PeerStream
         if (discarded > 0)
         {
             // Credit the discarded bytes so a peer blocked on the window can reach its FIN.
-            OnConsumed((int)Math.Min(discarded, int.MaxValue));
+            OnConsumed((int)Math.Min(discarded, int.MaxValue), wasBuffered: false);
         }
         if (remove)
         {
@@ -275,7 +276,7 @@ internal sealed partial class YamuxStream : PeerStream
         }
         if (discard > 0)
         {
-            OnConsumed((int)discard);
+            OnConsumed((int)discard, wasBuffered: false);
         }
     }
 

@@ -1,0 +1,132 @@
+using System.Net;
+using Pinhole.Dtls.Native;
+
+namespace Pinhole.Dtls.Internal;
+
+/// <summary>
+/// Answers ClientHellos from sources without a session, keeping no per-source state: one reusable SSL
+/// object runs DTLSv1_listen on each datagram. A ClientHello without a valid cookie gets a
+/// HelloVerifyRequest carrying HMAC(secret, source address) and is forgotten. Only when a ClientHello
+/// echoes a valid cookie (the source can receive at its address) does the SSL object become that
+/// source's session, after the rate limit and session cap agree; a fresh listening SSL replaces it.
+/// Runs on the endpoint's receive loop only.
+/// </summary>
+internal sealed class StatelessListener : IDtlsCallbackTarget, IDisposable
+{
+    private readonly DtlsEndpoint _endpoint;
+    private readonly CookieSecret _cookies;
+    private readonly HandshakeRateLimiter _rateLimiter;
+    private readonly SafeBioAddrHandle _clientAddress;
+    private NativeDtlsSession _listening;
+    private EndPoint? _source;
+
+    internal StatelessListener(DtlsEndpoint endpoint)
+    {
+        _endpoint = endpoint;
+        DtlsEndpointOptions options = endpoint.Options;
+        _cookies = endpoint.Cookies;
+        _rateLimiter = new HandshakeRateLimiter(options.TimeProvider, options.HandshakesPerSecondPerAddress, options.HandshakeBurstPerAddress, maxEntries: 16 * 1024);
+        _clientAddress = LibCrypto.BIO_ADDR_new();
+        OpenSslError.ThrowIf(_clientAddress.IsInvalid, "BIO_ADDR_new");
+        _listening = NewListeningSession();
+    }
+
+    /// <summary>Datagrams from unknown sources dropped because they were not a ClientHello.</summary>
+    internal long Dropped { get; private set; }
+
+    /// <summary>HelloVerifyRequests sent.</summary>
+    internal long HelloVerifyRequests { get; private set; }
+
+    /// <summary>Source addresses tracked by the handshake rate limiter (only cookie-verified ones).</summary>
+    internal int RateLimiterEntries => _rateLimiter.Count;
+
+    /// <summary>
+    /// Handles a datagram from <paramref name="source"/>, which has no session. Returns a reply to send (the
+    /// HelloVerifyRequest) or null; sets <paramref name="accepted"/> to the new server-side session if any.
+    /// </summary>
+    /// <param name="source">Where the datagram came from.</param>
+    /// <param name="datagram">The datagram.</param>
+    /// <param name="replacing">True if the new session would replace the source's current one (it does not count against the cap).</param>
+    /// <param name="accepted">The new session, if the cookie verified and the limits agreed.</param>
+    internal byte[]? OnDatagram(EndPoint source, ReadOnlySpan<byte> datagram, bool replacing, out NativeDtlsSession? accepted)
+    {
+        accepted = null;
+        if (!DtlsRecord.IsClientHello(datagram))
+        {
+            Dropped++;
+            return null;
+        }
+        int result;
+        byte[]? reply = null;
+        using (DtlsCallbacks.Enter(this))
+        {
+            _source = source;
+            LibCrypto.ERR_clear_error();
+            _listening.FeedDatagram(datagram);
+            result = _listening.Listen(_clientAddress);
+            int pending = _listening.PendingOutput;
+            if (pending > 0)
+            {
+                reply = new byte[pending];
+                reply = reply.AsSpan(0, _listening.ReadOutput(reply)).ToArray();
+                HelloVerifyRequests++;
+            }
+            _source = null;
+        }
+        if (result <= 0)
+        {
+            _listening.DiscardInput();
+            if (result < 0)
+            {
+                // A malformed ClientHello can leave the object in an error state: start afresh.
+                _ = OpenSslError.Drain(string.Empty);
+                ReplaceListening();
+            }
+            return reply;
+        }
+
+        NativeDtlsSession candidate = _listening;
+        _listening = NewListeningSession();
+        string? refusal = _endpoint.SessionCount - (replacing ? 1 : 0) >= _endpoint.Options.MaxSessions ? "too many sessions"
+            : !_endpoint.HasAcceptRoom ? "the accept queue is full"
+            : !_rateLimiter.TryAcquire(source) ? "handshake rate limit for this address"
+            : null;
+        if (refusal is not null)
+        {
+            DtlsLog.Refused(_endpoint.Logger, source, refusal);
+            candidate.Dispose();
+            return reply;
+        }
+        accepted = candidate;
+        return reply;
+    }
+
+    private void ReplaceListening()
+    {
+        _listening.Dispose();
+        _listening = NewListeningSession();
+    }
+
+    private NativeDtlsSession NewListeningSession()
+    {
+        NativeDtlsSession session = _endpoint.CreateNativeSession();
+        session.SetAcceptState();
+        session.EnableCookieExchange();
+        return session;
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _listening.Dispose();
+        _clientAddress.Dispose();
+    }
+
+    bool IDtlsCallbackTarget.VerifyPeerCertificate(ReadOnlySpan<byte> certificateDer) => false;
+
+    int IDtlsCallbackTarget.GenerateCookie(Span<byte> cookie) => _source is null ? -1 : _cookies.Generate(_source, cookie);
+
+    bool IDtlsCallbackTarget.VerifyCookie(ReadOnlySpan<byte> cookie) => _source is not null && _cookies.Verify(_source, cookie);
+
+    uint IDtlsCallbackTarget.NextRetransmitTimeout(uint previousMicroseconds) => _endpoint.NextRetransmitTimeout(previousMicroseconds);
+}

@@ -1,0 +1,129 @@
+using System.Diagnostics;
+
+namespace Pinhole.Core.Tests.Yamux.Interop;
+
+/// <summary>Runs yamux-echo-peer.mjs (js-libp2p's yamux) when node and the npm package are available.</summary>
+internal sealed class JsYamuxPeer : IAsyncDisposable
+{
+    private const string Package = "@chainsafe/libp2p-yamux";
+    private readonly Process _process;
+
+    private JsYamuxPeer(Process process, int port)
+    {
+        _process = process;
+        Port = port;
+    }
+
+    /// <summary>The js peer's listening port (0 when it dialed us).</summary>
+    public int Port { get; }
+
+    /// <summary>Why the interop test cannot run here, or null if it can.</summary>
+    public static string? Unavailable
+    {
+        get
+        {
+            if (FindOnPath("node") is null)
+            {
+                return "node is not installed";
+            }
+            if (FindModules() is null)
+            {
+                return $"npm package {Package} 6.x (with it-pipe, stream-to-it, @libp2p/logger) not found: run scripts/setup-test-deps.sh (installs tests/npm/yamux) or set PINHOLE_NODE_MODULES";
+            }
+            return FindScript() is null ? "yamux-echo-peer.mjs not found" : null;
+        }
+    }
+
+    /// <summary>Starts the js peer: listening (yamux server) or, with <paramref name="dialPort"/>, dialing us (yamux client).</summary>
+    public static async Task<JsYamuxPeer> StartAsync(int? dialPort = null)
+    {
+        var start = new ProcessStartInfo("node")
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(FindScript()!);
+        start.ArgumentList.Add(FindModules()!);
+        if (dialPort is { } port)
+        {
+            start.ArgumentList.Add(port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+        var process = Process.Start(start) ?? throw new InvalidOperationException("node did not start");
+        if (dialPort is not null)
+        {
+            return new JsYamuxPeer(process, 0);
+        }
+        try
+        {
+            var line = await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30));
+            if (line is null || !line.StartsWith("PORT ", StringComparison.Ordinal))
+            {
+                var error = await process.StandardError.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(5));
+                throw new InvalidOperationException($"The js peer did not start: {line} {error}");
+            }
+            return new JsYamuxPeer(process, int.Parse(line[5..], System.Globalization.CultureInfo.InvariantCulture));
+        }
+        catch
+        {
+            process.Kill();
+            process.Dispose();
+            throw;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        // Closing stdin ends the script; kill it if it lingers.
+        _process.StandardInput.Close();
+        try
+        {
+            await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(5));
+        }
+        catch (TimeoutException)
+        {
+            _process.Kill();
+        }
+        _process.Dispose();
+    }
+
+    private static string? FindModules()
+    {
+        var configured = Environment.GetEnvironmentVariable("PINHOLE_NODE_MODULES");
+        if (!string.IsNullOrEmpty(configured) && Directory.Exists(Path.Combine(configured, Package)))
+        {
+            return configured;
+        }
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            // scripts/setup-test-deps.sh installs it in tests/npm/yamux.
+            foreach (var candidate in new[] { Path.Combine(dir.FullName, "tests", "npm", "yamux", "node_modules"), Path.Combine(dir.FullName, "node_modules") })
+            {
+                if (Directory.Exists(Path.Combine(candidate, Package)))
+                {
+                    return candidate;
+                }
+            }
+        }
+        return null;
+    }
+
+    private static string? FindScript()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, "tests", "Pinhole.Core.Tests", "Yamux", "Interop", "yamux-echo-peer.mjs");
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+        return null;
+    }
+
+    private static string? FindOnPath(string name) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator)
+            .Select(dir => Path.Combine(dir, name))
+            .FirstOrDefault(File.Exists);
+}

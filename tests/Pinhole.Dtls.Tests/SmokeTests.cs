@@ -1,7 +1,0 @@
-namespace Pinhole.Dtls.Tests;
-
-public class SmokeTests
-{
-    [Fact]
-    public void Builds() => Assert.True(true);
-}
