@@ -1,1 +1,24 @@
-internal static class Program { public static void Main(string[] args) => BenchmarkDotNet.Running.BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args); }
+using Pinhole.Benchmarks.Transport;
+
+namespace Pinhole.Benchmarks;
+
+/// <summary>
+/// <c>transport [--seconds N] [--rounds N] [--only a,b]</c> runs the whole-system loopback comparison with a
+/// bare SslStream (docs/performance.md); any other arguments go to BenchmarkDotNet's switcher.
+/// </summary>
+internal static class Program
+{
+    public static int Main(string[] args)
+    {
+        if (args.Length > 0 && args[0] == TransportHarness.Command)
+        {
+            return TransportHarness.Run(args[1..]);
+        }
+        if (args.Length > 0 && args[0] == IdleMemoryScenario.ChildCommand)
+        {
+            return IdleMemoryScenario.RunChild(args[1..]);
+        }
+        BenchmarkDotNet.Running.BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+        return 0;
+    }
+}

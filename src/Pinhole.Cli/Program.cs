@@ -32,6 +32,7 @@ internal static class Program
         root.Subcommands.Add(ListenCommand.Create());
         root.Subcommands.Add(PingCommand.Create());
         root.Subcommands.Add(CatCommand.Create());
+        root.Subcommands.Add(PacketCommand.Create());
         return root;
     }
 }

@@ -85,6 +85,10 @@ public static class Libp2pCertificate
         {
             throw new PeerCertificateException(CertificateError.Expired, $"The peer certificate expired at {certificate.NotAfter.ToUniversalTime():u} (now {now:u}).");
         }
+        if (VerifiedCertificateCache.Shared.TryGet(certificate, out var known, out var digest))
+        {
+            return known!;
+        }
         X509Extension? libp2p = null;
         foreach (var extension in certificate.Extensions)
         {
@@ -109,6 +113,7 @@ public static class Libp2pCertificate
         {
             throw new PeerCertificateException(CertificateError.BadHostKeySignature, $"The host key signature in the peer certificate is invalid (claimed peer {hostKey.PeerId}).");
         }
+        VerifiedCertificateCache.Shared.Add(digest, hostKey);
         return hostKey;
     }
 

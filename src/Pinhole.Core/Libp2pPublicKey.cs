@@ -22,11 +22,15 @@ public sealed class Libp2pPublicKey : IEquatable<Libp2pPublicKey>
     private readonly byte[] _data;
     private readonly byte[] _encoded;
 
-    private Libp2pPublicKey(Libp2pKeyType type, byte[] data, byte[] encoded)
+    // The imported BCL key (ECDSA, RSA), kept so each signature check does not import it again.
+    private readonly AsymmetricAlgorithm? _imported;
+
+    private Libp2pPublicKey(Libp2pKeyType type, byte[] data, byte[] encoded, AsymmetricAlgorithm? imported)
     {
         Type = type;
         _data = data;
         _encoded = encoded;
+        _imported = imported;
     }
 
     /// <summary>The key type.</summary>
@@ -51,11 +55,11 @@ public sealed class Libp2pPublicKey : IEquatable<Libp2pPublicKey>
     /// <summary>Makes a key from its type and data, checking that the data is a well-formed key of that type.</summary>
     public static Libp2pPublicKey Create(Libp2pKeyType type, ReadOnlySpan<byte> data)
     {
-        KeyVerifier.CheckWellFormed(type, data);
+        var imported = KeyVerifier.Import(type, data);
         var writer = new ProtobufWriter(data.Length + 8);
         writer.WriteVarint(1, (ulong)type);
         writer.WriteBytes(2, data);
-        return new Libp2pPublicKey(type, data.ToArray(), writer.ToArray());
+        return new Libp2pPublicKey(type, data.ToArray(), writer.ToArray(), imported);
     }
 
     /// <summary>Decodes the protobuf form; throws <see cref="FormatException"/> saying what is wrong.</summary>
@@ -107,7 +111,7 @@ public sealed class Libp2pPublicKey : IEquatable<Libp2pPublicKey>
     }
 
     /// <summary>Verifies a signature made with this key using the key type's libp2p signing rules.</summary>
-    public bool Verify(ReadOnlySpan<byte> message, ReadOnlySpan<byte> signature) => KeyVerifier.Verify(Type, _data, message, signature);
+    public bool Verify(ReadOnlySpan<byte> message, ReadOnlySpan<byte> signature) => KeyVerifier.Verify(Type, _data, _imported, message, signature);
 
     /// <inheritdoc/>
     public bool Equals(Libp2pPublicKey? other) => other is not null && _encoded.AsSpan().SequenceEqual(other._encoded);

@@ -20,6 +20,9 @@ public sealed class PeerAddress
     /// <summary>URI scheme of Pinhole's own form.</summary>
     public const string UriScheme = "pinhole";
 
+    /// <summary>Longest text <see cref="Parse"/> accepts (checked first).</summary>
+    public const int MaxTextLength = 4096;
+
     /// <summary>Creates an address.</summary>
     public PeerAddress(PeerId? peerId, IEnumerable<Multiaddr> hints)
     {
@@ -38,6 +41,10 @@ public sealed class PeerAddress
     public static PeerAddress Parse(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
+        if (text.Length > MaxTextLength)
+        {
+            throw new FormatException($"A peer address is at most {MaxTextLength} characters; this one has {text.Length}.");
+        }
         text = text.Trim();
         if (text.Length == 0)
         {

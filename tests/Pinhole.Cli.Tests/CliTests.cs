@@ -152,4 +152,20 @@ public sealed class CliTests : IDisposable
         await node.Process.WaitForExitAsync(cts.Token);
         Assert.Equal(0, node.Process.ExitCode);
     }
+
+    [Fact]
+    public async Task PacketSendAndEchoOverDtls()
+    {
+        await using var node = CliProcess.Start(Home("udp"), "packet", "listen", "--listen", "/ip4/127.0.0.1/udp/0", "--echo");
+        var address = await node.ReadLineAsync();
+        Assert.Matches("^/ip4/127.0.0.1/udp/[0-9]+/p2p/Qm", address);
+        var (code, stdout, stderr) = await CliProcess.RunAsync(Home("sender"), "one\ntwo\n"u8.ToArray(), "packet", "send", address, "--wait", "1");
+        Assert.True(code == 0, stderr);
+        Assert.Equal(["one", "two"], stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Equal("one", await node.ReadLineAsync());
+        Assert.Equal("two", await node.ReadLineAsync());
+        var wrong = address[..address.LastIndexOf('/')] + "/QmfXbAwNjJLXfesgztEHe8HwgVDCMMpZ9Eax1HYq6hn9uE";
+        (code, _, _) = await CliProcess.RunAsync(Home("sender"), "x\n"u8.ToArray(), "packet", "send", wrong);
+        Assert.Equal(3, code);
+    }
 }

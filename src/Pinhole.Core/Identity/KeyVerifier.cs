@@ -16,6 +16,26 @@ internal static class KeyVerifier
     public const int Ed25519KeyLength = 32;
     public const int Secp256k1CompressedLength = 33;
 
+    /// <summary>
+    /// Checks the key and returns the imported BCL key for ECDSA and RSA (null for the others), so that
+    /// verifying signatures later does not import (and curve-check) the key a second time.
+    /// </summary>
+    public static AsymmetricAlgorithm? Import(Libp2pKeyType type, ReadOnlySpan<byte> data)
+    {
+        return type switch
+        {
+            Libp2pKeyType.Ecdsa => ImportEcdsa(data),
+            Libp2pKeyType.Rsa => ImportRsa(data),
+            _ => CheckOther(type, data),
+        };
+    }
+
+    private static AsymmetricAlgorithm? CheckOther(Libp2pKeyType type, ReadOnlySpan<byte> data)
+    {
+        CheckWellFormed(type, data);
+        return null;
+    }
+
     public static void CheckWellFormed(Libp2pKeyType type, ReadOnlySpan<byte> data)
     {
         switch (type)
@@ -55,8 +75,23 @@ internal static class KeyVerifier
         }
     }
 
-    public static bool Verify(Libp2pKeyType type, byte[] data, ReadOnlySpan<byte> message, ReadOnlySpan<byte> signature)
+    public static bool Verify(Libp2pKeyType type, byte[] data, AsymmetricAlgorithm? imported, ReadOnlySpan<byte> message, ReadOnlySpan<byte> signature)
     {
+        switch (imported)
+        {
+            case ECDsa ecdsa:
+                lock (ecdsa)
+                {
+                    return ecdsa.VerifyData(message, signature, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence);
+                }
+            case RSA rsa:
+                lock (rsa)
+                {
+                    return rsa.VerifyData(message, signature, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+                }
+            default:
+                break;
+        }
         switch (type)
         {
             case Libp2pKeyType.Ecdsa:

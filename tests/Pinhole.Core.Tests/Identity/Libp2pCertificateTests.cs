@@ -125,4 +125,23 @@ public class Libp2pCertificateTests
         }
         return request.CreateSelfSigned(DateTimeOffset.UtcNow.AddHours(-1), DateTimeOffset.UtcNow.AddHours(1));
     }
+
+    [Fact]
+    public void RepeatedVerificationStillChecksDatesAndOnlyHitsForIdenticalBytes()
+    {
+        var start = new DateTimeOffset(2031, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        var clock = new ManualTimeProvider(start);
+        using var identity = NodeIdentity.Generate();
+        using var certificate = Libp2pCertificate.Create(identity, clock);
+        Assert.Equal(identity.PeerId, Libp2pCertificate.Verify(certificate, clock));
+        Assert.Equal(identity.PeerId, Libp2pCertificate.Verify(certificate, clock));
+        // A remembered certificate still expires.
+        clock.Advance(Libp2pCertificate.Validity + TimeSpan.FromDays(1));
+        Assert.Equal(CertificateError.Expired, Assert.Throws<PeerCertificateException>(() => Libp2pCertificate.Verify(certificate, clock)).Reason);
+        // Different bytes are checked in full: a one-bit change fails the self-signature.
+        var der = certificate.RawData;
+        der[der.AsSpan().IndexOf("pinhole"u8)] ^= 0x01;
+        using var tampered = X509CertificateLoader.LoadCertificate(der);
+        Assert.Equal(CertificateError.BadSelfSignature, Assert.Throws<PeerCertificateException>(() => Libp2pCertificate.Verify(tampered, new ManualTimeProvider(start))).Reason);
+    }
 }

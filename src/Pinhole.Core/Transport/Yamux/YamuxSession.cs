@@ -58,8 +58,8 @@ internal sealed partial class YamuxSession : IAsyncDisposable
         Logger = logger;
         _nextStreamId = isClient ? 1u : 2u;
         Writer = new YamuxFrameWriter(transport, options.MaxWriteBufferSize);
-        // A pending read holds its buffer, so this is also what an idle session costs; 64 KiB holds several TLS records.
-        _input = PipeReader.Create(transport, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 16 * 1024, leaveOpen: true));
+        // Zero-byte reads: an idle session waits for data without holding the 64 KiB buffer (SslStream supports them).
+        _input = PipeReader.Create(transport, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 16 * 1024, leaveOpen: true, useZeroByteReads: true));
         _completion.Task.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 

@@ -1,0 +1,31 @@
+namespace Pinhole.Benchmarks.Transport;
+
+/// <summary>Shared timing settings and helpers of the transport scenarios.</summary>
+internal static class Harness
+{
+    /// <summary>Every single wait is bounded so a broken run fails instead of hanging.</summary>
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>Untimed run before each measurement (JIT tiering, window growth, pools).</summary>
+    public static TimeSpan WarmUp { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>CPU time (user + system) this process has used so far.</summary>
+    public static TimeSpan CpuTime()
+    {
+        using var self = System.Diagnostics.Process.GetCurrentProcess();
+        return self.TotalProcessorTime;
+    }
+
+    public static CancellationToken Bounded() => new CancellationTokenSource(Timeout).Token;
+
+    public static double Median(IReadOnlyList<double> values)
+    {
+        if (values.Count == 0)
+        {
+            return double.NaN;
+        }
+        var sorted = values.Order().ToArray();
+        var middle = sorted.Length / 2;
+        return sorted.Length % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+    }
+}

@@ -1,0 +1,79 @@
+using System.Globalization;
+
+namespace Pinhole.Benchmarks.Transport;
+
+/// <summary>Per-round values by name, and the summary table of medians and ratios.</summary>
+internal sealed class Results
+{
+    private readonly Dictionary<string, List<double>> _values = [];
+
+    public void Add(string name, double value)
+    {
+        if (!_values.TryGetValue(name, out var list))
+        {
+            _values[name] = list = [];
+        }
+        list.Add(value);
+    }
+
+    public static string Format(string name, double value) => name switch
+    {
+        _ when name.StartsWith("throughput", StringComparison.Ordinal) => string.Create(CultureInfo.InvariantCulture, $"{value / 1e9:F2} Gbit/s"),
+        _ when name.StartsWith("handshakes", StringComparison.Ordinal) => string.Create(CultureInfo.InvariantCulture, $"{value:F0} /s"),
+        _ when name.StartsWith("first byte", StringComparison.Ordinal) => string.Create(CultureInfo.InvariantCulture, $"{value:F0} µs"),
+        _ when name.StartsWith("cpu/GiB", StringComparison.Ordinal) => string.Create(CultureInfo.InvariantCulture, $"{value:F2} CPU s/GiB"),
+        _ when name.StartsWith("libp2p", StringComparison.Ordinal) => string.Create(CultureInfo.InvariantCulture, $"{value:F0} µs"),
+        _ when name.StartsWith("cpu/cycle", StringComparison.Ordinal) => string.Create(CultureInfo.InvariantCulture, $"{value:F0} CPU µs"),
+        _ => string.Create(CultureInfo.InvariantCulture, $"{value / 1024:F1} KiB/conn"),
+    };
+
+    private double? Median(string name) => _values.TryGetValue(name, out var list) ? Harness.Median(list) : null;
+
+    /// <summary>Prints a Markdown table: metric, baseline median, Pinhole median, ratios, target (judged on the per-round ratio).</summary>
+    public void PrintTable()
+    {
+        Console.WriteLine();
+        Console.WriteLine("| metric | bare SslStream (median) | Pinhole (median) | ratio of medians | median of per-round ratios | target | met |");
+        Console.WriteLine("|---|---|---|---|---|---|---|");
+        Row("one stream throughput, 64 KiB writes", "throughput bare 1 conn", "throughput pinhole 1 stream", ">=", 0.95);
+        Row("64 streams on one connection vs one bare connection", "throughput bare 1 conn", "throughput pinhole 64 streams", ">=", 0.90);
+        Row("(info) 64 streams vs 64 bare connections", "throughput bare 64 conns", "throughput pinhole 64 streams", null, 0);
+        Row("(info) one stream, window fixed at 16 MiB (no auto-tuning)", "throughput bare 1 conn", "throughput pinhole 1 stream 16 MiB window", null, 0);
+        Row("(info) CPU per GiB, one stream (lower is better)", "cpu/GiB bare 1 conn", "cpu/GiB pinhole 1 stream", null, 0);
+        Row("(info) CPU per GiB, 64 streams vs one bare connection", "cpu/GiB bare 1 conn", "cpu/GiB pinhole 64 streams", null, 0);
+        Row("mutual handshakes per second, one at a time", "handshakes bare", "handshakes pinhole", ">=", 0.90);
+        Row("(info) handshakes vs bare with Pinhole's TLS settings (ALPN, libp2p check)", "handshakes bare, Pinhole's TLS settings", "handshakes pinhole", null, 0);
+        Row("(info) connect-and-close cycles per second", "handshakes+close bare", "handshakes+close pinhole", null, 0);
+        Row("(info) CPU per connect-and-close cycle (lower is better)", "cpu/cycle bare", "cpu/cycle pinhole", null, 0);
+        Row("(info) CPU per cycle vs bare with Pinhole's TLS settings", "cpu/cycle bare, Pinhole's TLS settings", "cpu/cycle pinhole", null, 0);
+        if (Median("libp2p certificate check") is { } verify)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| (info) one libp2p certificate check (Libp2pCertificate.VerifyKey, median call) | | {verify:F0} µs | | | | |"));
+        }
+        Row("connect to first byte (lower is better)", "first byte bare", "first byte pinhole", null, 0);
+        Row("idle connection, managed heap (both ends)", "idle heap bare", "idle heap pinhole", "<=", 1.2);
+        Row("idle connection, working set (both ends)", "idle working set bare", "idle working set pinhole", "<=", 1.2);
+    }
+
+    private void Row(string label, string bareName, string pinholeName, string? comparison, double target)
+    {
+        if (Median(bareName) is not { } bare || Median(pinholeName) is not { } pinhole)
+        {
+            return;
+        }
+        var ratio = pinhole / bare;
+        // Each round measures both sides back to back, so the per-round ratio cancels drift in the machine's load.
+        var bareRounds = _values[bareName];
+        var pinholeRounds = _values[pinholeName];
+        var paired = Harness.Median([.. Enumerable.Range(0, Math.Min(bareRounds.Count, pinholeRounds.Count)).Select(i => pinholeRounds[i] / bareRounds[i])]);
+        var met = comparison switch
+        {
+            ">=" => paired >= target ? "yes" : "NO",
+            "<=" => paired <= target ? "yes" : "NO",
+            _ => "",
+        };
+        var targetText = comparison is null ? "" : string.Create(CultureInfo.InvariantCulture, $"{comparison} {target:F2}");
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"| {label} | {Format(bareName, bare)} | {Format(pinholeName, pinhole)} | {ratio:F2} | {paired:F2} | {targetText} | {met} |"));
+    }
+}

@@ -1,0 +1,159 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+
+namespace Pinhole.Benchmarks.Transport;
+
+/// <summary>
+/// <c>transport [--seconds N] [--rounds N] [--memory-rounds N] [--connections N] [--only throughput,handshake,latency,memory]</c>:
+/// runs each bare-SslStream baseline and its Pinhole counterpart alternately, several rounds, and prints
+/// the medians and Pinhole/baseline ratios against the targets of issue 2 (docs/performance.md).
+/// </summary>
+internal static class TransportHarness
+{
+    public const string Command = "transport";
+
+    /// <summary>Runs only the measurements whose name contains this (for profiling one case).</summary>
+    private static string? Filter { get; set; }
+
+    private static bool s_warmingUp;
+
+    // A detail of the last measurement printed after its value.
+    private static string s_note = "";
+
+    public static int Run(string[] args)
+    {
+        var seconds = 3.0;
+        var rounds = 5;
+        var memoryRounds = 3;
+        var connections = 1000;
+        var only = new HashSet<string>(["throughput", "handshake", "latency", "memory"]);
+        for (var i = 0; i < args.Length; i++)
+        {
+            var value = i + 1 < args.Length ? args[i + 1] : null;
+            switch (args[i])
+            {
+                case "--seconds": seconds = double.Parse(value!, CultureInfo.InvariantCulture); i++; break;
+                case "--rounds": rounds = int.Parse(value!, CultureInfo.InvariantCulture); i++; break;
+                case "--memory-rounds": memoryRounds = int.Parse(value!, CultureInfo.InvariantCulture); i++; break;
+                case "--connections": connections = int.Parse(value!, CultureInfo.InvariantCulture); i++; break;
+                case "--warmup": Harness.WarmUp = TimeSpan.FromSeconds(double.Parse(value!, CultureInfo.InvariantCulture)); i++; break;
+                case "--filter": Filter = value; i++; break;
+                case "--only": only = [.. value!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)]; i++; break;
+                default:
+                    Console.Error.WriteLine($"Unknown option '{args[i]}'. Usage: transport [--seconds N] [--rounds N] [--memory-rounds N] [--connections N] [--warmup S] [--only throughput,handshake,latency,memory] [--filter NAME]");
+                    return 2;
+            }
+        }
+        Console.WriteLine($"pinhole transport benchmark: {Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}");
+        Console.WriteLine($"{rounds} rounds x {seconds} s per measurement (+{Harness.WarmUp.TotalSeconds} s warm-up), idle memory: {memoryRounds} rounds x {connections} connections");
+        var results = new Results();
+        var duration = TimeSpan.FromSeconds(seconds);
+        using (var identities = new BenchIdentities())
+        {
+            for (var round = 0; round <= rounds && (only.Contains("throughput") || only.Contains("handshake") || only.Contains("latency")); round++)
+            {
+                // Round 0 is a short, discarded pass over every scenario so that tiered JIT compilation of the
+                // whole path is done before anything is timed (the background JIT otherwise costs 10-20 % of a run).
+                s_warmingUp = round == 0;
+                duration = round == 0 ? TimeSpan.FromSeconds(Math.Min(seconds, 1)) : TimeSpan.FromSeconds(seconds);
+                // Alternate which side goes first so slow drift (thermal, other load) hits both alike.
+                var bareFirst = round % 2 == 1;
+                if (only.Contains("throughput"))
+                {
+                    Pair(results, round, bareFirst,
+                        ("throughput bare 1 conn", () => Cpu(results, "cpu/GiB bare 1 conn", ThroughputScenario.BareAsync(identities, 1, duration))),
+                        ("throughput pinhole 1 stream", () => Cpu(results, "cpu/GiB pinhole 1 stream", ThroughputScenario.PinholeAsync(identities, 1, duration))));
+                    Pair(results, round, bareFirst,
+                        ("throughput bare 64 conns", () => Cpu(results, "cpu/GiB bare 64 conns", ThroughputScenario.BareAsync(identities, 64, duration))),
+                        ("throughput pinhole 64 streams", () => Cpu(results, "cpu/GiB pinhole 64 streams", ThroughputScenario.PinholeAsync(identities, 64, duration))));
+                    Record(results, round, "throughput pinhole 1 stream 16 MiB window", () => Cpu(results, "cpu/GiB pinhole 1 stream 16 MiB window", ThroughputScenario.PinholeAsync(identities, 1, duration, fixedWindow: true)));
+                }
+                if (only.Contains("handshake"))
+                {
+                    Pair(results, round, bareFirst,
+                        ("handshakes bare", () => Cycles(results, "bare", HandshakeScenario.BareHandshakesAsync(identities, duration))),
+                        ("handshakes pinhole", () => Cycles(results, "pinhole", HandshakeScenario.PinholeHandshakesAsync(identities, duration))));
+                    Record(results, round, "handshakes bare, Pinhole's TLS settings", () => Cycles(results, "bare, Pinhole's TLS settings", HandshakeScenario.BareHandshakesAsync(identities, duration, pinholeTls: true)));
+                    Record(results, round, "libp2p certificate check", () => Task.FromResult(HandshakeScenario.VerifyCostMicroseconds(identities)));
+                }
+                if (only.Contains("latency"))
+                {
+                    Pair(results, round, bareFirst,
+                        ("first byte bare", () => HandshakeScenario.BareFirstByteAsync(identities, duration)),
+                        ("first byte pinhole", () => HandshakeScenario.PinholeFirstByteAsync(identities, duration)));
+                }
+            }
+        }
+        if (only.Contains("memory"))
+        {
+            for (var round = 1; round <= memoryRounds; round++)
+            {
+                var order = round % 2 == 1 ? new[] { "bare", "pinhole" } : ["pinhole", "bare"];
+                foreach (var kind in order)
+                {
+                    var (heap, workingSet) = IdleMemoryScenario.Measure(kind, connections);
+                    results.Add($"idle heap {kind}", heap);
+                    results.Add($"idle working set {kind}", workingSet);
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  round {round}: idle {kind,-8} heap {heap / 1024,8:F1} KiB/conn, working set {workingSet / 1024,8:F1} KiB/conn"));
+                }
+            }
+        }
+        results.PrintTable();
+        return 0;
+    }
+
+    /// <summary>Keeps the connect-and-close cycle rate and its CPU cost as their own series and returns the handshake rate.</summary>
+    private static async Task<double> Cycles(Results results, string kind, Task<(double Handshakes, double Cycles)> run)
+    {
+        var (handshakes, cycles) = await run;
+        if (s_warmingUp)
+        {
+            return handshakes;
+        }
+        results.Add($"handshakes+close {kind}", cycles);
+        results.Add($"cpu/cycle {kind}", HandshakeScenario.LastCpuMicrosecondsPerCycle);
+        return handshakes;
+    }
+
+    /// <summary>Keeps the CPU cost per GiB of a throughput run as its own series.</summary>
+    private static async Task<double> Cpu(Results results, string name, Task<double> run)
+    {
+        var rate = await run;
+        if (s_warmingUp)
+        {
+            return rate;
+        }
+        results.Add(name, ThroughputScenario.LastCpuSecondsPerGiB);
+        if (name.Contains("pinhole", StringComparison.Ordinal))
+        {
+            var windows = ThroughputScenario.LastReceiveWindows;
+            s_note = $" (receive windows reached {windows.Min() / 1024}-{windows.Max() / 1024} KiB)";
+        }
+        return rate;
+    }
+
+    private static void Pair(Results results, int round, bool bareFirst, (string Name, Func<Task<double>> Run) bare, (string Name, Func<Task<double>> Run) pinhole)
+    {
+        foreach (var (name, run) in bareFirst ? new[] { bare, pinhole } : [pinhole, bare])
+        {
+            Record(results, round, name, run);
+        }
+    }
+
+    private static void Record(Results results, int round, string name, Func<Task<double>> run)
+    {
+        if (Filter is not null && !name.Contains(Filter, StringComparison.Ordinal))
+        {
+            return;
+        }
+        var value = run().GetAwaiter().GetResult();
+        if (round == 0)
+        {
+            s_note = "";
+            return;
+        }
+        results.Add(name, value);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  round {round}: {name,-32} {Results.Format(name, value)}{s_note}"));
+        s_note = "";
+    }
+}
