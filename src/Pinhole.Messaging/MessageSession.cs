@@ -139,6 +139,7 @@ public sealed class MessageSession : IAsyncDisposable
             CheckPendingLimit();
             var created = new Attachment(claimedByMessage: true);
             _pending.Add(id, created);
+            _ = ExpireAsync(id, created);
             return created.Stream.Task;
         }
     }
@@ -165,6 +166,40 @@ public sealed class MessageSession : IAsyncDisposable
             var created = new Attachment(claimedByMessage: false);
             created.Stream.SetResult(stream);
             _pending.Add(id, created);
+            _ = ExpireAsync(id, created);
+        }
+    }
+
+    /// <summary>An attachment whose other half has not come within the timeout is dropped, so nothing waits forever.</summary>
+    private async Task ExpireAsync(ulong id, Attachment entry)
+    {
+        try
+        {
+            await Task.Delay(Options.AttachmentTimeout, Options.TimeProvider, _closing.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+        lock (_pending)
+        {
+            if (!_pending.TryGetValue(id, out var current) || current != entry)
+            {
+                return;
+            }
+            _pending.Remove(id);
+        }
+        if (entry.ClaimedByMessage)
+        {
+            entry.Stream.TrySetException(new PeerException(PeerError.Timeout,
+                $"The stream of attachment {id} from {RemotePeer} did not arrive within {Options.AttachmentTimeout.TotalSeconds:0.#} s."));
+        }
+        else
+        {
+            var stream = entry.Stream.Task.Result;
+            MessagingLog.AttachmentExpired(Logger, RemotePeer, id);
+            stream.Abort();
+            await stream.DisposeAsync().ConfigureAwait(false);
         }
     }
 

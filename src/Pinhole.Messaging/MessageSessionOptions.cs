@@ -25,6 +25,12 @@ public sealed class MessageSessionOptions
     /// <summary>How long a peer may take to send the header of a new stream. Default 10 s.</summary>
     public TimeSpan StreamHeaderTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// How long an attachment may wait for its other half: the stream of a channel named in a message, or a
+    /// message naming a stream that arrived. The waiting side then fails (or the stream is reset). Default 30 s.
+    /// </summary>
+    public TimeSpan AttachmentTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Limits for decoding messages (depth, lengths). Default <see cref="MessagePackReaderOptions.Default"/>.</summary>
     public MessagePackReaderOptions ReaderOptions { get; set; } = MessagePackReaderOptions.Default;
 
@@ -43,6 +49,7 @@ public sealed class MessageSessionOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxPendingAttachments, 1, nameof(MaxPendingAttachments));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxPendingChannels, 1, nameof(MaxPendingChannels));
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(StreamHeaderTimeout, TimeSpan.Zero, nameof(StreamHeaderTimeout));
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(AttachmentTimeout, TimeSpan.Zero, nameof(AttachmentTimeout));
         ArgumentNullException.ThrowIfNull(ReaderOptions);
         ArgumentNullException.ThrowIfNull(TimeProvider);
         ArgumentNullException.ThrowIfNull(LoggerFactory);

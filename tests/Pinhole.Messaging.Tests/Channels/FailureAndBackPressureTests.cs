@@ -102,4 +102,20 @@ public class FailureAndBackPressureTests
         Assert.Equal(2000, expected);
         await writer.WaitAsync(Timeout);
     }
+
+    [Fact]
+    public async Task A_message_naming_a_stream_that_never_comes_fails_instead_of_hanging()
+    {
+        var options = new MessageSessionOptions { AttachmentTimeout = TimeSpan.FromMilliseconds(300) };
+        await using var pair = SessionPair.Create(options);
+        // A hostile or broken peer: an ext 4 (Sender) value with an id for which it opens no stream.
+        var forged = MessageCodec.Create((ref MessagePackWriter w, int id) => w.WriteExtension(4, [(byte)id]), (ref MessagePackReader r) => 0);
+        var sender = await pair.Left.OpenSenderAsync(forged);
+        var receiver = await pair.Right.AcceptReceiverAsync(ChannelCodec.Sender(MessageCodec.Int32)).AsTask().WaitAsync(Timeout);
+        await sender.WriteAsync(99);
+        var dangling = await receiver.ReadAsync().AsTask().WaitAsync(Timeout);
+        var e = await Assert.ThrowsAsync<PeerException>(() => dangling.Closed.WaitAsync(Timeout));
+        Assert.Equal(PeerError.Timeout, e.Error);
+        await Assert.ThrowsAsync<PeerException>(async () => await dangling.WriteAsync(1).AsTask().WaitAsync(Timeout));
+    }
 }
