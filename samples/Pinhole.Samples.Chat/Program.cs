@@ -23,8 +23,16 @@ switch (rest.FirstOrDefault())
         await HostAsync(identity, port, me);
         return 0;
     case "connect" when rest.Count > 1:
-        await JoinAsync(identity, PeerAddress.Parse(rest[1]), tofu, me);
-        return 0;
+        try
+        {
+            await JoinAsync(identity, PeerAddress.Parse(rest[1]), tofu, me);
+            return 0;
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException or IOException)
+        {
+            Console.Error.WriteLine($"pinhole-chat: {e.Message}");
+            return 1;
+        }
     default:
         Console.Error.WriteLine("usage: pinhole-chat listen [port] [--identity FILE]");
         Console.Error.WriteLine("       pinhole-chat connect ADDRESS [--identity FILE] [--trust-on-first-use]");
