@@ -22,7 +22,6 @@ internal sealed partial class YamuxSession : IAsyncDisposable
     private readonly Dictionary<uint, YamuxStream> _streams = [];
     private readonly Channel<YamuxStream> _acceptQueue = Channel.CreateUnbounded<YamuxStream>(
         new UnboundedChannelOptions { SingleWriter = true, AllowSynchronousContinuations = false });
-    private readonly CancellationTokenSource _readCancellation = new();
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private uint _nextStreamId;
     private int _pendingInbound;
@@ -169,14 +168,14 @@ internal sealed partial class YamuxSession : IAsyncDisposable
         while (true)
         {
             ThrowIfClosed();
-            YamuxStream stream;
-            try
+            // WaitToReadAsync reports the closed queue as false, sparing a ChannelClosedException per session.
+            YamuxStream? stream;
+            while (!_acceptQueue.Reader.TryRead(out stream))
             {
-                stream = await _acceptQueue.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (ChannelClosedException)
-            {
-                throw CreateClosedException();
+                if (!await _acceptQueue.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    throw CreateClosedException();
+                }
             }
             lock (_lock)
             {
@@ -355,12 +354,17 @@ internal sealed partial class YamuxSession : IAsyncDisposable
             // Let the GoAway (and what was queued before it) reach the peer, within bounds.
             await _writeLoop.WaitAsync(Options.PingTimeout, TimeProvider).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
-        try
+        if (!_readLoop.IsCompleted)
         {
-            await _readCancellation.CancelAsync().ConfigureAwait(false);
-        }
-        catch (ObjectDisposedException)
-        {
+            // Ends the pending read with IsCanceled instead of an OperationCanceledException thrown up the read loop.
+            try
+            {
+                _input.CancelPendingRead();
+            }
+            catch (Exception ex) when (ex is ObjectDisposedException or InvalidOperationException)
+            {
+                // The read loop completed the reader meanwhile.
+            }
         }
         try
         {
