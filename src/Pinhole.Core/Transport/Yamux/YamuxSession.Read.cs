@@ -20,8 +20,7 @@ internal sealed partial class YamuxSession
         {
             while (true)
             {
-                // Cancelled only by FinishAsync (CancelPendingRead), after _closeError is set: the check below ends the loop.
-                var result = await _input.ReadAsync().ConfigureAwait(false);
+                var result = await _input.ReadAsync(_readCancellation.Token).ConfigureAwait(false);
                 var buffer = result.Buffer;
                 bool sawStreamFrame;
                 try

@@ -22,6 +22,7 @@ internal sealed partial class YamuxSession : IAsyncDisposable
     private readonly Dictionary<uint, YamuxStream> _streams = [];
     private readonly Channel<YamuxStream> _acceptQueue = Channel.CreateUnbounded<YamuxStream>(
         new UnboundedChannelOptions { SingleWriter = true, AllowSynchronousContinuations = false });
+    private readonly CancellationTokenSource _readCancellation = new();
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private uint _nextStreamId;
     private int _pendingInbound;
@@ -168,14 +169,14 @@ internal sealed partial class YamuxSession : IAsyncDisposable
         while (true)
         {
             ThrowIfClosed();
-            // WaitToReadAsync reports the closed queue as false, sparing a ChannelClosedException per session.
-            YamuxStream? stream;
-            while (!_acceptQueue.Reader.TryRead(out stream))
+            YamuxStream stream;
+            try
             {
-                if (!await _acceptQueue.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
-                {
-                    throw CreateClosedException();
-                }
+                stream = await _acceptQueue.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (ChannelClosedException)
+            {
+                throw CreateClosedException();
             }
             lock (_lock)
             {
@@ -354,17 +355,12 @@ internal sealed partial class YamuxSession : IAsyncDisposable
             // Let the GoAway (and what was queued before it) reach the peer, within bounds.
             await _writeLoop.WaitAsync(Options.PingTimeout, TimeProvider).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
-        if (!_readLoop.IsCompleted)
+        try
         {
-            // Ends the pending read with IsCanceled instead of an OperationCanceledException thrown up the read loop.
-            try
-            {
-                _input.CancelPendingRead();
-            }
-            catch (Exception ex) when (ex is ObjectDisposedException or InvalidOperationException)
-            {
-                // The read loop completed the reader meanwhile.
-            }
+            await _readCancellation.CancelAsync().ConfigureAwait(false);
+        }
+        catch (ObjectDisposedException)
+        {
         }
         try
         {
