@@ -7,41 +7,6 @@ namespace Pinhole.Transport.Yamux;
 internal sealed partial class YamuxStream
 {
     /// <inheritdoc/>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // no allocation per read that waits
-    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-    {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        if (Volatile.Read(ref _reset))
-        {
-            throw CopyError();
-        }
-        if (buffer.IsEmpty)
-        {
-            return 0;
-        }
-        var reader = _receive.Reader;
-        while (true)
-        {
-            var result = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-            var data = result.Buffer;
-            if (data.IsEmpty)
-            {
-                reader.AdvanceTo(data.End);
-                if (result.IsCompleted)
-                {
-                    return 0;
-                }
-                continue;
-            }
-            var count = (int)Math.Min(data.Length, buffer.Length);
-            data.Slice(0, count).CopyTo(buffer.Span);
-            reader.AdvanceTo(data.GetPosition(count));
-            OnConsumed(count, wasBuffered: true);
-            return count;
-        }
-    }
-
-    /// <inheritdoc/>
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
@@ -147,43 +112,44 @@ internal sealed partial class YamuxStream
     /// window is re-opened; if that half went by within two round trips, the sender is limited by our
     /// window rather than by the link or our reader, so the window doubles (up to the maximum).
     /// </summary>
-    private void OnConsumed(int count, bool wasBuffered)
+    private void OnConsumed(int count)
     {
         lock (_lock)
         {
-            if (wasBuffered)
-            {
-                _receiveBuffered -= count;
-            }
-            if (_reset || _remoteFin || _error is not null)
-            {
-                return; // the peer sends no more data: no update needed
-            }
-            _consumedSinceUpdate += count;
-            if (_consumedSinceUpdate < _receiveWindow / 2)
-            {
-                return;
-            }
-            var time = _session.TimeProvider;
-            var now = time.GetTimestamp();
-            var grow = 0;
-            var max = _session.Options.MaxStreamWindow;
-            if (_receiveWindow < max && !_readerDone && _session.LastRtt is { } rtt
-                && time.GetElapsedTime(_epochStart, now) <= rtt * 2)
-            {
-                var grown = (int)Math.Min(_receiveWindow * 2L, max);
-                if (_session.TryReserveReceiveWindow(grown - _receiveWindow))
-                {
-                    grow = grown - _receiveWindow;
-                    _receiveWindow = grown;
-                    YamuxLog.WindowGrown(_session.Logger, _id, grown);
-                }
-            }
-            var delta = (uint)(_consumedSinceUpdate + grow);
-            _consumedSinceUpdate = 0;
-            _receiveCredit += delta;
-            _epochStart = now;
-            _session.Writer.TryWrite(YamuxFrameType.WindowUpdate, YamuxFlags.None, _id, delta);
+            OnConsumedLocked(count);
         }
+    }
+
+    private void OnConsumedLocked(int count)
+    {
+        if (_reset || _remoteFin || _error is not null)
+        {
+            return; // the peer sends no more data: no update needed
+        }
+        _consumedSinceUpdate += count;
+        if (_consumedSinceUpdate < _receiveWindow / 2)
+        {
+            return;
+        }
+        var time = _session.TimeProvider;
+        var now = time.GetTimestamp();
+        var grow = 0;
+        var max = _session.Options.MaxStreamWindow;
+        if (_receiveWindow < max && !_readerDone && _session.LastRtt is { } rtt
+            && time.GetElapsedTime(_epochStart, now) <= rtt * 2)
+        {
+            var grown = (int)Math.Min(_receiveWindow * 2L, max);
+            if (_session.TryReserveReceiveWindow(grown - _receiveWindow))
+            {
+                grow = grown - _receiveWindow;
+                _receiveWindow = grown;
+                YamuxLog.WindowGrown(_session.Logger, _id, grown);
+            }
+        }
+        var delta = (uint)(_consumedSinceUpdate + grow);
+        _consumedSinceUpdate = 0;
+        _receiveCredit += delta;
+        _epochStart = now;
+        _session.Writer.TryWrite(YamuxFrameType.WindowUpdate, YamuxFlags.None, _id, delta);
     }
 }

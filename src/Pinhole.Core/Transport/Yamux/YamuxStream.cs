@@ -1,10 +1,9 @@
 using System.Buffers;
-using System.IO.Pipelines;
 
 namespace Pinhole.Transport.Yamux;
 
 /// <summary>
-/// One yamux stream. Received data is buffered in a pipe whose size is bounded by the receive window;
+/// One yamux stream. Received data goes straight into a pending read, else into a buffer bounded by the receive window;
 /// sent data goes through the session's single writer, bounded by the peer's window.
 /// </summary>
 /// <remarks>
@@ -13,16 +12,9 @@ namespace Pinhole.Transport.Yamux;
 /// </remarks>
 internal sealed partial class YamuxStream : PeerStream
 {
-    private static readonly PipeOptions ReceivePipeOptions = new(
-        pauseWriterThreshold: 0, // flow control bounds the buffer, not the pipe
-        resumeWriterThreshold: 0,
-        minimumSegmentSize: 16 * 1024,
-        useSynchronizationContext: false);
-
     private readonly YamuxSession _session;
     private readonly uint _id;
     private readonly Lock _lock = new();
-    private readonly Pipe _receive = new(ReceivePipeOptions);
     private readonly TaskCompletionSource _readsClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _writesClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private string _protocol = "";
@@ -211,19 +203,17 @@ internal sealed partial class YamuxStream : PeerStream
                         static state => ((YamuxStream)state!).OnCloseTimeout(), this, _session.Options.StreamCloseTimeout, Timeout.InfiniteTimeSpan);
                 }
             }
-            // The app will not read again: release buffered segments. A racing read is a caller bug; ignore it.
-            try
+            // The app will not read again: release buffered segments. A racing read is a caller bug.
+            ReleaseSegmentsLocked();
+            if (_readPending)
             {
-                _receive.Reader.Complete();
-            }
-            catch (InvalidOperationException)
-            {
+                FailPendingReadLocked(new ObjectDisposedException(GetType().FullName));
             }
         }
         if (discarded > 0)
         {
             // Credit the discarded bytes so a peer blocked on the window can reach its FIN.
-            OnConsumed((int)Math.Min(discarded, int.MaxValue), wasBuffered: false);
+            OnConsumed((int)Math.Min(discarded, int.MaxValue));
         }
         if (remove)
         {
@@ -252,7 +242,6 @@ internal sealed partial class YamuxStream : PeerStream
     /// <summary>Delivers (part of) a data frame's payload.</summary>
     internal void OnData(in ReadOnlySequence<byte> payload)
     {
-        var discard = 0L;
         lock (_lock)
         {
             if (_reset || _remoteFin || _error is not null)
@@ -261,22 +250,14 @@ internal sealed partial class YamuxStream : PeerStream
             }
             if (_readerDone)
             {
-                discard = payload.Length;
+                OnConsumedLocked((int)payload.Length);
+                return;
             }
-            else
+            var delivered = DeliverLocked(payload);
+            if (delivered > 0)
             {
-                var writer = _receive.Writer;
-                foreach (var segment in payload)
-                {
-                    writer.Write(segment.Span);
-                }
-                _receiveBuffered += payload.Length;
-                YamuxFrameWriter.Flush(writer);
+                OnConsumedLocked(delivered);
             }
-        }
-        if (discard > 0)
-        {
-            OnConsumed((int)discard, wasBuffered: false);
         }
     }
 
@@ -308,7 +289,10 @@ internal sealed partial class YamuxStream : PeerStream
                 return;
             }
             _remoteFin = true;
-            _receive.Writer.Complete();
+            if (_readPending)
+            {
+                CompletePendingReadLocked(0); // nothing is buffered while a read is pending
+            }
             _closeTimer?.Dispose();
             remove = _localFin;
         }
@@ -383,7 +367,10 @@ internal sealed partial class YamuxStream : PeerStream
         _error = error;
         if (!_remoteFin)
         {
-            _receive.Writer.Complete(error);
+            if (_readPending)
+            {
+                FailPendingReadLocked(CopyError());
+            }
             _readsClosed.TrySetException(error);
             _ = _readsClosed.Task.Exception; // observed: callers need not await it
         }
