@@ -1,3 +1,4 @@
+using Pinhole.Core.Tests.Support;
 using Pinhole.Transport.Yamux;
 
 namespace Pinhole.Core.Tests.Yamux;
