@@ -34,8 +34,7 @@ public sealed partial class PeerConnection
 
     private async Task HandleInboundAsync(YamuxStream stream)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_closing.Token);
-        timeout.CancelAfter(_options.HandshakeTimeout);
+        using var timeout = new Deadline(_options.HandshakeTimeout, _options.TimeProvider, _closing.Token);
         try
         {
             var protocol = await MultistreamSelect.NegotiateAsync(stream, IsSupported, timeout.Token).ConfigureAwait(false);

@@ -119,8 +119,7 @@ public sealed partial class PeerConnection : IAsyncDisposable
 
     private static async Task<PeerConnection> ConnectTcpAsync(Multiaddr hint, PeerId? expected, PeerConnectOptions options, CancellationToken cancellationToken)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(options.HandshakeTimeout);
+        using var timeout = new Deadline(options.HandshakeTimeout, options.TimeProvider, cancellationToken);
         var endPoints = await TcpDialer.ResolveAsync(hint, timeout.Token).ConfigureAwait(false);
         Socket? socket = null;
         try

@@ -199,8 +199,7 @@ public sealed class PeerListener : IAsyncDisposable
         {
             var raw = new NetworkStream(client, ownsSocket: true);
             await using var rawScope = raw.ConfigureAwait(false);
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
-            timeout.CancelAfter(_options.HandshakeTimeout);
+            using var timeout = new Deadline(_options.HandshakeTimeout, _options.TimeProvider, _stopping.Token);
             await ConnectionUpgrader.RefuseAsync(raw, timeout.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or OperationCanceledException or SocketException)
@@ -231,8 +230,7 @@ public sealed class PeerListener : IAsyncDisposable
         PeerConnection? connection = null;
         try
         {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
-            timeout.CancelAfter(_options.HandshakeTimeout);
+            using var timeout = new Deadline(_options.HandshakeTimeout, _options.TimeProvider, _stopping.Token);
             var upgraded = await ConnectionUpgrader.UpgradeInboundAsync(raw, _options, timeout.Token).ConfigureAwait(false);
             connection = new PeerConnection(
                 upgraded.Session, upgraded.RemoteKey, _options, isInbound: true, "tcp",

@@ -53,6 +53,26 @@ public sealed class LimitAndBadInputTests : IDisposable
         await WaitUntilAsync(() => listener.ConnectionCount == 0);
     }
 
+    [Fact]
+    public async Task HandshakeDeadlineFollowsTheTimeProvider()
+    {
+        var clock = new ManualTimeProvider();
+        await using var listener = await TestNodes.ListenAsync(_server, o =>
+        {
+            o.TimeProvider = clock;
+            o.HandshakeTimeout = TimeSpan.FromSeconds(30);
+        });
+        using var socket = await RawConnectAsync(listener);
+        var buffer = new byte[256];
+        // The listener answers nothing before the dialer's header... and waits on the manual clock, not the real one.
+        var receive = socket.ReceiveAsync(buffer, SocketFlags.None, TestNodes.Bounded()).AsTask();
+        await Task.Delay(300);
+        Assert.False(receive.IsCompleted, "the handshake ended before its deadline");
+        clock.Advance(TimeSpan.FromSeconds(31));
+        Assert.Equal(0, await receive);
+        await WaitUntilAsync(() => listener.ConnectionCount == 0);
+    }
+
     [Theory]
     [InlineData("garbage", "68656c6c6f20776f726c640a")]
     [InlineData("oversized multistream message", "ffff03")]
