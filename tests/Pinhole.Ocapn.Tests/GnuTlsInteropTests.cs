@@ -15,16 +15,7 @@ public sealed class GnuTlsInteropTests : IDisposable
     public void Dispose() => Directory.Delete(_dir, true);
 
     private (string Cert, string Key, string Designator) WritePair((string CertPem, string KeyPem) pair, string name)
-    {
-        var cert = Path.Combine(_dir, name + ".cert.pem");
-        var key = Path.Combine(_dir, name + ".key.pem");
-        File.WriteAllText(cert, pair.CertPem);
-        File.WriteAllText(key, pair.KeyPem);
-        return (cert, key, OcapnDesignator.FromPem(File.ReadAllBytes(cert)));
-    }
-
-    private static async Task<int> PortOfAsync(PeerProcess peer, CancellationToken token) =>
-        int.Parse((await peer.ExpectAsync("PORT ", token))[5..], CultureInfo.InvariantCulture);
+        => TestNodes.WritePair(_dir, pair, name);
 
     private static string Port(OcapnTcpTlsListener listener) => listener.LocalEndPoint.Port.ToString(CultureInfo.InvariantCulture);
 
@@ -36,7 +27,7 @@ public sealed class GnuTlsInteropTests : IDisposable
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var (cert, key, designator) = WritePair(kind == "rsa" ? TestNodes.GoblinsStyleRsa() : TestNodes.Ecdsa(), "listener");
         using var peer = PeerProcess.Guile("listen", cert, key);
-        var locator = OcapnLocator.ForTcpTls(designator, "127.0.0.1", await PortOfAsync(peer, cts.Token));
+        var locator = OcapnLocator.ForTcpTls(designator, "127.0.0.1", await TestNodes.PortOfAsync(peer, cts.Token));
         await using (var conn = await OcapnTcpTlsNetlayer.ConnectAsync(locator, new OcapnTcpTlsConnectOptions { Node = TestNodes.B.Value }, cts.Token))
         {
             Assert.Equal(designator, conn.RemoteDesignator);

@@ -14,16 +14,7 @@ public sealed class GoblinsInteropTests : IDisposable
     public void Dispose() => Directory.Delete(_dir, true);
 
     private (string Cert, string Key, string Designator) WritePair((string CertPem, string KeyPem) pair, string name)
-    {
-        var cert = Path.Combine(_dir, name + ".cert.pem");
-        var key = Path.Combine(_dir, name + ".key.pem");
-        File.WriteAllText(cert, pair.CertPem);
-        File.WriteAllText(key, pair.KeyPem);
-        return (cert, key, OcapnDesignator.FromPem(File.ReadAllBytes(cert)));
-    }
-
-    private static async Task<int> PortOfAsync(PeerProcess peer, CancellationToken token) =>
-        int.Parse((await peer.ExpectAsync("PORT ", token))[5..], CultureInfo.InvariantCulture);
+        => TestNodes.WritePair(_dir, pair, name);
 
     [ToolFact("python3")]
     public async Task Pinhole_dials_a_goblins_listener_with_an_rsa_certificate()
@@ -31,7 +22,7 @@ public sealed class GoblinsInteropTests : IDisposable
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var (cert, key, designator) = WritePair(TestNodes.GoblinsStyleRsa(), "goblins");
         using var peer = PeerProcess.Python("listen", "--cert", cert, "--key", key);
-        var locator = OcapnLocator.Parse($"ocapn://{designator}.tcp-tls?host=127.0.0.1&port={await PortOfAsync(peer, cts.Token)}");
+        var locator = OcapnLocator.Parse($"ocapn://{designator}.tcp-tls?host=127.0.0.1&port={await TestNodes.PortOfAsync(peer, cts.Token)}");
 
         await using (var conn = await OcapnTcpTlsNetlayer.ConnectAsync(locator, new OcapnTcpTlsConnectOptions { Node = TestNodes.B.Value }, cts.Token))
         {
@@ -51,7 +42,7 @@ public sealed class GoblinsInteropTests : IDisposable
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var (cert, key, designator) = WritePair(TestNodes.Ecdsa(), "goblins-ec");
         using var peer = PeerProcess.Python("listen", "--cert", cert, "--key", key);
-        var locator = OcapnLocator.ForTcpTls(designator, "127.0.0.1", await PortOfAsync(peer, cts.Token));
+        var locator = OcapnLocator.ForTcpTls(designator, "127.0.0.1", await TestNodes.PortOfAsync(peer, cts.Token));
         var result = await OcapnTcpTlsNetlayer.PingAsync(locator, cancellationToken: cts.Token);
         Assert.Equal(designator, result.Designator);
         Assert.Equal("ECDSA", result.KeyAlgorithm);
@@ -66,7 +57,7 @@ public sealed class GoblinsInteropTests : IDisposable
         var real = WritePair(TestNodes.Ecdsa(), "real");
         var other = WritePair(TestNodes.Ecdsa(), "other");
         using var peer = PeerProcess.Python("listen", "--cert", real.Cert, "--key", real.Key, "--pem-file", other.Cert);
-        var locator = OcapnLocator.ForTcpTls(real.Designator, "127.0.0.1", await PortOfAsync(peer, cts.Token));
+        var locator = OcapnLocator.ForTcpTls(real.Designator, "127.0.0.1", await TestNodes.PortOfAsync(peer, cts.Token));
         var ex = await Assert.ThrowsAsync<PeerException>(() => OcapnTcpTlsNetlayer.ConnectAsync(locator, cancellationToken: cts.Token));
         Assert.Equal(PeerError.PeerMismatch, ex.Error);
         Assert.Contains(real.Designator, ex.Message, StringComparison.Ordinal);
@@ -81,7 +72,7 @@ public sealed class GoblinsInteropTests : IDisposable
         var announced = WritePair(TestNodes.Ecdsa(), "announced");
         var actual = WritePair(TestNodes.Ecdsa(), "actual");
         using var peer = PeerProcess.Python("listen", "--cert", actual.Cert, "--key", actual.Key, "--pem-file", announced.Cert);
-        var locator = OcapnLocator.ForTcpTls(announced.Designator, "127.0.0.1", await PortOfAsync(peer, cts.Token));
+        var locator = OcapnLocator.ForTcpTls(announced.Designator, "127.0.0.1", await TestNodes.PortOfAsync(peer, cts.Token));
         var ex = await Assert.ThrowsAsync<PeerException>(() => OcapnTcpTlsNetlayer.ConnectAsync(locator, cancellationToken: cts.Token));
         Assert.Equal(PeerError.PeerMismatch, ex.Error);
         Assert.Contains("not the one whose PEM was sent before TLS", ex.Message, StringComparison.Ordinal);

@@ -47,6 +47,20 @@ internal static class TestNodes
         PersistListenPort = false,
     };
 
+    /// <summary>Writes a certificate/key pair as PEM files for an external peer; returns their paths and the designator.</summary>
+    public static (string Cert, string Key, string Designator) WritePair(string dir, (string CertPem, string KeyPem) pair, string name)
+    {
+        var cert = Path.Combine(dir, name + ".cert.pem");
+        var key = Path.Combine(dir, name + ".key.pem");
+        File.WriteAllText(cert, pair.CertPem);
+        File.WriteAllText(key, pair.KeyPem);
+        return (cert, key, OcapnDesignator.FromPem(File.ReadAllBytes(cert)));
+    }
+
+    /// <summary>The port an external peer announces with its "PORT n" line.</summary>
+    public static async Task<int> PortOfAsync(PeerProcess peer, CancellationToken token) =>
+        int.Parse((await peer.ExpectAsync("PORT ", token))[5..], System.Globalization.CultureInfo.InvariantCulture);
+
     public static string TempDir()
     {
         var dir = Path.Combine(Path.GetTempPath(), "pinhole-ocapn-" + Guid.NewGuid().ToString("N"));
