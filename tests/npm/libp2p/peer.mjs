@@ -27,7 +27,8 @@
 
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { identify } from '@libp2p/identify'
-import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
+import { peerIdFromPrivateKey, peerIdFromPublicKey, peerIdFromString } from '@libp2p/peer-id'
+import { PeerRecord, RecordEnvelope } from '@libp2p/peer-record'
 import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { tls } from '@libp2p/tls'
@@ -48,13 +49,13 @@ function fail (err) {
 }
 
 function parseArgs (argv) {
-  const args = { mode: argv[0], target: undefined, count: 3, keyType: 'Ed25519', port: 0, identify: true, echo: 0 }
+  const args = { mode: argv[0], target: undefined, count: 3, keyType: 'Ed25519', port: 0, identify: true, echo: 0, addrs: [] }
   let i = 1
-  if (args.mode === 'dial' || args.mode === 'verify-cert') {
+  if (['dial', 'verify-cert', 'seal-record', 'open-record'].includes(args.mode)) {
     args.target = argv[i++]
     if (args.target == null) throw new Error(`${args.mode} needs an argument`)
   } else if (args.mode !== 'listen' && args.mode !== 'make-cert') {
-    throw new Error('usage: peer.mjs listen | dial <multiaddr> | verify-cert <file> | make-cert [--count N] [--key-type T] [--port P] [--no-identify] [--expect <peerId>]')
+    throw new Error('usage: peer.mjs listen | dial <multiaddr> | verify-cert <file> | make-cert | seal-record <seq> | open-record <hex> [--addr A] [--count N] [--key-type T] [--port P] [--no-identify] [--expect <peerId>]')
   }
   for (; i < argv.length; i++) {
     const a = argv[i]
@@ -64,6 +65,7 @@ function parseArgs (argv) {
     else if (a === '--no-identify') args.identify = false
     else if (a === '--expect') args.expect = argv[++i]
     else if (a === '--echo') args.echo = Number.parseInt(argv[++i], 10)
+    else if (a === '--addr') args.addrs.push(argv[++i])
     else throw new Error(`unknown argument ${a}`)
   }
   if (!Number.isInteger(args.count) || args.count < 0) throw new Error('--count must be a non-negative integer')
@@ -233,7 +235,23 @@ async function makeCert (args) {
   emit({ event: 'cert', peerId: peerIdFromPrivateKey(privateKey).toString(), keyType: privateKey.type, certPem: cert, keyPem: key })
 }
 
-const modes = { listen, dial, 'verify-cert': verifyCert, 'make-cert': makeCert }
+async function sealRecord (args) {
+  const privateKey = await newKey(args.keyType)
+  const peerId = peerIdFromPrivateKey(privateKey)
+  const record = new PeerRecord({ peerId, seqNumber: BigInt(args.target), multiaddrs: args.addrs.map(a => multiaddr(a)) })
+  const envelope = await RecordEnvelope.seal(record, privateKey)
+  emit({ event: 'record', peerId: peerId.toString(), envelope: Buffer.from(envelope.marshal()).toString('hex') })
+}
+
+async function openRecord (args) {
+  const envelope = await RecordEnvelope.openAndCertify(Buffer.from(args.target, 'hex'), PeerRecord.DOMAIN)
+  const record = PeerRecord.createFromProtobuf(envelope.payload)
+  const signer = peerIdFromPublicKey(envelope.publicKey)
+  if (!signer.equals(record.peerId)) throw new Error(`record for ${record.peerId} is signed by ${signer}`)
+  emit({ event: 'record-ok', peerId: record.peerId.toString(), seq: record.seqNumber.toString(), addrs: record.multiaddrs.map(a => a.toString()) })
+}
+
+const modes = { listen, dial, 'verify-cert': verifyCert, 'make-cert': makeCert, 'seal-record': sealRecord, 'open-record': openRecord }
 
 try {
   const args = parseArgs(process.argv.slice(2))
