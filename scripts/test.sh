@@ -13,7 +13,7 @@ rm -rf "$results"; mkdir -p "$results"
 dotnet build Pinhole.slnx -c Release -nologo -v q
 
 status=0
-for proj in tests/*/*.csproj; do
+for proj in tests/*.Tests/*.Tests.csproj; do
   name=$(basename "$proj" .csproj)
   echo "test: $name"
   dotnet test "$proj" -c Release --no-build -nologo -v q \
