@@ -216,7 +216,7 @@ public sealed class NodeIdentity : IDisposable
 
     /// <summary>Signs with the node key as libp2p specifies for its type (ECDSA: SHA-256, DER signature; Ed25519: RFC 8032).</summary>
     public byte[] Sign(ReadOnlySpan<byte> data)
-        => _key?.SignData(data, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence) ?? Ed25519Keys.Sign(_ed25519Seed!, data);
+        => _key?.SignData(data, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence) ?? Ed25519Keys.Sign(_ed25519Seed!, PublicKey.Data.Span, data);
 
     /// <inheritdoc/>
     public override string ToString() => PeerId.ToString();
