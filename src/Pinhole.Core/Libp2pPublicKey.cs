@@ -6,7 +6,7 @@ namespace Pinhole;
 
 /// <summary>
 /// A peer's public host key in libp2p's encoding: the <c>PublicKey</c> protobuf of libp2p/specs peer-ids.md.
-/// Pinhole's own nodes use ECDSA P-256; remote libp2p peers may use any of the four key types, so all of
+/// Pinhole's own nodes use Ed25519 (the default) or ECDSA P-256; remote libp2p peers may use any of the four key types, so all of
 /// them can be decoded and can verify signatures.
 /// </summary>
 /// <remarks>

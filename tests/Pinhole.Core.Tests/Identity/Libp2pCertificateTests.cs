@@ -33,10 +33,12 @@ public class Libp2pCertificateTests
         Assert.Equal(PeerError.InvalidCertificate, e.Error);
     }
 
-    [Fact]
-    public void OwnCertificatesRoundTripWithTheExtensionFirst()
+    [Theory]
+    [InlineData(Libp2pKeyType.Ed25519)]
+    [InlineData(Libp2pKeyType.Ecdsa)]
+    public void OwnCertificatesRoundTripWithTheExtensionFirst(Libp2pKeyType keyType)
     {
-        using var identity = NodeIdentity.Generate();
+        using var identity = NodeIdentity.Generate(keyType);
         using var certificate = Libp2pCertificate.Create(identity);
         Assert.True(certificate.HasPrivateKey);
         Assert.Equal(Libp2pCertificate.ExtensionOid, certificate.Extensions[0].Oid!.Value);
@@ -90,20 +92,24 @@ public class Libp2pCertificateTests
         Assert.Equal(CertificateError.MalformedExtension, Assert.Throws<PeerCertificateException>(() => Libp2pCertificate.Verify(certificate)).Reason);
     }
 
-    [Fact]
-    public void HostSignatureOverAnotherKeyIsRejected()
+    [Theory]
+    [InlineData(Libp2pKeyType.Ed25519)]
+    [InlineData(Libp2pKeyType.Ecdsa)]
+    public void HostSignatureOverAnotherKeyIsRejected(Libp2pKeyType keyType)
     {
-        using var identity = NodeIdentity.Generate();
+        using var identity = NodeIdentity.Generate(keyType);
         using var otherKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         // A SignedKey made for a different certificate key, replayed into this certificate.
         using var certificate = Make(identity, signedKeyOverride: Libp2pCertificate.EncodeSignedKey(identity, otherKey.ExportSubjectPublicKeyInfo()));
         Assert.Equal(CertificateError.BadHostKeySignature, Assert.Throws<PeerCertificateException>(() => Libp2pCertificate.Verify(certificate)).Reason);
     }
 
-    [Fact]
-    public void TamperedCertificateFailsItsSelfSignature()
+    [Theory]
+    [InlineData(Libp2pKeyType.Ed25519)]
+    [InlineData(Libp2pKeyType.Ecdsa)]
+    public void TamperedCertificateFailsItsSelfSignature(Libp2pKeyType keyType)
     {
-        using var identity = NodeIdentity.Generate();
+        using var identity = NodeIdentity.Generate(keyType);
         using var certificate = Libp2pCertificate.Create(identity);
         var der = certificate.RawData;
         // Flip a bit inside the subject name (part of tbsCertificate, not of any structure length).
