@@ -18,6 +18,13 @@ public sealed class PeerListenerOptions : PeerConnectionOptions
     /// <summary>Handshakes running at once; more wait in the kernel backlog. Default 64.</summary>
     public int MaxConcurrentHandshakes { get; set; } = 64;
 
+    /// <summary>
+    /// Lets other sockets of this process bind the listen port (SO_REUSEPORT; on Linux .NET's ReuseAddress sets it), so
+    /// TCP hole punching (DCUtR) can dial from the port peers have seen. Never open a second listener on the port:
+    /// Linux would share the accepted connections between them. Default false.
+    /// </summary>
+    public bool ReusePort { get; set; }
+
     /// <inheritdoc/>
     public override void Validate()
     {

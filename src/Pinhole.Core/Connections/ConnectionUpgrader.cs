@@ -44,10 +44,10 @@ internal static class ConnectionUpgrader
         }
     }
 
-    public static async Task<Result> UpgradeInboundAsync(Stream raw, PeerConnectionOptions options, CancellationToken cancellationToken)
+    public static async Task<Result> UpgradeInboundAsync(Stream raw, PeerConnectionOptions options, CancellationToken cancellationToken, PeerId? expected = null)
     {
         await MultistreamSelect.NegotiateAsync(raw, static p => p == TlsUpgrade.ProtocolId, cancellationToken).ConfigureAwait(false);
-        var check = new TlsUpgrade.PeerCheck(null, options.TimeProvider);
+        var check = new TlsUpgrade.PeerCheck(expected, options.TimeProvider);
         var tls = new SslStream(raw, leaveInnerStreamOpen: false);
         try
         {
