@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using Pinhole.Core.Tests.Support;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Pinhole.Core.Tests.Identity;
 
@@ -53,11 +53,11 @@ public class Libp2pCertificateTests
     public void ValidityDatesAreChecked()
     {
         var start = new DateTimeOffset(2030, 1, 1, 0, 0, 0, TimeSpan.Zero);
-        var clock = new ManualTimeProvider(start);
+        var clock = new FakeTimeProvider(start);
         using var identity = NodeIdentity.Generate();
         using var certificate = Libp2pCertificate.Create(identity, clock);
         Assert.Equal(identity.PeerId, Libp2pCertificate.Verify(certificate, clock));
-        var early = new ManualTimeProvider(start - TimeSpan.FromDays(1));
+        var early = new FakeTimeProvider(start - TimeSpan.FromDays(1));
         Assert.Equal(CertificateError.NotYetValid, Assert.Throws<PeerCertificateException>(() => Libp2pCertificate.Verify(certificate, early)).Reason);
         clock.Advance(Libp2pCertificate.Validity + TimeSpan.FromMinutes(1));
         Assert.Equal(CertificateError.Expired, Assert.Throws<PeerCertificateException>(() => Libp2pCertificate.Verify(certificate, clock)).Reason);
@@ -136,7 +136,7 @@ public class Libp2pCertificateTests
     public void RepeatedVerificationStillChecksDatesAndOnlyHitsForIdenticalBytes()
     {
         var start = new DateTimeOffset(2031, 1, 1, 0, 0, 0, TimeSpan.Zero);
-        var clock = new ManualTimeProvider(start);
+        var clock = new FakeTimeProvider(start);
         using var identity = NodeIdentity.Generate();
         using var certificate = Libp2pCertificate.Create(identity, clock);
         Assert.Equal(identity.PeerId, Libp2pCertificate.Verify(certificate, clock));
@@ -148,6 +148,6 @@ public class Libp2pCertificateTests
         var der = certificate.RawData;
         der[der.AsSpan().IndexOf("pinhole"u8)] ^= 0x01;
         using var tampered = X509CertificateLoader.LoadCertificate(der);
-        Assert.Equal(CertificateError.BadSelfSignature, Assert.Throws<PeerCertificateException>(() => Libp2pCertificate.Verify(tampered, new ManualTimeProvider(start))).Reason);
+        Assert.Equal(CertificateError.BadSelfSignature, Assert.Throws<PeerCertificateException>(() => Libp2pCertificate.Verify(tampered, new FakeTimeProvider(start))).Reason);
     }
 }
