@@ -40,6 +40,7 @@ public sealed class Attack : IAsyncDisposable
     private long _connects;
     private long _closedByServer;
     private long _failedConnects;
+    private bool _multistream;
 
     private Attack()
     {
@@ -65,9 +66,15 @@ public sealed class Attack : IAsyncDisposable
     }
 
     /// <summary>Starts <paramref name="connections"/> hostile connections spread over <paramref name="addresses"/> source addresses.</summary>
-    public static Attack Start(IPEndPoint target, AttackKind kind, int connections, int addresses, int seed = 1)
+    /// <param name="target">The listener.</param>
+    /// <param name="kind">What each connection does.</param>
+    /// <param name="connections">Connection slots (each reconnects when closed).</param>
+    /// <param name="addresses">Source addresses the slots are spread over.</param>
+    /// <param name="seed">For the garbage bytes.</param>
+    /// <param name="multistream">False for a listener that speaks TLS at once (OCapN tcp-tls): no multistream prefix.</param>
+    public static Attack Start(IPEndPoint target, AttackKind kind, int connections, int addresses, int seed = 1, bool multistream = true)
     {
-        var attack = new Attack();
+        var attack = new Attack { _multistream = multistream };
         for (var i = 0; i < connections; i++)
         {
             var slotKind = kind == AttackKind.Mixed ? (AttackKind)(i % 6) : kind;
@@ -143,8 +150,9 @@ public sealed class Attack : IAsyncDisposable
         }
     }
 
-    private static async Task BehaveAsync(Socket socket, AttackKind kind, Random random, CancellationToken token)
+    private async Task BehaveAsync(Socket socket, AttackKind kind, Random random, CancellationToken token)
     {
+        byte[] prefix = _multistream ? [.. Header, .. TlsProposal] : [];
         switch (kind)
         {
             case AttackKind.Silent:
@@ -154,11 +162,12 @@ public sealed class Attack : IAsyncDisposable
                 // One byte every 500 ms: the header alone would take 10 s, the whole upgrade minutes.
                 _ = Task.Run(async () =>
                 {
+                    var slow = _multistream ? Header : [0x16, 0x03, 0x01, 0x01, 0x00, .. new byte[16]];
                     try
                     {
-                        for (var i = 0; i < Header.Length && !token.IsCancellationRequested; i++)
+                        for (var i = 0; i < slow.Length && !token.IsCancellationRequested; i++)
                         {
-                            await socket.SendAsync(Header.AsMemory(i, 1), SocketFlags.None, token);
+                            await socket.SendAsync(slow.AsMemory(i, 1), SocketFlags.None, token);
                             await Task.Delay(500, token);
                         }
                     }
@@ -174,13 +183,16 @@ public sealed class Attack : IAsyncDisposable
                 await socket.SendAsync(garbage, SocketFlags.None, token);
                 return;
             case AttackKind.OversizedRecord:
-                await socket.SendAsync((byte[])[.. Header, .. TlsProposal, 0x16, 0x03, 0x01, 0xff, 0xff, 0x01], SocketFlags.None, token);
+                await socket.SendAsync((byte[])[.. prefix, 0x16, 0x03, 0x01, 0xff, 0xff, 0x01], SocketFlags.None, token);
                 return;
             case AttackKind.StalledRecord:
-                await socket.SendAsync((byte[])[.. Header, .. TlsProposal, 0x16, 0x03, 0x01, 0x40, 0x00, 0x01, 0x00, 0x3f, 0xfc], SocketFlags.None, token);
+                await socket.SendAsync((byte[])[.. prefix, 0x16, 0x03, 0x01, 0x40, 0x00, 0x01, 0x00, 0x3f, 0xfc], SocketFlags.None, token);
                 return;
             case AttackKind.StalledAfterHello:
-                await socket.SendAsync((byte[])[.. Header, .. TlsProposal], SocketFlags.None, token);
+                if (prefix.Length > 0)
+                {
+                    await socket.SendAsync(prefix, SocketFlags.None, token);
+                }
                 _ = SendClientHelloAsync(socket, token);
                 return;
             default:
