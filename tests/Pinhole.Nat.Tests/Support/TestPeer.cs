@@ -1,6 +1,9 @@
 using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
 using System.Threading.Channels;
 using Pinhole.Nat.Relay;
+using Pinhole.Testing;
 
 namespace Pinhole.Nat.Tests.Support;
 
@@ -20,11 +23,18 @@ public sealed class TestPeer : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Channel<PeerConnection> _accepted = Channel.CreateUnbounded<PeerConnection>();
 
-    private TestPeer(NodeIdentity identity, PeerConnectionOptions options)
+    private TestPeer(NodeIdentity identity, PeerConnectionOptions options, NetworkNamespace? ns)
     {
         Identity = identity;
         Options = options;
+        Namespace = ns;
     }
+
+    /// <summary>The namespace this peer's sockets live in (null: the host's, loopback).</summary>
+    public NetworkNamespace? Namespace { get; }
+
+    /// <summary>The port the listener is bound to.</summary>
+    public int ListenPort => Listener!.ListenAddresses[0].ToIPEndPoint().Port;
 
     public NodeIdentity Identity { get; }
 
@@ -47,24 +57,57 @@ public sealed class TestPeer : IAsyncDisposable
 
     public static CancellationToken Bounded() => new CancellationTokenSource(Timeout).Token;
 
-    /// <summary>A peer listening on 127.0.0.1 (or not listening).</summary>
-    public static async Task<TestPeer> StartAsync(Action<PeerListenerOptions>? configure = null, bool listen = true)
+    /// <summary>
+    /// A peer listening on 127.0.0.1 (or not listening); inside <paramref name="ns"/> it listens on 0.0.0.0 with
+    /// <see cref="PeerListenerOptions.ReusePort"/>, its sockets made inside the namespace.
+    /// </summary>
+    public static async Task<TestPeer> StartAsync(Action<PeerListenerOptions>? configure = null, bool listen = true, NetworkNamespace? ns = null)
     {
         var identity = NodeIdentity.Generate(Libp2pKeyType.Ed25519);
         var options = new PeerListenerOptions
         {
             Identity = identity,
-            ListenAddresses = [Multiaddr.Parse("/ip4/127.0.0.1/tcp/0")],
+            ListenAddresses = [Multiaddr.Parse(ns is null ? "/ip4/127.0.0.1/tcp/0" : "/ip4/0.0.0.0/tcp/0")],
             LimitedConnectionProtocols = ["/test/small/1.0.0"],
+            ReusePort = ns is not null,
         };
         configure?.Invoke(options);
-        var peer = new TestPeer(identity, options);
+        var peer = new TestPeer(identity, options, ns);
         if (listen)
         {
-            peer.Listener = await PeerListener.ListenAsync(options);
+            // PeerListener binds its sockets before ListenAsync returns, so binding on a thread inside the namespace puts them there.
+            peer.Listener = ns is null
+                ? await PeerListener.ListenAsync(options)
+                : await ns.RunInside(() => PeerListener.ListenAsync(options).AsTask());
             peer._loops.Add(Task.Run(peer.AcceptLoopAsync));
         }
         return peer;
+    }
+
+    /// <summary>A TCP socket in this peer's namespace.</summary>
+    public Socket CreateSocket(AddressFamily family) => Namespace?.CreateSocket(family, SocketType.Stream, ProtocolType.Tcp) ?? new Socket(family, SocketType.Stream, ProtocolType.Tcp);
+
+    /// <summary>Dials <paramref name="other"/> at <paramref name="at"/> from this peer's namespace, upgrades as TCP does, and routes the connection.</summary>
+    public async Task<PeerConnection> ConnectAsync(PeerId other, IPEndPoint at)
+    {
+        var socket = CreateSocket(at.AddressFamily);
+        try
+        {
+            await socket.ConnectAsync(at, Bounded());
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+        var info = new PeerUpgradeOptions
+        {
+            LocalAddress = Multiaddr.FromIPEndPoint((IPEndPoint)socket.LocalEndPoint!),
+            RemoteAddress = Multiaddr.FromIPEndPoint((IPEndPoint)socket.RemoteEndPoint!),
+        };
+        var connection = await PeerConnection.UpgradeOutboundAsync(new NetworkStream(socket, ownsSocket: true), other, Options, info, Bounded());
+        Route(connection);
+        return connection;
     }
 
     public void Handle(string protocol, Func<PeerConnection, PeerStream, Task> handler) => _handlers[protocol] = handler;
