@@ -13,7 +13,7 @@
 //       Dials through the relay, prints {"event":"connected","limits",...}, pings N times, echoes BYTES
 //       (opening the echo stream with runOnLimitedConnection), identifies, waits MS, prints {"event":"done"}.
 //   relay.mjs vectors --peer <peerId> --addr <multiaddr>
-//       js's own protobuf encodings of hop/stop messages (hex), for byte-exact comparison.
+//       js's own protobuf encodings of hop/stop (and DCUtR HolePunch) messages (hex), for byte-exact comparison.
 //   relay.mjs decode hop|stop <hex>...
 //       js's decoding of each message (bytes as hex, bigints as strings).
 //   relay.mjs seal-voucher <peerId> <expiration>  /  relay.mjs open-voucher <hex>
@@ -39,6 +39,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 const relayDist = join(dirname(fileURLToPath(import.meta.url)), 'node_modules/@libp2p/circuit-relay-v2/dist/src')
 const pb = await import(pathToFileURL(join(relayDist, 'pb/index.js')).href)
 const { ReservationVoucherRecord } = await import(pathToFileURL(join(relayDist, 'server/reservation-voucher.js')).href)
+const dcutrPb = await import(pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), 'node_modules/@libp2p/dcutr/dist/src/pb/message.js')).href)
 
 const ECHO_PROTOCOL = '/pinhole-test/echo/1.0.0'
 const ECHO_CHUNK = 16 * 1024
@@ -264,7 +265,9 @@ async function vectors (args) {
     stopConnect: pb.StopMessage.encode({ type: pb.StopMessage.Type.CONNECT, peer: { id: peer, addrs: [] }, limit: { duration: 120, data: 131072n } }),
     stopOk: pb.StopMessage.encode({ type: pb.StopMessage.Type.STATUS, status: pb.Status.OK }),
     voucherEnvelope: envelope.marshal(),
-    relay: relayId.toString()
+    relay: relayId.toString(),
+    holePunchConnect: dcutrPb.HolePunch.encode({ type: dcutrPb.HolePunch.Type.CONNECT, observedAddresses: [addr] }),
+    holePunchSync: dcutrPb.HolePunch.encode({ type: dcutrPb.HolePunch.Type.SYNC, observedAddresses: [] })
   }
   emit({ event: 'vectors', ...out })
 }
