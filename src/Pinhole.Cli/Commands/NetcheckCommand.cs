@@ -10,13 +10,15 @@ internal static class NetcheckCommand
 {
     public static Command Create()
     {
-        var command = new Command("netcheck", "Probe the network: UDP, public address, NAT mapping and filtering (RFC 5780), hairpinning, latency to each STUN server.");
+        var command = new Command("netcheck", "Probe the network: UDP, public address, NAT mapping and filtering (RFC 5780), hairpinning, port-mapping protocols (--gateway), latency to each STUN server.");
         var stun = new Option<string[]>("--stun") { Description = "A STUN server as HOST:PORT (repeatable; the first RFC 5780 one is used for behaviour discovery).", Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = true };
         var json = new Option<bool>("--json") { Description = "Print the report as JSON." };
         var noHairpin = new Option<bool>("--no-hairpin") { Description = "Skip the hairpinning test." };
+        var gateway = new Option<string?>("--gateway") { Description = "Also ask this gateway which of PCP, NAT-PMP and UPnP it answers (and detect a double NAT)." };
         command.Options.Add(stun);
         command.Options.Add(json);
         command.Options.Add(noHairpin);
+        command.Options.Add(gateway);
         command.SetAction((parse, ct) => CommandRunner.RunAsync(async token =>
         {
             string[] servers = parse.GetValue(stun) ?? [];
@@ -28,6 +30,14 @@ internal static class NetcheckCommand
             foreach (string server in servers)
             {
                 options.StunServers.Add(await ResolveAsync(server, token).ConfigureAwait(false));
+            }
+            if (parse.GetValue(gateway) is { } g)
+            {
+                if (!IPAddress.TryParse(g, out IPAddress? address) || address.AddressFamily != AddressFamily.InterNetwork)
+                {
+                    return CommandRunner.Fail($"--gateway takes an IPv4 address, not '{g}'.", ExitCodes.Usage);
+                }
+                options.PortMappingProbe = probeToken => PortMapper.ProbeAsync(new PortMapperOptions { Gateway = address, InternalPort = 1 }, probeToken)!;
             }
             NetcheckReport report = await Netcheck.RunAsync(options, token).ConfigureAwait(false);
             await Console.Out.WriteAsync(parse.GetValue(json) ? report.ToJson() + Environment.NewLine : report.ToText()).ConfigureAwait(false);
