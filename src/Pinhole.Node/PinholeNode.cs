@@ -122,6 +122,7 @@ public sealed partial class PinholeNode : IAsyncDisposable
             MaxStreamsPerConnection = transport.MaxStreamsPerConnection,
             // The connection manager closes idle connections itself (it spares keep-connected peers).
             IdleTimeout = TimeSpan.Zero,
+            AdvertisedAddresses = GetDialableAddresses,
             TimeProvider = Options.TimeProvider,
             LoggerFactory = Options.LoggerFactory,
         };

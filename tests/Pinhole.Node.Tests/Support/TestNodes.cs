@@ -17,6 +17,9 @@ public sealed class TestNodes : IAsyncDisposable
         Home = home,
         ListenAddresses = [Multiaddr.Parse($"/ip4/127.0.0.1/tcp/{port}")],
         TimeProvider = time ?? TimeProvider.System,
+        // On a fake clock a jump of minutes would send a keep-alive and expire it in the same jump, before the
+        // peer (on real sockets) can answer: fake-clock tests run without keep-alives.
+        Transport = { KeepAliveInterval = time is FakeTimeProvider ? TimeSpan.Zero : TimeSpan.FromSeconds(30) },
     };
 
     public NodeIdentity NewIdentity()
