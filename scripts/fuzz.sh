@@ -28,7 +28,8 @@ out="$root/artifacts/fuzz"
 bin="$out/bin"
 rm -rf "$bin"; mkdir -p "$out/findings"
 dotnet tool restore >/dev/null
-dotnet publish fuzz/Pinhole.Fuzz -c Release -o "$bin" -nologo -v q
+# Its own build tree (--artifacts-path): fuzzing never races a build of the worktree.
+dotnet publish fuzz/Pinhole.Fuzz -c Release -o "$bin" --artifacts-path "$out/build" -nologo -v q
 [ ${#targets[@]} -gt 0 ] || mapfile -t targets < <(dotnet "$bin/Pinhole.Fuzz.dll" list | cut -f1)
 
 # Instrument the assemblies under test (never the harness or the BCL): SharpFuzz rewrites them in place.
