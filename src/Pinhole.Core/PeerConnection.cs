@@ -171,10 +171,17 @@ public sealed partial class PeerConnection : IAsyncDisposable
     }
 
     /// <summary>Opens a stream and negotiates <paramref name="protocol"/> on it (multistream-select).</summary>
+    /// <exception cref="PeerException"><see cref="PeerError.ConnectionClosed"/> once the connection is closed, lost or disposed;
+    /// <see cref="PeerError.Refused"/> when the peer declines the protocol or sent GoAway.</exception>
     public async ValueTask<PeerStream> OpenStreamAsync(string protocol, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(protocol);
-        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        if (_disposed != 0)
+        {
+            // Whoever disposed it (the application, a listener, a connection manager), the caller needs the reason.
+            throw new PeerException(PeerError.ConnectionClosed, $"The connection with {RemotePeer} was closed (disposed).");
+        }
+
         ThrowIfNotAllowed(protocol);
         var stream = await _session.OpenStreamAsync(cancellationToken).ConfigureAwait(false);
         try

@@ -25,7 +25,9 @@ public sealed class MessageSession : IAsyncDisposable
     private readonly Channel<PeerStream> _topLevel;
     private readonly Dictionary<ulong, Attachment> _pending = [];
     private readonly CancellationTokenSource _closing = new();
+    private readonly CancellationToken _closingToken; // read after dispose too: the source's Token getter would throw
     private readonly bool _ownsConnection;
+    private int _disposed;
     private readonly Task _acceptLoop;
     private long _nextId;
     private Exception? _failure;
@@ -36,6 +38,7 @@ public sealed class MessageSession : IAsyncDisposable
         Options = options;
         _ownsConnection = ownsConnection;
         Logger = options.LoggerFactory.CreateLogger<MessageSession>();
+        _closingToken = _closing.Token;
         _topLevel = Channel.CreateBounded<PeerStream>(new BoundedChannelOptions(options.MaxPendingChannels) { FullMode = BoundedChannelFullMode.Wait });
         _acceptLoop = AcceptLoopAsync();
     }
@@ -95,6 +98,10 @@ public sealed class MessageSession : IAsyncDisposable
     /// <summary>Stops the session: pending accepts fail; with ownsConnection the connection is closed, which fails every channel.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
         await _closing.CancelAsync().ConfigureAwait(false);
         if (_ownsConnection)
         {
@@ -175,7 +182,7 @@ public sealed class MessageSession : IAsyncDisposable
     {
         try
         {
-            await Task.Delay(Options.AttachmentTimeout, Options.TimeProvider, _closing.Token).ConfigureAwait(false);
+            await Task.Delay(Options.AttachmentTimeout, Options.TimeProvider, _closingToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
@@ -234,7 +241,7 @@ public sealed class MessageSession : IAsyncDisposable
         {
             while (true)
             {
-                var stream = await Connection.AcceptStreamAsync(_closing.Token).ConfigureAwait(false);
+                var stream = await Connection.AcceptStreamAsync(_closingToken).ConfigureAwait(false);
                 if (stream.Protocol != Protocol)
                 {
                     MessagingLog.ForeignStreamReset(Logger, RemotePeer, stream.Protocol);
@@ -258,7 +265,7 @@ public sealed class MessageSession : IAsyncDisposable
         try
         {
             using var timeout = new CancellationTokenSource(Options.StreamHeaderTimeout, Options.TimeProvider);
-            using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, _closing.Token);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, _closingToken);
             var (kind, id) = await StreamHeader.ReadAsync(stream, linked.Token).ConfigureAwait(false);
             if (kind == StreamHeader.TopLevel)
             {
