@@ -125,7 +125,7 @@ public sealed class StreamUpgradeTests : IDisposable
     [Fact]
     public async Task SilentPeerTimesOutOnTheConfiguredClock()
     {
-        var clock = new ManualTimeProvider();
+        var clock = Pinhole.Testing.Clocks.StartingNow();
         var (x, _) = InMemoryDuplexStream.CreatePair();
         var inbound = PeerConnection.UpgradeInboundAsync(x, Options(_b, o =>
         {
