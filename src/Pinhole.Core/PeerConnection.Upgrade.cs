@@ -44,7 +44,7 @@ public sealed partial class PeerConnection
         upgrade ??= PeerUpgradeOptions.Default;
         upgrade.Validate();
         var upgraded = await RunUpgradeAsync(
-            transport, options, upgrade, token => ConnectionUpgrader.UpgradeInboundAsync(transport, options, token, expectedPeer), cancellationToken).ConfigureAwait(false);
+            transport, options, upgrade, token => ConnectionUpgrader.UpgradeInboundAsync(transport, options, token, expected: expectedPeer), cancellationToken).ConfigureAwait(false);
         return Create(upgraded, options, upgrade, isInbound: true);
     }
 

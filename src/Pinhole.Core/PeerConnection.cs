@@ -150,7 +150,7 @@ public sealed partial class PeerConnection : IAsyncDisposable
                 throw;
             }
             var connection = new PeerConnection(
-                upgraded.Session, upgraded.RemoteKey, options, isInbound: false, "tcp", localAddress, remoteAddress)
+                upgraded.Session, upgraded.RemoteKey, options, isInbound: false, "tcp", localAddress, remoteAddress, options.AdvertisedAddresses)
             {
                 TrustedOnFirstUse = expected is null,
             };

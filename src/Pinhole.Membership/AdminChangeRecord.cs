@@ -56,7 +56,8 @@ public sealed class AdminChangeRecord : NetworkRecord
     /// <inheritdoc/>
     public override DateTimeOffset? Obsolete => null;
 
-    internal override ReadOnlyMemory<byte> Subject
+    /// <inheritdoc/>
+    public override ReadOnlyMemory<byte> Subject
     {
         get
         {
@@ -66,7 +67,8 @@ public sealed class AdminChangeRecord : NetworkRecord
         }
     }
 
-    internal override ulong Version => Epoch;
+    /// <inheritdoc/>
+    public override ulong Version => Epoch;
 
     /// <summary>Signs a change to <paramref name="next"/> with <paramref name="signers"/> (a threshold of the current admins).</summary>
     public static AdminChangeRecord Create(NetworkId network, ulong epoch, RecordId previous, AdminSet next, DateTimeOffset createdAt, IReadOnlyList<NodeIdentity> signers)

@@ -68,9 +68,11 @@ public sealed class EndpointRecord : NetworkRecord
     /// <summary>An endpoint stays until it is replaced or its node stops being a member.</summary>
     public override DateTimeOffset? Obsolete => null;
 
-    internal override ReadOnlyMemory<byte> Subject => Peer.Multihash;
+    /// <inheritdoc/>
+    public override ReadOnlyMemory<byte> Subject => Peer.Multihash;
 
-    internal override ulong Version => Sequence;
+    /// <inheritdoc/>
+    public override ulong Version => Sequence;
 
     /// <summary>Signs an endpoint announcement for <paramref name="node"/>.</summary>
     public static EndpointRecord Create(NodeIdentity node, NetworkId network, IReadOnlyList<Multiaddr> addresses, ulong sequence,

@@ -63,7 +63,8 @@ public sealed class GenesisRecord : NetworkRecord
     /// <inheritdoc/>
     public override DateTimeOffset? Obsolete => null;
 
-    internal override ReadOnlyMemory<byte> Subject => ReadOnlyMemory<byte>.Empty;
+    /// <inheritdoc/>
+    public override ReadOnlyMemory<byte> Subject => ReadOnlyMemory<byte>.Empty;
 
     /// <summary>
     /// Makes a genesis record signed by <paramref name="signers"/>, which must be admins of <paramref name="admins"/>

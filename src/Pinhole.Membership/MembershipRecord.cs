@@ -70,7 +70,8 @@ public sealed class MembershipRecord : NetworkRecord
     /// <inheritdoc/>
     public override DateTimeOffset? Obsolete => NotAfter;
 
-    internal override ReadOnlyMemory<byte> Subject => Peer.Multihash;
+    /// <inheritdoc/>
+    public override ReadOnlyMemory<byte> Subject => Peer.Multihash;
 
     /// <summary>Signs a membership for <paramref name="peer"/>.</summary>
     public static MembershipRecord Issue(NodeIdentity issuer, NetworkId network, PeerId peer, IPAddress? ipv4, IPAddress? ipv6,

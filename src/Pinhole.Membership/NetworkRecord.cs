@@ -56,11 +56,14 @@ public abstract class NetworkRecord
     /// </summary>
     public abstract DateTimeOffset? Obsolete { get; }
 
-    /// <summary>Who the record is about, as bytes: a PeerId multihash, an invite key's hash, an epoch.</summary>
-    internal abstract ReadOnlyMemory<byte> Subject { get; }
+    /// <summary>
+    /// Who the record is about, as bytes, for stores to index: the PeerId multihash (membership, revocation, endpoint),
+    /// the invite key's PeerId multihash (redemption), the epoch as 8 big-endian bytes (admin change), empty (genesis).
+    /// </summary>
+    public abstract ReadOnlyMemory<byte> Subject { get; }
 
-    /// <summary>For records that replace older ones of the same subject (endpoints, admin epochs): the version.</summary>
-    internal virtual ulong Version => 0;
+    /// <summary>For records that replace older ones of the same subject: the endpoint sequence, the admin epoch; else 0.</summary>
+    public virtual ulong Version => 0;
 
     /// <summary>
     /// Decodes and checks a record: its structure and limits, the payload type and the signature of every envelope

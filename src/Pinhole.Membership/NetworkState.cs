@@ -90,7 +90,15 @@ public sealed partial class NetworkState
     /// chain authorizes, an admin change that extends the chain with a threshold of signatures, an endpoint newer
     /// than the one held. <paramref name="now"/> only refuses records that can no longer matter (obsolete).
     /// </summary>
-    public ApplyResult Apply(NetworkRecord record, DateTimeOffset now)
+    public ApplyResult Apply(NetworkRecord record, DateTimeOffset now) => Evaluate(record, now, commit: true);
+
+    /// <summary>
+    /// What <see cref="Apply"/> would do with <paramref name="record"/>, without storing it: how a coordinator checks a
+    /// record before it writes it (its state then learns the record from the store like everybody else's).
+    /// </summary>
+    public ApplyResult Check(NetworkRecord record, DateTimeOffset now) => Evaluate(record, now, commit: false);
+
+    private ApplyResult Evaluate(NetworkRecord record, DateTimeOffset now, bool commit)
     {
         ArgumentNullException.ThrowIfNull(record);
         if (!record.Network.Equals(Network))
@@ -108,14 +116,14 @@ public sealed partial class NetworkState
         var result = record switch
         {
             GenesisRecord => ApplyResult.Reject(MembershipError.WrongNetwork, $"{record} is a genesis record other than this network's."),
-            AdminChangeRecord change => ApplyAdminChange(change),
-            MembershipRecord membership => ApplyIssued(membership, membership.Issuer, membership.Peer, _memberships),
-            RevocationRecord revocation => ApplyRevocation(revocation, now),
-            RedemptionRecord redemption => ApplyRedemption(redemption),
-            EndpointRecord endpoint => ApplyEndpoint(endpoint),
+            AdminChangeRecord change => ApplyAdminChange(change, commit),
+            MembershipRecord membership => ApplyIssued(membership, membership.Issuer, membership.Peer, _memberships, commit),
+            RevocationRecord revocation => ApplyRevocation(revocation, now, commit),
+            RedemptionRecord redemption => ApplyRedemption(redemption, commit),
+            EndpointRecord endpoint => ApplyEndpoint(endpoint, commit),
             _ => ApplyResult.Reject(MembershipError.Malformed, $"{record} is of an unknown kind."),
         };
-        if (result.Changed)
+        if (result.Changed && commit)
         {
             _version++;
         }
@@ -142,7 +150,7 @@ public sealed partial class NetworkState
         return dropped.Count;
     }
 
-    private ApplyResult ApplyAdminChange(AdminChangeRecord change)
+    private ApplyResult ApplyAdminChange(AdminChangeRecord change, bool commit)
     {
         if (change.Epoch > Epoch + 1)
         {
@@ -167,30 +175,39 @@ public sealed partial class NetworkState
         if (change.Epoch <= Epoch)
         {
             // A second, validly signed change for an epoch already taken: the admins (or their keys) equivocate.
-            _forks.Add(change);
-            _byId.Add(change.Id, change);
+            if (commit)
+            {
+                _forks.Add(change);
+                _byId.Add(change.Id, change);
+            }
             return new ApplyResult(ApplyStatus.Added, MembershipError.Equivocation,
                 $"{change} forks the admin chain at epoch {change.Epoch} (the chain holds {_chain[(int)change.Epoch].Id.ToShortString()}); keeping the first.");
         }
-        _chain.Add(change);
-        _byId.Add(change.Id, change);
-        Admins = change.Admins;
-        Authorize(change.Admins);
-        PurgeUnauthorized();
+        if (commit)
+        {
+            _chain.Add(change);
+            _byId.Add(change.Id, change);
+            Admins = change.Admins;
+            Authorize(change.Admins);
+            PurgeUnauthorized();
+        }
         return new ApplyResult(ApplyStatus.Added);
     }
 
-    private ApplyResult ApplyIssued<T>(T record, PeerId issuer, PeerId subject, Dictionary<PeerId, List<T>> index) where T : NetworkRecord
+    private ApplyResult ApplyIssued<T>(T record, PeerId issuer, PeerId subject, Dictionary<PeerId, List<T>> index, bool commit) where T : NetworkRecord
     {
         if (!Admins.MayIssue(issuer))
         {
             return ApplyResult.Reject(MembershipError.Unauthorized, $"{record} for {subject} is signed by {issuer}, which is not an admin or issuer of the network.");
         }
-        Add(index, subject, record);
+        if (commit)
+        {
+            Add(index, subject, record);
+        }
         return new ApplyResult(ApplyStatus.Added);
     }
 
-    private ApplyResult ApplyRevocation(RevocationRecord revocation, DateTimeOffset now)
+    private ApplyResult ApplyRevocation(RevocationRecord revocation, DateTimeOffset now, bool commit)
     {
         // A revocation only takes access away, so one by a key that has left the admin set still counts: dropping it
         // would re-admit whoever it revoked. A threshold in the future would lock a PeerId out for good; refuse it.
@@ -202,14 +219,24 @@ public sealed partial class NetworkState
         {
             return ApplyResult.Reject(MembershipError.NotYetValid, $"{revocation} has a threshold in the future ({revocation.Threshold:u}).");
         }
-        Add(_revocations, revocation.Peer, revocation);
+        if (commit)
+        {
+            Add(_revocations, revocation.Peer, revocation);
+        }
         return new ApplyResult(ApplyStatus.Added);
     }
 
-    private ApplyResult ApplyRedemption(RedemptionRecord redemption)
+    private ApplyResult ApplyRedemption(RedemptionRecord redemption, bool commit)
     {
         var invite = redemption.Invite;
-        var result = ApplyIssued(redemption, invite.Issuer, invite.KeyId, _redemptionsByInvite);
+        var result = ApplyIssued(redemption, invite.Issuer, invite.KeyId, _redemptionsByInvite, commit);
+        if (!commit)
+        {
+            var others = _redemptionsByInvite.GetValueOrDefault(invite.KeyId);
+            return result.Status == ApplyStatus.Added && others is not null && others.Exists(r => !r.Peer.Equals(redemption.Peer))
+                ? result with { Error = MembershipError.Equivocation, Message = $"Invite {invite.KeyId} is already redeemed by {others[0].Peer}." }
+                : result;
+        }
         if (result.Status == ApplyStatus.Added)
         {
             if (!_redemptionsByPeer.TryGetValue(redemption.Peer, out var byPeer))
@@ -229,7 +256,7 @@ public sealed partial class NetworkState
         return result;
     }
 
-    private ApplyResult ApplyEndpoint(EndpointRecord endpoint)
+    private ApplyResult ApplyEndpoint(EndpointRecord endpoint, bool commit)
     {
         if (!HasCredential(endpoint.Peer))
         {
@@ -241,13 +268,19 @@ public sealed partial class NetworkState
             {
                 return ApplyResult.Reject(MembershipError.Stale, $"{endpoint} of {endpoint.Peer} has sequence {endpoint.Sequence}; {held.Sequence} is held.");
             }
-            _byId.Remove(held.Id);
-            _endpoints[endpoint.Peer] = endpoint;
-            _byId.Add(endpoint.Id, endpoint);
+            if (commit)
+            {
+                _byId.Remove(held.Id);
+                _endpoints[endpoint.Peer] = endpoint;
+                _byId.Add(endpoint.Id, endpoint);
+            }
             return new ApplyResult(ApplyStatus.Replaced);
         }
-        _endpoints.Add(endpoint.Peer, endpoint);
-        _byId.Add(endpoint.Id, endpoint);
+        if (commit)
+        {
+            _endpoints.Add(endpoint.Peer, endpoint);
+            _byId.Add(endpoint.Id, endpoint);
+        }
         return new ApplyResult(ApplyStatus.Added);
     }
 

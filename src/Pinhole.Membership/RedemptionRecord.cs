@@ -46,7 +46,8 @@ public sealed class RedemptionRecord : NetworkRecord
     /// <inheritdoc/>
     public override DateTimeOffset? Obsolete => Invite.MembershipNotAfter;
 
-    internal override ReadOnlyMemory<byte> Subject => Invite.KeyId.Multihash;
+    /// <inheritdoc/>
+    public override ReadOnlyMemory<byte> Subject => Invite.KeyId.Multihash;
 
     /// <summary>Redeems <paramref name="invite"/> for <paramref name="peer"/>, signing with the invite key.</summary>
     public static RedemptionRecord Create(Invite invite, NodeIdentity inviteKey, PeerId peer, DateTimeOffset redeemedAt)

@@ -53,7 +53,8 @@ public sealed class RevocationRecord : NetworkRecord
     /// <summary>No credential issued before the threshold lives longer than the longest membership, so nothing it voids is left after that.</summary>
     public override DateTimeOffset? Obsolete => Threshold + RecordFormat.MaxMembershipLifetime;
 
-    internal override ReadOnlyMemory<byte> Subject => Peer.Multihash;
+    /// <inheritdoc/>
+    public override ReadOnlyMemory<byte> Subject => Peer.Multihash;
 
     /// <summary>Signs a revocation.</summary>
     public static RevocationRecord Issue(NodeIdentity issuer, NetworkId network, PeerId peer, DateTimeOffset threshold, DateTimeOffset issuedAt, string reason = "")

@@ -29,4 +29,16 @@ internal static partial class NatLog
 
     [LoggerMessage(9012, LogLevel.Warning, "UDP mux on {EndPoint}: a {Kind} handler threw")]
     internal static partial void MuxHandlerFailed(ILogger logger, EndPoint endPoint, string kind, Exception exception);
+
+    [LoggerMessage(9020, LogLevel.Information, "Port mapping with {Protocol}: {External} -> local port {InternalPort} ({Change})")]
+    internal static partial void PortMapped(ILogger logger, string protocol, IPEndPoint external, int internalPort, string change);
+
+    [LoggerMessage(9021, LogLevel.Debug, "Port mapping with {Protocol} refused: {Reason}")]
+    internal static partial void PortMappingRefused(ILogger logger, string protocol, string reason);
+
+    [LoggerMessage(9022, LogLevel.Debug, "Port mapping {Protocol} failed")]
+    internal static partial void PortMappingDeleteFailed(ILogger logger, string protocol, Exception exception);
+
+    [LoggerMessage(9023, LogLevel.Debug, "Ignored a malformed {Protocol} reply: {Reason}")]
+    internal static partial void PortMappingMalformed(ILogger logger, string protocol, string reason);
 }

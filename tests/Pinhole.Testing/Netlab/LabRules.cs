@@ -10,21 +10,23 @@ internal static class LabRules
     /// it was translated by a mapping (1:1 or a port mapping), so early punch packets leave no state behind.
     /// miniupnpd adds its rules to the upnp_* chains of this table.
     /// </summary>
-    internal static string Router(NatType nat, IPAddress? host, IPAddress wan)
+    internal static string Router(NatType nat, IPAddress? host, IPAddress wan, IReadOnlyList<IPAddress>? routerStunServers = null)
     {
         string translate = nat switch
         {
-            NatType.OneToOne => $"oifname \"wan\" ip saddr {host} snat ip to {wan}",
+            NatType.OneToOne => $"oifname \"wan\" ip saddr {host} snat to {wan}",
             NatType.Hard => "oifname \"wan\" masquerade random",
             NatType.HardFullyRandom => "oifname \"wan\" masquerade fully-random",
             _ => "oifname \"wan\" masquerade",
         };
-        string inbound = nat == NatType.OneToOne ? $"iifname \"wan\" ip daddr {wan} dnat ip to {host}" : "";
+        string inbound = nat == NatType.OneToOne ? $"iifname \"wan\" ip daddr {wan} dnat to {host}" : "";
         string udpBlock = nat == NatType.UdpBlocked ? "meta l4proto udp drop" : "";
+        // miniupnpd checks with RFC 5780 that nothing upstream filters; let the lab's STUN server reach the router itself.
+        string stunToRouter = routerStunServers is { Count: > 0 } servers ? $"iifname \"wan\" ip saddr {{ {string.Join(", ", servers)} }} udp sport {{ 3478, 3479 }} accept" : "";
+        // miniupnpd 2.3.1 (nftables) adds its filter rules in the inet family and its NAT rules in the ip family,
+        // hence two tables of the same name.
         return $$"""
-            table inet lab {
-              chain upnp_forward {
-              }
+            table ip lab {
               chain upnp_prerouting {
               }
               chain upnp_postrouting {
@@ -39,9 +41,14 @@ internal static class LabRules
                 jump upnp_postrouting
                 {{translate}}
               }
+            }
+            table inet lab {
+              chain upnp_forward {
+              }
               chain input {
                 type filter hook input priority filter; policy accept;
                 iifname "wan" ct state established,related accept
+                {{stunToRouter}}
                 iifname "wan" drop
               }
               chain forward {
@@ -65,9 +72,8 @@ internal static class LabRules
         listening_ip=lan
         http_port={httpPort}
         enable_natpmp=yes
-        enable_pcp_pmp=yes
         secure_mode=yes
-        system_uptime=yes
+        system_uptime=no
         ext_perform_stun=yes
         ext_stun_host={stunHost}
         ext_stun_port={stunPort}

@@ -231,7 +231,7 @@ public sealed class NatLab : IAsyncDisposable
     private async Task ConfigureRouterAsync(NetworkNamespace router, NatType nat, LabSiteOptions options, IPAddress? firstHost, IPAddress wan)
     {
         await router.SysctlAsync("net.ipv4.ip_forward", "1").ConfigureAwait(false);
-        await router.NftAsync(LabRules.Router(nat, firstHost, wan)).ConfigureAwait(false);
+        await router.NftAsync(LabRules.Router(nat, firstHost, wan, options.PortMapping ? [ServerAddress, ServerOtherAddress] : null)).ConfigureAwait(false);
         if (options.UdpTimeout is { } timeout)
         {
             string seconds = ((int)Math.Max(1, timeout.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
