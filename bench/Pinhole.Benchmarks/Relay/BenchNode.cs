@@ -47,6 +47,12 @@ internal sealed class BenchNode : IAsyncDisposable
             MaxConnections = 4096,
             AcceptQueueLength = 4096,
             MaxConcurrentHandshakes = 256,
+            // Every peer of the benchmark dials from 127.0.0.1: lift the per-address admission limits.
+            MaxConnectionsPerAddress = 100_000,
+            MaxConnectionsPerPeer = 100_000,
+            MaxHandshakesPerAddress = 256,
+            HandshakesPerSecondPerAddress = 1_000_000,
+            HandshakeBurstPerAddress = 1_000_000,
             LimitedConnectionProtocols = [BenchProtocols.Echo, BenchProtocols.Sink],
         };
         var listener = listen ? await PeerListener.ListenAsync(options) : null;

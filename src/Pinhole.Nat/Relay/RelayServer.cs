@@ -191,7 +191,7 @@ public sealed partial class RelayServer : IAsyncDisposable
         }
         await Task.WhenAll(running).ConfigureAwait(false);
         _metrics.Dispose();
-        _shutdown.Dispose();
+        // _shutdown is not disposed: a handler racing with disposal may still link to its (cancelled) token.
     }
 
     private sealed class Reservation(PeerId peer, PeerConnection connection, DateTimeOffset expires, IPAddress? address)
