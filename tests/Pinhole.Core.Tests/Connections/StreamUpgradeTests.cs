@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using Pinhole.Core.Tests.Support;
 
 namespace Pinhole.Core.Tests.Connections;
@@ -125,7 +126,7 @@ public sealed class StreamUpgradeTests : IDisposable
     [Fact]
     public async Task SilentPeerTimesOutOnTheConfiguredClock()
     {
-        var clock = Pinhole.Testing.Clocks.StartingNow();
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         var (x, _) = InMemoryDuplexStream.CreatePair();
         var inbound = PeerConnection.UpgradeInboundAsync(x, Options(_b, o =>
         {
