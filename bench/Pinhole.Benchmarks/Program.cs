@@ -14,6 +14,10 @@ internal static class Program
         {
             return TransportHarness.Run(args[1..]);
         }
+        if (args.Length > 0 && args[0] == FixedWorkScenario.Command)
+        {
+            return FixedWorkScenario.Run(args[1..]);
+        }
         if (args.Length > 0 && args[0] == IdleMemoryScenario.ChildCommand)
         {
             return IdleMemoryScenario.RunChild(args[1..]);
