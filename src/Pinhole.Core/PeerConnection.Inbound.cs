@@ -12,7 +12,8 @@ public sealed partial class PeerConnection
     public const string ProtocolVersion = "ipfs/0.1.0";
 
     private bool IsSupported(string protocol)
-        => protocol is PingProtocol.ProtocolId or IdentifyProtocol.ProtocolId || _protocols is null || _protocols.Contains(protocol);
+        => (protocol is PingProtocol.ProtocolId or IdentifyProtocol.ProtocolId || _protocols is null || _protocols.Contains(protocol))
+            && AllowsProtocol(protocol);
 
     /// <summary>
     /// Negotiates each inbound stream on its own task, so that one slow stream cannot stall the others'

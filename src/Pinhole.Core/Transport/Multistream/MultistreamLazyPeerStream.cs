@@ -5,7 +5,8 @@ namespace Pinhole.Transport.Multistream;
 /// written and the stream is handed out at once, so the caller's first bytes follow the proposal in the
 /// same round trip (go-libp2p and js-libp2p do the same for single-protocol streams). The listener's
 /// header and echo are read and checked before the first read returns data. If the listener answered
-/// "na", that read and every later read or write fail with <see cref="PeerError.Refused"/> and the stream
+/// "na" (or reset the stream before accepting), that read and every later read or write fail with
+/// <see cref="PeerError.Refused"/> and the stream
 /// is reset (the listener would otherwise take our data for another proposal).
 /// </summary>
 /// <remarks>
@@ -104,6 +105,14 @@ internal sealed class MultistreamLazyPeerStream : PeerStream
         {
             _inner.Abort();
             throw;
+        }
+        catch (PeerException e) when (e.Error == PeerError.StreamAborted)
+        {
+            // A listener that answered "na" may reset the stream as soon as it reads our data as its next
+            // proposal, and a reset discards the "na" not yet read: either way the peer did not accept the protocol.
+            var refusal = new PeerException(PeerError.Refused, $"Peer reset the stream before accepting the protocol {_protocol}.", e);
+            _refusal = refusal;
+            throw refusal;
         }
         finally
         {
