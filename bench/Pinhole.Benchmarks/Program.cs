@@ -18,6 +18,10 @@ internal static class Program
         {
             return TransportHarness.Run(args[1..]);
         }
+        if (args.Length > 0 && args[0] == FixedWorkScenario.Command)
+        {
+            return FixedWorkScenario.Run(args[1..]);
+        }
         if (args.Length > 0 && args[0] == KeySignatureHarness.Command)
         {
             return KeySignatureHarness.Run(args[1..]);

@@ -20,7 +20,7 @@ public class PeerConnectionOptions
 
     /// <summary>
     /// Protocols that may run on a limited connection (one a relay carries under a <see cref="ConnectionLimit"/>), both
-    /// for streams the peer opens and for <see cref="PeerConnection.OpenStreamAsync"/>. Ping and identify always may.
+    /// for streams the peer opens and for <see cref="PeerConnection.OpenStreamAsync(string, CancellationToken)"/>. Ping and identify always may.
     /// Add only protocols that need little data and time (e.g. <c>/libp2p/dcutr</c>); the rest wait for a direct connection.
     /// </summary>
     public IList<string> LimitedConnectionProtocols { get; init; } = [];

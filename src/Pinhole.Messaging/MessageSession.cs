@@ -220,7 +220,8 @@ public sealed class MessageSession : IAsyncDisposable
 
     private async ValueTask<PeerStream> OpenStreamAsync(byte kind, ulong id, CancellationToken cancellationToken)
     {
-        var stream = await Connection.OpenStreamAsync(Protocol, cancellationToken).ConfigureAwait(false);
+        // Optimistic: the stream header (and the first message) follow the protocol proposal without a round trip.
+        var stream = await Connection.OpenStreamAsync(Protocol, optimistic: true, cancellationToken).ConfigureAwait(false);
         try
         {
             await StreamHeader.WriteAsync(stream, kind, id, cancellationToken).ConfigureAwait(false);
@@ -234,9 +235,17 @@ public sealed class MessageSession : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Reads each inbound stream's header on its own task (a stalled stream cannot hold up the others' headers)
+    /// but queues top-level channels in the order the peer opened them, as <see cref="AcceptReceiverAsync{T}"/>
+    /// promises: with optimistic stream opening several are in flight at once.
+    /// </summary>
     private async Task AcceptLoopAsync()
     {
         await Task.Yield();
+        var classified = Channel.CreateUnbounded<Task<PeerStream?>>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        var delivery = DeliverInOrderAsync(classified.Reader);
+        Exception reason;
         try
         {
             while (true)
@@ -249,18 +258,35 @@ public sealed class MessageSession : IAsyncDisposable
                     await stream.DisposeAsync().ConfigureAwait(false);
                     continue;
                 }
-                _ = HandleInboundAsync(stream);
+                classified.Writer.TryWrite(ClassifyAsync(stream));
             }
         }
         catch (Exception e)
         {
-            var reason = e as PeerException ?? new PeerException(PeerError.ConnectionClosed, $"The message session with {RemotePeer} is closed.", e);
+            reason = e as PeerException ?? new PeerException(PeerError.ConnectionClosed, $"The message session with {RemotePeer} is closed.", e);
             MessagingLog.SessionClosed(Logger, RemotePeer, reason.Message);
-            Fail(reason);
+        }
+        classified.Writer.TryComplete();
+        await delivery.ConfigureAwait(false);
+        Fail(reason);
+    }
+
+    private async Task DeliverInOrderAsync(ChannelReader<Task<PeerStream?>> classified)
+    {
+        await foreach (var next in classified.ReadAllAsync().ConfigureAwait(false))
+        {
+            // ClassifyAsync never throws: attachments and rejected streams come back as null.
+            if (await next.ConfigureAwait(false) is { } stream && !_topLevel.Writer.TryWrite(stream))
+            {
+                MessagingLog.InboundStreamRejected(Logger, RemotePeer, "too many channels are waiting to be accepted (MaxPendingChannels)");
+                stream.Abort();
+                await stream.DisposeAsync().ConfigureAwait(false);
+            }
         }
     }
 
-    private async Task HandleInboundAsync(PeerStream stream)
+    /// <summary>Reads the stream header: returns a top-level channel's stream, or null after binding an attachment or rejecting the stream.</summary>
+    private async Task<PeerStream?> ClassifyAsync(PeerStream stream)
     {
         try
         {
@@ -269,15 +295,10 @@ public sealed class MessageSession : IAsyncDisposable
             var (kind, id) = await StreamHeader.ReadAsync(stream, linked.Token).ConfigureAwait(false);
             if (kind == StreamHeader.TopLevel)
             {
-                if (!_topLevel.Writer.TryWrite(stream))
-                {
-                    throw new PeerException(PeerError.LimitExceeded, $"More than {Options.MaxPendingChannels} channels are waiting to be accepted.");
-                }
+                return stream;
             }
-            else
-            {
-                OnAttachmentStream(id, stream);
-            }
+            OnAttachmentStream(id, stream);
+            return null;
         }
         catch (Exception e)
         {
@@ -285,6 +306,7 @@ public sealed class MessageSession : IAsyncDisposable
             MessagingLog.InboundStreamRejected(Logger, RemotePeer, e.Message);
             stream.Abort();
             await stream.DisposeAsync().ConfigureAwait(false);
+            return null;
         }
     }
 
