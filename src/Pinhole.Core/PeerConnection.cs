@@ -150,7 +150,7 @@ public sealed partial class PeerConnection : IAsyncDisposable
                 throw;
             }
             var connection = new PeerConnection(
-                upgraded.Session, upgraded.RemoteKey, options, isInbound: false, "tcp", localAddress, remoteAddress)
+                upgraded.Session, upgraded.RemoteKey, options, isInbound: false, "tcp", localAddress, remoteAddress, options.AdvertisedAddresses)
             {
                 TrustedOnFirstUse = expected is null,
             };
@@ -175,6 +175,7 @@ public sealed partial class PeerConnection : IAsyncDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(protocol);
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        ThrowIfNotAllowed(protocol);
         var stream = await _session.OpenStreamAsync(cancellationToken).ConfigureAwait(false);
         try
         {

@@ -23,6 +23,7 @@ internal sealed class YamuxFrameWriter
     private readonly long _maxBuffered;
     private readonly Lock _lock = new();
     private long _buffered;
+    private long _written;
     private bool _completed;
     private bool _aborted;
     private TaskCompletionSource? _spaceWaiter;
@@ -38,6 +39,9 @@ internal sealed class YamuxFrameWriter
             minimumSegmentSize: 16 * 1024,
             useSynchronizationContext: false));
     }
+
+    /// <summary>Bytes written to the transport so far.</summary>
+    public long Written => Volatile.Read(ref _written);
 
     /// <summary>Bytes queued and not yet written to the transport.</summary>
     public long Buffered => Volatile.Read(ref _buffered);
@@ -152,6 +156,8 @@ internal sealed class YamuxFrameWriter
                     await _transport.FlushAsync().ConfigureAwait(false);
                 }
                 var written = buffer.Length;
+                // Only this loop writes the counter; readers see whole values (64-bit).
+                Volatile.Write(ref _written, _written + written);
                 reader.AdvanceTo(buffer.End);
                 Release(written);
                 if (result.IsCompleted)
