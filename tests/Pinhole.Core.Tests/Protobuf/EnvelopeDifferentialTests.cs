@@ -1,6 +1,7 @@
 using System.Text;
 using CsCheck;
 using Google.Protobuf;
+using Pinhole.Oracle;
 using OracleAddressInfo = Pinhole.Oracle.PeerRecords.PeerRecord.Types.AddressInfo;
 using OracleEnvelope = Pinhole.Oracle.Envelope.Envelope;
 using OracleKey = Pinhole.Oracle.Keys.PublicKey;

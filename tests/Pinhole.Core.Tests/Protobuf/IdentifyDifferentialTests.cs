@@ -1,5 +1,6 @@
 using CsCheck;
 using Google.Protobuf;
+using Pinhole.Oracle;
 using Pinhole.Protocols;
 using OracleIdentify = Pinhole.Oracle.Identify.Identify;
 

@@ -1,5 +1,6 @@
 using CsCheck;
 using Google.Protobuf;
+using Pinhole.Oracle;
 using OracleKey = Pinhole.Oracle.Keys.PublicKey;
 using OracleKeyType = Pinhole.Oracle.Keys.KeyType;
 

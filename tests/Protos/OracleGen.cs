@@ -5,11 +5,12 @@ using Google.Protobuf;
 using Org.BouncyCastle.Crypto.EC;
 using Org.BouncyCastle.Math;
 
-namespace Pinhole.Core.Tests.Protobuf;
+namespace Pinhole.Oracle;
 
 /// <summary>
 /// Generators for the differential tests: values both Pinhole's hand-written codecs and the Google.Protobuf code
 /// generated from tests/Protos can hold, and the "newer peer" fields (tests/Protos/future.proto) neither knows.
+/// Shared by the test projects that compile these protos (linked, see tests/Protos/README.md).
 /// </summary>
 internal static class OracleGen
 {
@@ -75,6 +76,9 @@ internal static class OracleGen
 
     /// <summary>Where the unknown fields go: nowhere, before the known fields, or after them.</summary>
     public static readonly Gen<int> UnknownPlacement = Gen.Int[0, 2];
+
+    /// <summary>A PeerId's multihash (an Ed25519 key's identity multihash, or the sha2-256 of another key type).</summary>
+    public static readonly Gen<PeerId> Peer = PublicKey.Select(k => Libp2pPublicKey.Create(k.Type, k.Data).PeerId);
 
     /// <summary>Puts <paramref name="unknown"/> before (1) or after (2) <paramref name="message"/>, or leaves it out (0).</summary>
     public static byte[] Place(byte[] message, byte[] unknown, int placement) => placement switch
