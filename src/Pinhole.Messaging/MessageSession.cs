@@ -70,7 +70,7 @@ public sealed class MessageSession : IAsyncDisposable
         return new MessageSession(connection, options, ownsConnection);
     }
 
-    /// <summary>Opens a new channel to the peer; the peer gets its Receiver from <see cref="AcceptReceiverAsync{T}"/>.</summary>
+    /// <summary>Opens a new channel to the peer; the peer gets its Receiver from <see cref="AcceptReceiverAsync{T}(IMessageCodec{T}, CancellationToken)"/>.</summary>
     public async ValueTask<Sender<T>> OpenSenderAsync<T>(IMessageCodec<T> codec, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(codec);
@@ -78,7 +78,7 @@ public sealed class MessageSession : IAsyncDisposable
         return new RemoteSender<T>(this, codec, Task.FromResult(stream));
     }
 
-    /// <summary>Waits for the peer to open a channel with <see cref="OpenSenderAsync{T}"/>, in the order the peer opened them.</summary>
+    /// <summary>Waits for the peer to open a channel with <see cref="OpenSenderAsync{T}(IMessageCodec{T}, CancellationToken)"/>, in the order the peer opened them.</summary>
     /// <exception cref="PeerException">The connection is closed.</exception>
     public async ValueTask<Receiver<T>> AcceptReceiverAsync<T>(IMessageCodec<T> codec, CancellationToken cancellationToken = default)
     {
@@ -94,6 +94,15 @@ public sealed class MessageSession : IAsyncDisposable
         }
         return new RemoteReceiver<T>(this, codec, Task.FromResult(stream));
     }
+
+    /// <summary>Opens a new channel of a <c>[GenerateShape]</c> type (<see cref="MessageCodec.Shaped{T}()"/>) to the peer.</summary>
+    public ValueTask<Sender<T>> OpenSenderAsync<T>(CancellationToken cancellationToken = default)
+        where T : PolyType.IShapeable<T> => OpenSenderAsync(MessageCodec.Shaped<T>(), cancellationToken);
+
+    /// <summary>Waits for the peer to open a channel of a <c>[GenerateShape]</c> type (<see cref="MessageCodec.Shaped{T}()"/>).</summary>
+    /// <exception cref="PeerException">The connection is closed.</exception>
+    public ValueTask<Receiver<T>> AcceptReceiverAsync<T>(CancellationToken cancellationToken = default)
+        where T : PolyType.IShapeable<T> => AcceptReceiverAsync(MessageCodec.Shaped<T>(), cancellationToken);
 
     /// <summary>Stops the session: pending accepts fail; with ownsConnection the connection is closed, which fails every channel.</summary>
     public async ValueTask DisposeAsync()
@@ -152,6 +161,9 @@ public sealed class MessageSession : IAsyncDisposable
     }
 
     internal MessagePackReaderOptions ReaderOptions => Options.ReaderOptions;
+
+    /// <summary>Nerdbank's starting context for top-level shaped messages of this session, made once (setting state allocates).</summary>
+    internal Internal.Shaped.ShapedContext? ShapedContext { get; set; }
 
     internal ILogger Logger { get; }
 
