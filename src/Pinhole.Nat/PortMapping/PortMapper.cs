@@ -62,6 +62,26 @@ public sealed partial class PortMapper : IAsyncDisposable
         return new PortMapper(options, options.LocalAddress ?? GatewayUdp.LocalAddressTowards(options));
     }
 
+    /// <summary>The IPv4 default gateway of an interface that is up (what port mapping asks), or null when there is none.</summary>
+    public static IPAddress? FindDefaultGateway()
+    {
+        foreach (System.Net.NetworkInformation.NetworkInterface nic in System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces())
+        {
+            if (nic.OperationalStatus is not (System.Net.NetworkInformation.OperationalStatus.Up or System.Net.NetworkInformation.OperationalStatus.Unknown))
+            {
+                continue;
+            }
+            foreach (System.Net.NetworkInformation.GatewayIPAddressInformation gateway in nic.GetIPProperties().GatewayAddresses)
+            {
+                if (gateway.Address.AddressFamily == AddressFamily.InterNetwork && !gateway.Address.Equals(IPAddress.Any))
+                {
+                    return gateway.Address;
+                }
+            }
+        }
+        return null;
+    }
+
     /// <summary>Asks the gateway, in parallel, which of PCP, NAT-PMP and UPnP (those <see cref="PortMapperOptions.Protocols"/> allows) it answers, and its external address.</summary>
     public static async Task<NetcheckPortMapping> ProbeAsync(PortMapperOptions options, CancellationToken cancellationToken = default)
     {
@@ -184,6 +204,7 @@ public sealed partial class PortMapper : IAsyncDisposable
                 try
                 {
                     await DeleteCoreAsync(mapping, cts.Token).ConfigureAwait(false);
+                    NatLog.PortMappingDeleted(_logger, mapping.Protocol.ToString(), mapping.External);
                 }
                 catch (Exception e) when (e is PeerException or SocketException or IOException or OperationCanceledException or HttpRequestException)
                 {
