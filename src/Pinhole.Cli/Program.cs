@@ -19,7 +19,9 @@ internal static class Program
             await Console.Error.WriteLineAsync("Try 'pinhole --help'.").ConfigureAwait(false);
             return ExitCodes.Usage;
         }
-        return await parse.InvokeAsync().ConfigureAwait(false);
+        // Ctrl-C / SIGTERM cancel the command; give it time to close connections and delete port mappings
+        // (System.CommandLine's default is 2 s, short on a loaded machine), then stop anyway.
+        return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(10) }).ConfigureAwait(false);
     }
 
     internal static RootCommand BuildRoot()
