@@ -84,7 +84,11 @@ internal sealed class LocalApiServer : IAsyncDisposable
 
         var app = builder.Build();
         var guard = new ApiGuard(web, node.Options.LoggerFactory.CreateLogger<LocalApiServer>());
-        app.UseExceptionHandler();
+        app.UseExceptionHandler(new ExceptionHandlerOptions
+        {
+            // Unreadable JSON and other malformed requests are the caller's fault: 400, not 500.
+            StatusCodeSelector = e => e is Microsoft.AspNetCore.Http.BadHttpRequestException bad ? bad.StatusCode : 500,
+        });
         app.UseStatusCodePages();
         app.Use(guard.InvokeAsync);
         ApiRoutes.Map(app, node);
@@ -190,6 +194,13 @@ internal sealed class LocalApiServer : IAsyncDisposable
         }
         return key;
     }
+
+    /// <summary>Every routed endpoint as "METHOD /pattern" pairs (for the test that holds the OpenAPI document to them).</summary>
+    internal IReadOnlyList<(string Method, string Route)> Routes() =>
+        [.. ((Microsoft.AspNetCore.Routing.IEndpointRouteBuilder)_app).DataSources
+            .SelectMany(d => d.Endpoints)
+            .OfType<Microsoft.AspNetCore.Routing.RouteEndpoint>()
+            .SelectMany(e => (e.Metadata.GetMetadata<Microsoft.AspNetCore.Routing.IHttpMethodMetadata>()?.HttpMethods ?? []).Select(m => (m, e.RoutePattern.RawText ?? "")))];
 
     public async ValueTask DisposeAsync()
     {
