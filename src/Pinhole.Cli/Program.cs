@@ -19,7 +19,9 @@ internal static class Program
             await Console.Error.WriteLineAsync("Try 'pinhole --help'.").ConfigureAwait(false);
             return ExitCodes.Usage;
         }
-        return await parse.InvokeAsync().ConfigureAwait(false);
+        // On Ctrl-C/SIGTERM commands get their token cancelled and this long to finish (the daemon drains within it).
+        var invocation = new InvocationConfiguration { ProcessTerminationTimeout = Commands.Daemon.DaemonCommand.ShutdownTimeout + TimeSpan.FromSeconds(10) };
+        return await parse.InvokeAsync(invocation).ConfigureAwait(false);
     }
 
     internal static RootCommand BuildRoot()
@@ -33,6 +35,7 @@ internal static class Program
         root.Subcommands.Add(PingCommand.Create());
         root.Subcommands.Add(CatCommand.Create());
         root.Subcommands.Add(PacketCommand.Create());
+        Commands.Daemon.DaemonCommands.Register(root);
         return root;
     }
 }

@@ -120,6 +120,7 @@ internal sealed class LocalApiServer : IAsyncDisposable
         if (web is not null)
         {
             var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
+                .Where(a => !a.StartsWith("http://unix:", StringComparison.Ordinal))
                 .Select(a => new Uri(a)).First(u => u.Scheme == Uri.UriSchemeHttp);
             web.Port = bound.Port;
             webUri = new Uri($"http://{bound.Authority}/");
