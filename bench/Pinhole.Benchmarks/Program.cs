@@ -1,10 +1,12 @@
+using Pinhole.Benchmarks.Identity;
 using Pinhole.Benchmarks.Transport;
 
 namespace Pinhole.Benchmarks;
 
 /// <summary>
 /// <c>transport [--seconds N] [--rounds N] [--only a,b]</c> runs the whole-system loopback comparison with a
-/// bare SslStream (docs/performance.md); any other arguments go to BenchmarkDotNet's switcher.
+/// bare SslStream (docs/performance.md); <c>keys</c> measures signing and verification against ECDSA P-256; any
+/// other arguments go to BenchmarkDotNet's switcher.
 /// </summary>
 internal static class Program
 {
@@ -13,6 +15,10 @@ internal static class Program
         if (args.Length > 0 && args[0] == TransportHarness.Command)
         {
             return TransportHarness.Run(args[1..]);
+        }
+        if (args.Length > 0 && args[0] == KeySignatureHarness.Command)
+        {
+            return KeySignatureHarness.Run(args[1..]);
         }
         if (args.Length > 0 && args[0] == IdleMemoryScenario.ChildCommand)
         {

@@ -35,6 +35,7 @@ internal static class Program
         root.Subcommands.Add(PingCommand.Create());
         root.Subcommands.Add(CatCommand.Create());
         root.Subcommands.Add(PacketCommand.Create());
+        root.Subcommands.Add(NetcheckCommand.Create());
         Commands.Daemon.DaemonCommands.Register(root);
         return root;
     }

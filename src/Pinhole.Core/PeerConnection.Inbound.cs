@@ -11,7 +11,8 @@ public sealed partial class PeerConnection
     public const string ProtocolVersion = "ipfs/0.1.0";
 
     private bool IsSupported(string protocol)
-        => protocol is PingProtocol.ProtocolId or IdentifyProtocol.ProtocolId || _protocols is null || _protocols.Contains(protocol);
+        => (protocol is PingProtocol.ProtocolId or IdentifyProtocol.ProtocolId || _protocols is null || _protocols.Contains(protocol))
+            && AllowsProtocol(protocol);
 
     private async Task AcceptLoopAsync()
     {

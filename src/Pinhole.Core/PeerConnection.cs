@@ -175,6 +175,7 @@ public sealed partial class PeerConnection : IAsyncDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(protocol);
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        ThrowIfNotAllowed(protocol);
         var stream = await _session.OpenStreamAsync(cancellationToken).ConfigureAwait(false);
         try
         {

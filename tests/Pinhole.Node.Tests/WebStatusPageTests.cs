@@ -40,27 +40,31 @@ public sealed class WebStatusPageTests : IAsyncLifetime
             Assert.Equal(node.WebUri!.ToString(), browser.Url);
             Until(browser, b => b.FindElement(By.Id("live")).Text == "live", "the event stream is open");
 
-            // A peer connects on its own: the row appears without a reload (server-sent events).
+            // A peer connects on its own: the row appears without a reload (server-sent events). The table is
+            // redrawn every snapshot, so each check reads the cells' text in one go.
             await bob.Connections.ConnectAsync(node.LocalPeer);
-            var row = Until(browser, b => b.FindElements(By.CssSelector($"#connections tr[data-peer='{bob.LocalPeer}']")).FirstOrDefault(), "bob's connection appears");
-            Assert.Contains("direct /ip4/127.0.0.1/tcp/", row!.FindElement(By.ClassName("path")).Text, StringComparison.Ordinal);
-            Assert.Equal("inbound", row.FindElements(By.TagName("td"))[3].Text);
+            var cells = Until(browser, b => Cells(b, bob.LocalPeer), "bob's connection appears")!;
+            Assert.Contains("direct /ip4/127.0.0.1/tcp/", cells[2], StringComparison.Ordinal);
+            Assert.Equal("inbound", cells[3]);
             // RTT and traffic come with the periodic snapshots.
-            Until(browser, b => Row(b, bob.LocalPeer)?.FindElement(By.ClassName("rtt")).Text.EndsWith(" ms", StringComparison.Ordinal) == true, "bob's RTT is shown");
-            Assert.EndsWith("B", Row(browser, bob.LocalPeer)!.FindElement(By.ClassName("received")).Text, StringComparison.Ordinal);
+            cells = Until(browser, b => Cells(b, bob.LocalPeer) is { } c && c[4].EndsWith(" ms", StringComparison.Ordinal) ? c : null, "bob's RTT is shown")!;
+            Assert.EndsWith("B", cells[6], StringComparison.Ordinal);
 
             // The connect form (a POST with the CSRF token) dials carol.
             browser.FindElement(By.Id("connect-address")).SendKeys(TestNodes.TcpAddress(carol).Encapsulate(carol.LocalPeer).ToString());
             browser.FindElement(By.Id("connect-button")).Click();
-            Until(browser, b => Row(b, carol.LocalPeer) is not null, "carol's connection appears");
-            Assert.Equal("outbound", Row(browser, carol.LocalPeer)!.FindElements(By.TagName("td"))[3].Text);
+            Assert.Equal("outbound", Until(browser, b => Cells(b, carol.LocalPeer), "carol's connection appears")![3]);
             Until(browser, b => b.FindElements(By.CssSelector($"#peers tr[data-peer='{carol.LocalPeer}']")).Count == 1, "carol is a known peer");
 
             SaveScreenshot(browser, "node-status-page.png");
 
             // The disconnect button (a DELETE with the CSRF token) closes bob's connection.
-            Row(browser, bob.LocalPeer)!.FindElement(By.ClassName("disconnect")).Click();
-            Until(browser, b => Row(b, bob.LocalPeer) is null, "bob's connection is gone");
+            Until(browser, b =>
+            {
+                b.FindElement(By.CssSelector($"#connections tr[data-peer='{bob.LocalPeer}'] button.disconnect")).Click();
+                return true;
+            }, "bob's disconnect button is clicked");
+            Until(browser, b => Cells(b, bob.LocalPeer) is null, "bob's connection is gone");
             await TestNodes.UntilAsync(() => node.Connections.Get(bob.LocalPeer) is null, "the node closed it");
         }
         finally
@@ -144,8 +148,11 @@ public sealed class WebStatusPageTests : IAsyncLifetime
         Assert.True(IPAddress.IsLoopback(IPAddress.Parse(node.WebUri!.Host)));
     }
 
-    private static IWebElement? Row(IWebDriver browser, PeerId peer) =>
-        browser.FindElements(By.CssSelector($"#connections tr[data-peer='{peer}']")).FirstOrDefault();
+    /// <summary>The text of each cell of a peer's connection row, or null when there is no row.</summary>
+    private static string[]? Cells(IWebDriver browser, PeerId peer) =>
+        browser.FindElements(By.CssSelector($"#connections tr[data-peer='{peer}']")).FirstOrDefault() is { } row
+            ? [.. row.FindElements(By.TagName("td")).Select(td => td.Text)]
+            : null;
 
     /// <summary>Polls the page until <paramref name="condition"/> holds (a hang guard, not a timing assertion).</summary>
     private static T Until<T>(IWebDriver browser, Func<IWebDriver, T> condition, string what)

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Microsoft.Extensions.Logging;
+using Pinhole.Cli.Output;
 
 namespace Pinhole.Cli.Commands;
 
@@ -18,12 +19,14 @@ internal static class ListenCommand
         var ocapn = new Option<bool>("--ocapn") { Description = "Also listen on the Goblins-compatible tcp-tls netlayer and print its ocapn:// locator." };
         var ocapnListen = new Option<string?>("--ocapn-listen") { Description = "IP:PORT or PORT for the tcp-tls netlayer (a fixed port is remembered). Default: the remembered port, else any." };
         var ocapnHost = new Option<string?>("--ocapn-host") { Description = "Host hint in the printed locator (default: the listen address, or localhost)." };
+        var json = CliJson.CreateOption("the PeerId and addresses, once listening,");
         command.Options.Add(listen);
         command.Options.Add(ocapn);
         command.Options.Add(ocapnListen);
         command.Options.Add(ocapnHost);
         command.Options.Add(cat);
         command.Options.Add(maxConnections);
+        command.Options.Add(json);
         command.SetAction((parse, ct) => CommandRunner.RunAsync(async token =>
         {
             using var identity = await GlobalOptions.LoadIdentityAsync(parse, token).ConfigureAwait(false);
@@ -37,9 +40,12 @@ internal static class ListenCommand
                 ListenAddresses = [.. (parse.GetValue(listen) ?? []).Select(Multiaddr.Parse)],
             };
             await using var listener = await PeerListener.ListenAsync(options, token).ConfigureAwait(false);
-            foreach (var address in listener.GetDialableAddresses())
+            if (!parse.GetValue(json))
             {
-                await Console.Out.WriteLineAsync(address.ToString()).ConfigureAwait(false);
+                foreach (var address in listener.GetDialableAddresses())
+                {
+                    await Console.Out.WriteLineAsync(address.ToString()).ConfigureAwait(false);
+                }
             }
             using var ocapnNode = parse.GetValue(ocapn) ? await OcapnCli.LoadNodeAsync(parse, token).ConfigureAwait(false) : null;
             await using var ocapnListener = ocapnNode is null ? null : await Ocapn.OcapnTcpTlsNetlayer.ListenAsync(new Ocapn.OcapnTcpTlsListenerOptions
@@ -49,7 +55,11 @@ internal static class ListenCommand
                 AdvertisedHost = parse.GetValue(ocapnHost),
                 MaxConnections = parse.GetValue(maxConnections),
             }, token).ConfigureAwait(false);
-            if (ocapnListener is not null)
+            if (parse.GetValue(json))
+            {
+                CliJson.Write(Console.Out, new ListeningJson("listening", identity.PeerId.ToString(), [.. listener.GetDialableAddresses().Select(a => a.ToString())], ocapnListener?.Locator.ToString()), CommandJsonContext.Default.ListeningJson);
+            }
+            else if (ocapnListener is not null)
             {
                 await Console.Out.WriteLineAsync(ocapnListener.Locator.ToString()).ConfigureAwait(false);
             }

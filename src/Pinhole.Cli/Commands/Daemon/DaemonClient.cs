@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Net;
-using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
+using Pinhole.Cli.Output;
 using Pinhole.Node;
 
 namespace Pinhole.Cli.Commands.Daemon;
@@ -9,9 +9,6 @@ namespace Pinhole.Cli.Commands.Daemon;
 /// <summary>What the daemon-client commands share: finding the API socket, errors to exit codes, output.</summary>
 internal static class DaemonClient
 {
-    /// <summary>Exit code when the daemon is not running (docs/cli.md).</summary>
-    public const int NotRunning = 6;
-
     /// <summary>The environment variable naming the API socket (overrides the home's).</summary>
     public const string SocketVariable = "PINHOLE_API_SOCKET";
 
@@ -20,7 +17,7 @@ internal static class DaemonClient
         Description = $"The daemon's API socket (default: ${SocketVariable}, else api.sock in the home).",
     };
 
-    public static Option<bool> Json => new("--json") { Description = "Print JSON (the API's own documents) instead of text." };
+    public static Option<bool> Json => CliJson.CreateOption("the daemon's answer (the local API's own JSON document)");
 
     public static PinholeApiClient Create(ParseResult parse)
     {
@@ -42,7 +39,7 @@ internal static class DaemonClient
             }
             catch (DaemonNotRunningException e)
             {
-                return CommandRunner.Fail(e.Message, NotRunning);
+                return CommandRunner.Fail(e.Message, ExitCodes.DaemonUnavailable);
             }
             catch (PinholeApiException e)
             {
@@ -59,15 +56,20 @@ internal static class DaemonClient
         return e.Status switch
         {
             HttpStatusCode.BadRequest => ExitCodes.Usage,
+            HttpStatusCode.Forbidden or HttpStatusCode.Unauthorized => ExitCodes.NotPermitted,
+            HttpStatusCode.NotFound => ExitCodes.NotFound,
             _ => ExitCodes.Failure,
         };
     }
 
-    public static Task WriteJsonAsync<T>(T value, JsonTypeInfo<T> type)
-    {
-        var indented = new JsonSerializerOptions(type.Options) { WriteIndented = true };
-        return Console.Out.WriteLineAsync(JsonSerializer.Serialize(value, (JsonTypeInfo<T>)indented.GetTypeInfo(type.Type)));
-    }
+    /// <summary>One JSON line on standard output (docs/cli.md, "--json").</summary>
+    public static Task WriteJsonAsync<T>(T value, JsonTypeInfo<T> type) => CliJson.WriteAsync(Console.Out, value, type);
+
+    /// <summary>"2 min ago" / "never".</summary>
+    public static string Ago(DateTimeOffset? time) => time is { } t ? CliOutput.Duration(DateTimeOffset.UtcNow - t) + " ago" : "never";
+
+    /// <summary>An RTT in milliseconds as text output prints durations.</summary>
+    public static string Rtt(double? ms) => ms is { } v ? CliOutput.Duration(TimeSpan.FromMilliseconds(v)) : "-";
 
     /// <summary>A peer's short name: its alias, else its PeerId.</summary>
     public static string Name(string peerId, string? alias) => alias ?? peerId;

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using Pinhole.Cli.Output;
 
 namespace Pinhole.Cli.Commands.Daemon;
 
@@ -11,12 +12,12 @@ internal static class DaemonPing
 {
     public static bool Applies(string target) => !ConnectCommand.IsAddress(target);
 
-    public static Task<int> RunAsync(ParseResult parse, string peer, int count, CancellationToken cancellationToken) =>
+    public static Task<int> RunAsync(ParseResult parse, string peer, int count, bool json, CancellationToken cancellationToken) =>
         DaemonClient.RunAsync(parse, async (client, token) =>
         {
             try
             {
-                return await PingAsync(client, peer, count, token).ConfigureAwait(false);
+                return await PingAsync(client, peer, count, json, token).ConfigureAwait(false);
             }
             catch (Pinhole.Node.DaemonNotRunningException e) when (!PeerId.TryParse(peer, out _))
             {
@@ -25,7 +26,7 @@ internal static class DaemonPing
             }
         }, cancellationToken);
 
-    private static async Task<int> PingAsync(Pinhole.Node.PinholeApiClient client, string peer, int count, CancellationToken token)
+    private static async Task<int> PingAsync(Pinhole.Node.PinholeApiClient client, string peer, int count, bool json, CancellationToken token)
     {
         {
             var total = 0.0;
@@ -39,9 +40,23 @@ internal static class DaemonPing
                     via = connection?.RemoteAddress ?? "?";
                 }
                 total += pong.RttMs;
-                await Console.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"pong from {pong.PeerId} via {via}: seq={i} time={pong.RttMs:0.###} ms")).ConfigureAwait(false);
+                if (json)
+                {
+                    await CliJson.WriteAsync(Console.Out, new PongJson("pong", i, pong.PeerId, pong.RttMs), CommandJsonContext.Default.PongJson, token).ConfigureAwait(false);
+                }
+                else
+                {
+                    await Console.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"pong from {pong.PeerId} via {via}: seq={i} time={pong.RttMs:0.###} ms")).ConfigureAwait(false);
+                }
             }
-            await Console.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{count} pings, average {total / count:0.###} ms")).ConfigureAwait(false);
+            if (json)
+            {
+                await CliJson.WriteAsync(Console.Out, new PingSummaryJson("summary", count, total / count), CommandJsonContext.Default.PingSummaryJson, token).ConfigureAwait(false);
+            }
+            else
+            {
+                await Console.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{count} pings, average {total / count:0.###} ms")).ConfigureAwait(false);
+            }
             return ExitCodes.Success;
         }
     }

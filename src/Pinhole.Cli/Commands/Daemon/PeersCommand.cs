@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Pinhole.Cli.Output;
 using Pinhole.Node.Api;
 
 namespace Pinhole.Cli.Commands.Daemon;
@@ -20,12 +21,11 @@ internal static class PeersCommand
                 await DaemonClient.WriteJsonAsync(peers, ApiJsonContext.Default.ListPeerResponse).ConfigureAwait(false);
                 return ExitCodes.Success;
             }
-            var table = new TextTable("PEER", "ALIAS", "TRUST", "KEEP", "CONNECTED", "LAST SEEN", "ADDRESSES");
+            var table = new TextTable("peer", "alias", "trust", "keep", "connected", "last seen", "addresses");
             foreach (var p in peers)
             {
-                table.Add(p.PeerId, p.Alias ?? "-", p.Trust, p.KeepConnected ? "yes" : "no", p.Connected ? "yes" : "no",
-                    p.LastSeen is { } seen ? TextTable.Duration(DateTimeOffset.UtcNow - seen) + " ago" : "never",
-                    p.Addresses.Count == 0 ? "-" : string.Join(", ", p.Addresses.Select(a => $"{a.Address} ({a.Source})")));
+                table.Add(p.PeerId, p.Alias, p.Trust, p.KeepConnected ? "yes" : "no", p.Connected ? "yes" : "no",
+                    DaemonClient.Ago(p.LastSeen), string.Join(", ", p.Addresses.Select(a => $"{a.Address} ({a.Source})")));
             }
             await Console.Out.WriteAsync(table.Count == 0 ? "no known peers\n" : table.ToString()).ConfigureAwait(false);
             return ExitCodes.Success;

@@ -1,6 +1,6 @@
 using System.CommandLine;
-using System.Text;
 using System.Text.Json.Serialization;
+using Pinhole.Cli.Output;
 using Pinhole.Node.Api;
 
 namespace Pinhole.Cli.Commands.Daemon;
@@ -32,41 +32,47 @@ internal static class StatusCommand
 
     internal static string Render(StatusResponse status, List<PeerResponse> peers, List<ConnectionResponse> connections)
     {
-        var text = new StringBuilder();
-        text.Append(status.PeerId).Append("  this node, ").Append(status.State).Append(", up ").Append(TextTable.Duration(TimeSpan.FromSeconds(status.UptimeSeconds))).Append('\n');
-        foreach (var address in status.Addresses)
+        using var text = new StringWriter();
+        var fields = new List<(string, string?)>
         {
-            text.Append("  address  ").Append(address).Append('\n');
-        }
-        text.Append("  api      ").Append(status.Api.Socket ?? "-").Append('\n');
-        if (status.Api.Web is { } web)
-        {
-            text.Append("  web      ").Append(web).Append('\n');
-        }
+            ("peer id", status.PeerId),
+            ("state", status.State + ", up " + CliOutput.Duration(TimeSpan.FromSeconds(status.UptimeSeconds))),
+        };
+        fields.AddRange(status.Addresses.Select(a => ("address", (string?)a)));
+        fields.Add(("api", status.Api.Socket));
+        fields.Add(("web", status.Api.Web));
         if (status.OcapnLocator is { } locator)
         {
-            text.Append("  ocapn    ").Append(locator).Append('\n');
+            fields.Add(("ocapn", locator));
         }
-        text.Append('\n');
-        var table = new TextTable("PEER", "ALIAS", "STATUS", "RTT", "TX", "RX");
+        TextTable.Fields(text, fields);
+        text.WriteLine();
+        var table = new TextTable("peer", "alias", "status", "rtt", "tx", "rx");
         var byPeer = connections.Where(c => c.State == "active").ToDictionary(c => c.PeerId, StringComparer.Ordinal);
         foreach (var peer in peers)
         {
             if (byPeer.Remove(peer.PeerId, out var c))
             {
-                table.Add(peer.PeerId, peer.Alias ?? "-", Active(c), TextTable.Ms(c.RttMs), TextTable.Bytes(c.BytesSent), TextTable.Bytes(c.BytesReceived));
+                table.Add(peer.PeerId, peer.Alias, Active(c), DaemonClient.Rtt(c.RttMs), CliOutput.Bytes(c.BytesSent), CliOutput.Bytes(c.BytesReceived));
             }
             else
             {
-                var seen = peer.LastSeen is { } last ? "offline, last seen " + TextTable.Duration(DateTimeOffset.UtcNow - last) + " ago" : "offline, never seen";
-                table.Add(peer.PeerId, peer.Alias ?? "-", seen, "-", "-", "-");
+                var seen = peer.LastSeen is null ? "offline, never seen" : "offline, last seen " + DaemonClient.Ago(peer.LastSeen);
+                table.Add(peer.PeerId, peer.Alias, seen, null, null, null);
             }
         }
         foreach (var c in byPeer.Values)
         {
-            table.Add(c.PeerId, "-", Active(c), TextTable.Ms(c.RttMs), TextTable.Bytes(c.BytesSent), TextTable.Bytes(c.BytesReceived));
+            table.Add(c.PeerId, null, Active(c), DaemonClient.Rtt(c.RttMs), CliOutput.Bytes(c.BytesSent), CliOutput.Bytes(c.BytesReceived));
         }
-        text.Append(table.Count == 0 ? "no peers yet: pinhole connect ADDRESS, or pinhole peers add PEER --address ADDRESS\n" : table.ToString());
+        if (table.Count == 0)
+        {
+            text.WriteLine("no peers yet: pinhole connect ADDRESS, or pinhole peers add PEER --address ADDRESS");
+        }
+        else
+        {
+            table.Write(text);
+        }
         return text.ToString();
     }
 
@@ -76,7 +82,7 @@ internal static class StatusCommand
 /// <summary><c>pinhole status --json</c>: the three API documents together.</summary>
 internal sealed record StatusDocument(StatusResponse Self, List<PeerResponse> Peers, List<ConnectionResponse> Connections);
 
-[JsonSourceGenerationOptions(System.Text.Json.JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, WriteIndented = true)]
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
 [JsonSerializable(typeof(StatusDocument))]
 internal sealed partial class StatusJsonContext : JsonSerializerContext
 {
