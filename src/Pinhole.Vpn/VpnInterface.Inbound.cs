@@ -161,7 +161,10 @@ public sealed partial class VpnInterface
         // Cryptokey routing: the inner source must be an address this peer owns.
         if (!ReferenceEquals(routes.Lookup(IpHeader.Source(plaintext, version)), peer))
         {
-            Interlocked.Increment(ref peer.DroppedSource);
+            if (Interlocked.Increment(ref peer.DroppedSource) <= 10 && _logger.IsEnabled(Microsoft.Extensions.Logging.LogLevel.Debug))
+            {
+                VpnLog.SourceNotAllowed(_logger, peer.ToString(), new System.Net.IPAddress(IpHeader.Source(plaintext, version)).ToString() + " " + Convert.ToHexString(plaintext[..Math.Min(40, plaintext.Length)]));
+            }
             return false;
         }
         Interlocked.Add(ref peer.RxBytes, declared);

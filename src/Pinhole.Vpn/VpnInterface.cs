@@ -35,7 +35,7 @@ public sealed partial class VpnInterface : IAsyncDisposable
     private readonly ConcurrentDictionary<uint, Keypair> _indices = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly VpnTimings _timings;
-    private readonly IReadOnlyList<IpPrefix> _addresses;
+    private readonly IReadOnlyList<InterfaceAddress> _addresses;
     private readonly Lock _peersLock = new();
     private volatile PrefixTable<Peer> _routes = PrefixTable<Peer>.Empty;
     private volatile FrozenDictionary<PeerId, Peer> _peers = FrozenDictionary<PeerId, Peer>.Empty;
@@ -133,9 +133,9 @@ public sealed partial class VpnInterface : IAsyncDisposable
     {
         int index = tun.InterfaceIndex;
         netlink.SetLink(index, up: null, mtu: mtu);
-        foreach (IpPrefix address in options.Addresses)
+        foreach (InterfaceAddress address in options.Addresses)
         {
-            netlink.AddAddress(index, address.Address, address.Length);
+            netlink.AddAddress(index, address.Address, address.PrefixLength);
         }
         netlink.SetLink(index, up: true, mtu: null);
         bool v4Default = false, v6Default = false;

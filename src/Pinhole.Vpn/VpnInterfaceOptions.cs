@@ -14,7 +14,7 @@ public sealed class VpnInterfaceOptions
     public string InterfaceName { get; set; } = "pinhole0";
 
     /// <summary>Addresses of the interface with their prefix length, e.g. 10.7.0.1/24 and fd07::1/64.</summary>
-    public IList<IpPrefix> Addresses { get; } = [];
+    public IList<InterfaceAddress> Addresses { get; } = [];
 
     /// <summary>UDP address to listen on. Default: all addresses, both families.</summary>
     public IPAddress ListenAddress { get; set; } = IPAddress.IPv6Any;

@@ -33,6 +33,9 @@ internal static partial class VpnLog
     [LoggerMessage(11008, LogLevel.Warning, "Keypair index collision with {Peer}; handshake discarded")]
     internal static partial void IndexCollision(ILogger logger, string peer);
 
+    [LoggerMessage(11010, LogLevel.Debug, "Packet from {Peer} dropped: its source {Source} is not one of the peer's prefixes")]
+    internal static partial void SourceNotAllowed(ILogger logger, string peer, string source);
+
     [LoggerMessage(11009, LogLevel.Information, "VPN {Interface} down")]
     internal static partial void Stopped(ILogger logger, string @interface);
 }

@@ -19,7 +19,7 @@ public sealed record VpnStatus
     public required int Mtu { get; init; }
 
     /// <summary>Interface addresses.</summary>
-    public required IReadOnlyList<IpPrefix> Addresses { get; init; }
+    public required IReadOnlyList<InterfaceAddress> Addresses { get; init; }
 
     /// <summary>Offloads in use after probing.</summary>
     public required VpnOffloads Offloads { get; init; }

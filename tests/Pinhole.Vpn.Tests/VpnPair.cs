@@ -30,9 +30,9 @@ internal sealed class VpnPair : IAsyncDisposable
         var idB = NodeIdentity.Generate();
         var ta = network.Create(IPEndPoint.Parse("192.0.2.1:51820"));
         var tb = network.Create(IPEndPoint.Parse("192.0.2.2:51820"));
-        var optionsA = new VpnInterfaceOptions { Identity = idA, InterfaceName = "a0", Addresses = { IpPrefix.Parse("10.7.0.1/24") } };
+        var optionsA = new VpnInterfaceOptions { Identity = idA, InterfaceName = "a0", Addresses = { InterfaceAddress.Parse("10.7.0.1/24") } };
         optionsA.Peers.Add(new VpnPeerOptions { PeerId = idB.PeerId, Name = "b", AllowedPrefixes = { IpPrefix.Parse("10.7.0.2/32"), IpPrefix.Parse("fd07::2/128") }, Endpoint = tb.LocalEndPoint });
-        var optionsB = new VpnInterfaceOptions { Identity = idB, InterfaceName = "b0", Addresses = { IpPrefix.Parse("10.7.0.2/24") } };
+        var optionsB = new VpnInterfaceOptions { Identity = idB, InterfaceName = "b0", Addresses = { InterfaceAddress.Parse("10.7.0.2/24") } };
         optionsB.Peers.Add(new VpnPeerOptions { PeerId = idA.PeerId, Name = "a", AllowedPrefixes = { IpPrefix.Parse("10.7.0.1/32"), IpPrefix.Parse("fd07::1/128") }, Endpoint = bothDial ? ta.LocalEndPoint : null });
         configure?.Invoke(optionsA, optionsB);
         var tunA = new MemoryTun("a0");
