@@ -122,7 +122,13 @@ public sealed partial class VpnInterface
         peer.LastPing = now;
         if (!SendControl(peer, ping, padTo))
         {
+            // Refused locally (larger than the interface, EMSGSIZE): as good as lost.
             peer.PingSentAt = 0;
+            if (size > Volatile.Read(ref peer.PathMtu))
+            {
+                peer.ProbeMtu = NextSmaller(size);
+                peer.ProbeFailures++;
+            }
         }
     }
 
