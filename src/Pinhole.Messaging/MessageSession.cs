@@ -249,7 +249,7 @@ public sealed class MessageSession : IAsyncDisposable
 
     /// <summary>
     /// Reads each inbound stream's header on its own task (a stalled stream cannot hold up the others' headers)
-    /// but queues top-level channels in the order the peer opened them, as <see cref="AcceptReceiverAsync{T}"/>
+    /// but queues top-level channels in the order the peer opened them, as <see cref="AcceptReceiverAsync{T}(IMessageCodec{T}, CancellationToken)"/>
     /// promises: with optimistic stream opening several are in flight at once.
     /// </summary>
     private async Task AcceptLoopAsync()
