@@ -23,6 +23,10 @@ internal static class Program
         {
             return FixedWorkScenario.Run(args[1..]);
         }
+        if (args.Length > 0 && args[0] == Coordinator.RecordHarness.Command)
+        {
+            return Coordinator.RecordHarness.Run(args[1..]);
+        }
         if (args.Length > 0 && args[0] == KeySignatureHarness.Command)
         {
             return KeySignatureHarness.Run(args[1..]);

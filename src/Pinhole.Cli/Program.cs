@@ -38,6 +38,9 @@ internal static class Program
         root.Subcommands.Add(PacketCommand.Create());
         root.Subcommands.Add(NetcheckCommand.Create());
         Commands.Daemon.DaemonCommands.Register(root);
+        root.Subcommands.Add(Commands.Networks.CoordinatorCommand.Create());
+        root.Subcommands.Add(Commands.Networks.NetworkCommands.Create());
+        root.Subcommands.Add(Commands.Networks.JoinCommand.Create());
         return root;
     }
 }

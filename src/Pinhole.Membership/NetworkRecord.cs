@@ -88,6 +88,19 @@ public abstract class NetworkRecord
         return decoded;
     }
 
+    /// <summary>
+    /// <see cref="Decode"/> without the process-wide memo of decoded records: always parses and verifies (the fuzz
+    /// target and the benchmark's entry point).
+    /// </summary>
+    internal static NetworkRecord DecodeUncached(ReadOnlySpan<byte> blob)
+    {
+        if (blob.Length > MaxEncodedLength)
+        {
+            throw new FormatException($"Record is {blob.Length} bytes; at most {MaxEncodedLength} are accepted.");
+        }
+        return DecodeNew(blob);
+    }
+
     private static NetworkRecord DecodeNew(ReadOnlySpan<byte> blob)
     {
         var reader = new ProtobufReader(blob);

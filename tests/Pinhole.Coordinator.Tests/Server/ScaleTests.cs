@@ -24,6 +24,26 @@ public class ScaleTests(ITestOutputHelper output)
         {
             Assert.Equal(StoreWrite.Stored, (await coordinator.Store.AppendAsync(net.Member(node.PeerId, notBefore: now))).Result);
         }
+        // Join latency (redeem + first membership synced), one node after another: measured, not asserted.
+        var joins = new List<double>();
+        var cpuBeforeJoins = CpuSeconds();
+        for (var i = 0; i < 20; i++)
+        {
+            using var joiner = NodeIdentity.Generate(Libp2pKeyType.Ed25519);
+            using var invite = coordinator.Invite(net);
+            var one = Stopwatch.StartNew();
+            await using var client = await MembershipClient.JoinAsync(invite, coordinator.ClientOptions(joiner));
+            await client.WaitForSyncAsync().WaitAsync(Wait.Guard);
+            joins.Add(one.Elapsed.TotalMilliseconds);
+        }
+        var joinsCpu = (CpuSeconds() - cpuBeforeJoins) * 1000 / joins.Count;
+        joins.Sort();
+        output.WriteLine($"join (connect + TLS + genesis + redeem + first sync), 20 in a row: p50 {joins[10]:0} ms, max {joins[^1]:0} ms, {joinsCpu:0.0} CPU-ms per join (both sides)");
+        var extra = joins.Count;
+
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        var heapBefore = GC.GetTotalMemory(forceFullCollection: true);
         var joined = Stopwatch.StartNew();
         var cpuBeforeJoin = CpuSeconds();
         var clients = await StartAllAsync(nodes, n => new MembershipClientOptions
@@ -39,7 +59,9 @@ public class ScaleTests(ITestOutputHelper output)
             await Task.WhenAll(clients.Select(c => c.WaitForSyncAsync().WaitAsync(TimeSpan.FromMinutes(5))));
             joined.Stop();
             var joinCpu = CpuSeconds() - cpuBeforeJoin;
-            Assert.All(clients, c => Assert.Equal(Members, c.View.Members.Count));
+            var heapPerMember = (GC.GetTotalMemory(forceFullCollection: true) - heapBefore) / (double)Members;
+            output.WriteLine($"managed heap per connected member: {heapPerMember / 1024:0} KiB (server and client side together, one process)");
+            Assert.All(clients, c => Assert.Equal(Members + extra, c.View.Members.Count));
             Assert.Equal(Members, coordinator.Server.SubscriberCount);
 
             var victim = nodes[^1].PeerId;

@@ -63,7 +63,7 @@ internal static class DaemonCommand
             {
                 options.LoggerFactory = services.GetRequiredService<ILoggerFactory>();
                 options.MeterFactory = services.GetRequiredService<IMeterFactory>();
-                return PinholeNode.CreateBuilder(options).Build();
+                return Networks.NetworkCli.AddCachedNetworks(PinholeNode.CreateBuilder(options), home).Build();
             });
             builder.Services.AddHostedService(services => new PinholeNodeHostedService(services.GetRequiredService<PinholeNode>()));
 

@@ -1,0 +1,62 @@
+using System.CommandLine;
+using Pinhole.Cli.Output;
+using Pinhole.Membership;
+using Pinhole.Node;
+
+namespace Pinhole.Cli.Commands.Networks;
+
+/// <summary><c>pinhole join INVITE</c>: redeems an invite for this home's key and leaves the verified records in the home, where <c>pinhole daemon</c> follows the network.</summary>
+internal static class JoinCommand
+{
+    public static Command Create()
+    {
+        var command = new Command("join", "Join a private network with an invite: checks the network's genesis against the invite, redeems it for this node's key, syncs, and caches the verified records (the daemon then connects to the members).");
+        var invite = new Argument<string>("invite") { Description = "The invite (pinhole-invite:…), or - to read it from stdin." };
+        var timeout = new Option<string>("--timeout") { Description = "How long to wait for the coordinator (e.g. 30s, 2m).", DefaultValueFactory = _ => "60s" };
+        command.Arguments.Add(invite);
+        command.Options.Add(timeout);
+        command.SetAction((parse, ct) => NetworkCli.RunAsync(async token =>
+        {
+            var home = PinholeHome.Resolve(parse.GetValue(GlobalOptions.Home));
+            var text = parse.GetValue(invite)!;
+            if (text == "-")
+            {
+                text = (await Console.In.ReadLineAsync(token).ConfigureAwait(false))?.Trim() ?? "";
+            }
+            using var identity = await GlobalOptions.LoadIdentityAsync(parse, token).ConfigureAwait(false);
+            using var logging = GlobalOptions.CreateLoggerFactory(parse);
+            using var code = InviteCode.Parse(text);
+            var cache = NetworkCli.CacheDirectory(home);
+            NetworkCli.CreatePrivateDirectory(cache);
+            if (PinholeNodeNetworkExtensions.FindCachedNetworks(cache).Contains(code.Invite.Network))
+            {
+                CliOutput.Note($"already a member of {code.Invite.Network} by the cache in {cache}; redeeming anyway would waste the invite, so nothing was done.");
+                return ExitCodes.Success;
+            }
+            await using var client = await MembershipClient.JoinAsync(code, new MembershipClientOptions
+            {
+                Identity = identity,
+                CacheDirectory = cache,
+                OperationTimeout = NetworkCommands.Duration(parse.GetValue(timeout)!),
+                LoggerFactory = logging,
+            }, token).ConfigureAwait(false);
+            await NetworkMembershipService.SaveCoordinatorsAsync(cache, code.Invite.Network, client.Coordinators, token).ConfigureAwait(false);
+            var view = client.View;
+            var self = view.Members.GetValueOrDefault(identity.PeerId);
+            TextTable.Fields(Console.Out,
+            [
+                ("network", view.Network.ToString()),
+                ("name", view.Name),
+                ("peer", identity.PeerId.ToString()),
+                ("ipv4", self?.Ipv4?.ToString()),
+                ("ipv6", self?.Ipv6?.ToString()),
+                ("until", self?.NotAfter.ToString("u", System.Globalization.CultureInfo.InvariantCulture)),
+                ("members", view.Members.Count.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                ("status", client.Status.ToString()),
+            ]);
+            CliOutput.Note("joined; 'pinhole daemon' follows the network from now on (restart it if it is running).");
+            return ExitCodes.Success;
+        }, ct));
+        return command;
+    }
+}

@@ -1,0 +1,325 @@
+using System.Text.Json.Nodes;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Pinhole.Membership;
+
+namespace Pinhole.Node;
+
+/// <summary>
+/// A node's membership of one private network, hosted by <see cref="PinholeNode"/>: it joins with an invite (or starts
+/// from the verified cache, so it works with every coordinator down), announces the node's addresses in a signed
+/// endpoint record, stores each member's verified addresses in the peer store and keeps a connection to it, and
+/// drops every connection of a member that is revoked or expires, refusing it again if it reconnects. The node
+/// checks every record itself (<see cref="MembershipClient"/>); the coordinator is never trusted.
+/// </summary>
+public sealed partial class NetworkMembershipService : INodeService, IAsyncDisposable
+{
+    private readonly NetworkMembershipOptions _options;
+    private readonly Channel<Func<Task>> _work = Channel.CreateUnbounded<Func<Task>>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly HashSet<PeerId> _followed = [];
+    private PinholeNode? _node;
+    private MembershipClient? _client;
+    private NodeEventSubscription? _events;
+    private Task _workLoop = Task.CompletedTask;
+    private Task _eventLoop = Task.CompletedTask;
+    private ILogger _logger = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+
+    /// <summary>A service for the network <paramref name="options"/> names (validated now).</summary>
+    public NetworkMembershipService(NetworkMembershipOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _options = options;
+        Network = options.Network ?? options.Invite!.Invite.Network;
+    }
+
+    /// <summary>The network.</summary>
+    public NetworkId Network { get; }
+
+    /// <inheritdoc/>
+    public string Name => "network:" + Network;
+
+    /// <summary>The verified membership client (null before start).</summary>
+    public MembershipClient? Client => _client;
+
+    /// <summary>Peers dropped because they stopped being members (revoked, expired), counted since start.</summary>
+    public long Dropped => Interlocked.Read(ref _dropped);
+
+    private long _dropped;
+
+    /// <summary>True if <paramref name="peer"/> is a valid member now, by this node's own check.</summary>
+    public bool IsMember(PeerId peer) => _client?.IsMember(peer) ?? false;
+
+    /// <inheritdoc/>
+    public async Task StartAsync(PinholeNode node, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        _node = node;
+        _logger = node.Options.LoggerFactory.CreateLogger<NetworkMembershipService>();
+        var cache = _options.CacheDirectory ?? (node.Options.Home is { } home ? Path.Combine(home, "networks") : null);
+        var options = new MembershipClientOptions
+        {
+            Identity = node.Identity,
+            Network = Network,
+            CacheDirectory = cache,
+            OperationTimeout = _options.OperationTimeout,
+            Connect = (address, ct) => PeerConnection.ConnectAsync(node.CreateConnectOptions(address), ct),
+            TimeProvider = node.Options.TimeProvider,
+            LoggerFactory = node.Options.LoggerFactory,
+        };
+        foreach (var coordinator in _options.Coordinators)
+        {
+            options.Coordinators.Add(coordinator);
+        }
+        var cached = cache is not null && File.Exists(MembershipClient.CachePath(cache, Network));
+        if (cached && options.Coordinators.Count == 0)
+        {
+            foreach (var coordinator in LoadCoordinators(cache!, Network))
+            {
+                options.Coordinators.Add(coordinator);
+            }
+        }
+        if (!cached && _options.Invite is { } invite)
+        {
+            _client = await MembershipClient.JoinAsync(invite, options, cancellationToken).ConfigureAwait(false);
+            if (cache is not null)
+            {
+                await SaveCoordinatorsAsync(cache, Network, _client.Coordinators, cancellationToken).ConfigureAwait(false);
+            }
+            NetworkLog.Joined(_logger, Network, node.LocalPeer);
+        }
+        else
+        {
+            if (!cached && options.Coordinators.Count == 0 && _options.Invite is null)
+            {
+                throw new ArgumentException($"No cache for {Network} and no coordinator or invite to join it with.");
+            }
+            if (options.Coordinators.Count == 0 && _options.Invite is { } known)
+            {
+                foreach (var coordinator in known.Invite.Coordinators)
+                {
+                    options.Coordinators.Add(coordinator);
+                }
+            }
+            _client = await MembershipClient.StartAsync(options, cancellationToken).ConfigureAwait(false);
+        }
+        _options.Invite?.Dispose();
+        _client.Changed += OnChanged;
+        _events = node.Events.Subscribe();
+        _workLoop = Task.Run(WorkLoopAsync, CancellationToken.None);
+        _eventLoop = Task.Run(EventLoopAsync, CancellationToken.None);
+        // What the cache or the first sync already holds: no event announces it.
+        var view = _client.View;
+        _work.Writer.TryWrite(() => FollowAsync(view.Members.Values, [.. view.Revoked.Keys]));
+        if (_options.PublishEndpoint)
+        {
+            await _client.PublishEndpointAsync(node.GetDialableAddresses(), _options.NatType, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The file beside a network's cache that lists its coordinators (the cache holds records only).</summary>
+    public static string CoordinatorsPath(string cacheDirectory, NetworkId network)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        return Path.Combine(cacheDirectory, network + ".coordinators");
+    }
+
+    /// <summary>Remembers where the network's coordinators are, one multiaddr a line.</summary>
+    public static async Task SaveCoordinatorsAsync(string cacheDirectory, NetworkId network, IEnumerable<Multiaddr> coordinators, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(coordinators);
+        await File.WriteAllLinesAsync(CoordinatorsPath(cacheDirectory, network), coordinators.Select(c => c.ToString()), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The coordinators remembered for the network (none if the file is missing; bad lines are skipped).</summary>
+    public static IReadOnlyList<Multiaddr> LoadCoordinators(string cacheDirectory, NetworkId network)
+    {
+        var path = CoordinatorsPath(cacheDirectory, network);
+        if (!File.Exists(path))
+        {
+            return [];
+        }
+        var found = new List<Multiaddr>();
+        foreach (var line in File.ReadLines(path).Take(64))
+        {
+            if (Multiaddr.TryParse(line.Trim(), out var address))
+            {
+                found.Add(address);
+            }
+        }
+        return found;
+    }
+
+    /// <inheritdoc/>
+    public async Task StopAsync(CancellationToken cancellationToken) => await DisposeAsync().ConfigureAwait(false);
+
+    /// <inheritdoc/>
+    public JsonObject? GetStatus()
+    {
+        if (_client is not { } client)
+        {
+            return null;
+        }
+        var view = client.View;
+        return new JsonObject
+        {
+            ["network"] = Network.ToString(),
+            ["name"] = view.Name,
+            ["status"] = client.Status.ToString(),
+            ["member"] = view.IsMember(client.LocalPeer),
+            ["members"] = view.Members.Count,
+            ["revoked"] = view.Revoked.Count,
+            ["cursor"] = client.Cursor,
+            ["dropped"] = Dropped,
+        };
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask DisposeAsync()
+    {
+        if (_stopping.IsCancellationRequested)
+        {
+            return;
+        }
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        if (_client is { } client)
+        {
+            client.Changed -= OnChanged;
+        }
+        _work.Writer.TryComplete();
+        _events?.Dispose();
+        await Task.WhenAll(_workLoop, _eventLoop).ConfigureAwait(false);
+        if (_client is not null)
+        {
+            await _client.DisposeAsync().ConfigureAwait(false);
+        }
+        _stopping.Dispose();
+    }
+
+    private void OnChanged(object? sender, NetworkChangedEventArgs e)
+    {
+        var removed = e.Removed.Select(r => r.Member.Peer).ToList();
+        if (_node is { } node && removed.Contains(node.LocalPeer))
+        {
+            // This node was cut off itself: it has no business with the members any more.
+            _work.Writer.TryWrite(async () =>
+            {
+                foreach (var peer in _followed.ToList())
+                {
+                    await DropAsync(peer, "this node is no longer a member").ConfigureAwait(false);
+                }
+            });
+            return;
+        }
+        _work.Writer.TryWrite(() => FollowAsync([.. e.Added, .. e.Updated], removed));
+    }
+
+    // One at a time, in event order: store members' addresses and keep them connected; cut off those that left.
+    private async Task FollowAsync(IEnumerable<NetworkMember> members, IReadOnlyList<PeerId> removed)
+    {
+        var node = _node!;
+        foreach (var member in members)
+        {
+            if (member.Peer.Equals(node.LocalPeer) || member.Addresses.Count == 0 || !_client!.IsMember(node.LocalPeer))
+            {
+                continue;
+            }
+            try
+            {
+                foreach (var address in member.Addresses)
+                {
+                    node.Peers.AddAddress(member.Peer, address, AddressSource.Coordinator);
+                }
+                if (_options.ConnectToMembers)
+                {
+                    node.Connections.KeepConnected(member.Peer, true);
+                    _followed.Add(member.Peer);
+                }
+            }
+            catch (Exception e) when (e is PeerException or PeerStoreException or ArgumentException or FormatException)
+            {
+                NetworkLog.FollowFailed(_logger, member.Peer, Network, e.Message);
+            }
+        }
+        foreach (var peer in removed)
+        {
+            await DropAsync(peer, "no longer a member").ConfigureAwait(false);
+        }
+    }
+
+    private async Task DropAsync(PeerId peer, string why)
+    {
+        var node = _node!;
+        if (peer.Equals(node.LocalPeer))
+        {
+            return;
+        }
+        if (_followed.Remove(peer) || node.Connections.IsKeptConnected(peer))
+        {
+            try
+            {
+                node.Connections.KeepConnected(peer, false);
+            }
+            catch (PeerException)
+            {
+                // Not in the store: nothing to stop.
+            }
+        }
+        if (await node.Connections.DisconnectAsync(peer, _stopping.Token).ConfigureAwait(false))
+        {
+            Interlocked.Increment(ref _dropped);
+            NetworkLog.Dropped(_logger, peer, Network, why);
+        }
+    }
+
+    private async Task WorkLoopAsync()
+    {
+        await foreach (var work in _work.Reader.ReadAllAsync().ConfigureAwait(false))
+        {
+            try
+            {
+                await work().ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e) when (e is PeerException or IOException or ObjectDisposedException or InvalidOperationException)
+            {
+                NetworkLog.FollowFailed(_logger, null, Network, e.Message);
+            }
+        }
+    }
+
+    // A revoked member that dials in (or is dialled by something else) is cut off as soon as it connects.
+    private async Task EventLoopAsync()
+    {
+        try
+        {
+            await foreach (var e in _events!.Reader.ReadAllAsync(_stopping.Token).ConfigureAwait(false))
+            {
+                if (e is PeerConnectedEvent connected && _client!.View.Revoked.ContainsKey(connected.Peer))
+                {
+                    var peer = connected.Peer;
+                    _work.Writer.TryWrite(() => DropAsync(peer, "revoked"));
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private static partial class NetworkLog
+    {
+        [LoggerMessage(Level = LogLevel.Information, Message = "Joined network {Network} as {Peer}")]
+        public static partial void Joined(ILogger logger, NetworkId network, PeerId peer);
+
+        [LoggerMessage(Level = LogLevel.Information, Message = "Dropped {Peer} from network {Network}: {Why}")]
+        public static partial void Dropped(ILogger logger, PeerId peer, NetworkId network, string why);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "Could not follow member {Peer} of {Network}: {Error}")]
+        public static partial void FollowFailed(ILogger logger, PeerId? peer, NetworkId network, string error);
+    }
+}
