@@ -53,6 +53,24 @@ public sealed class CoordinatorOptions
     /// <summary>Most live connections. Default 20,000.</summary>
     public int MaxConnections { get; set; } = 20_000;
 
+    /// <summary>
+    /// Connections from one source address (IPv4 address, IPv6 /64). A coordinator's members are often many nodes
+    /// behind one NAT (an office), so more than a node's listener allows. Default 1024.
+    /// </summary>
+    public int MaxConnectionsPerAddress { get; set; } = 1024;
+
+    /// <summary>Handshakes one source address may run at once. Default 64.</summary>
+    public int MaxHandshakesPerAddress { get; set; } = 64;
+
+    /// <summary>
+    /// New handshakes one source address may start per second, sustained, and in a burst: enough for a NAT'd site
+    /// reconnecting after a restart (clients back off and retry when refused), not for a flood. Default 50 and 500.
+    /// </summary>
+    public double HandshakesPerSecondPerAddress { get; set; } = 50;
+
+    /// <inheritdoc cref="HandshakesPerSecondPerAddress"/>
+    public int HandshakeBurstPerAddress { get; set; } = 500;
+
     /// <summary>Most concurrent subscriptions of one PeerId to one network. Default 4.</summary>
     public int MaxSubscriptionsPerPeer { get; set; } = 4;
 
@@ -92,7 +110,8 @@ public sealed class CoordinatorOptions
         {
             throw new ArgumentException("CoordinatorOptions intervals must be positive.");
         }
-        if (MaxConnections < 1 || MaxSubscriptionsPerPeer < 1 || MaxRequestsPerRecipient < 1)
+        if (MaxConnections < 1 || MaxSubscriptionsPerPeer < 1 || MaxRequestsPerRecipient < 1 || MaxConnectionsPerAddress < 1 || MaxHandshakesPerAddress < 1
+            || HandshakeBurstPerAddress < 1 || !(HandshakesPerSecondPerAddress > 0) || double.IsInfinity(HandshakesPerSecondPerAddress))
         {
             throw new ArgumentException("CoordinatorOptions limits must be at least 1.");
         }

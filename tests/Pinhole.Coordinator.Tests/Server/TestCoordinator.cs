@@ -37,6 +37,11 @@ internal sealed class TestCoordinator : IAsyncDisposable
             PollInterval = TimeSpan.FromSeconds(1),
             // Hang guards only: a loaded CI machine may take many seconds for a TLS handshake.
             HandshakeTimeout = Wait.Guard,
+            // Every simulated node dials from 127.0.0.1: the per-address admission limits would see one huge NAT.
+            MaxConnectionsPerAddress = 100_000,
+            MaxHandshakesPerAddress = 100_000,
+            HandshakesPerSecondPerAddress = 1e9,
+            HandshakeBurstPerAddress = 100_000,
         };
         configure?.Invoke(options);
         return new TestCoordinator(await CoordinatorServer.StartAsync(options), store, identity, owns);
