@@ -80,6 +80,11 @@ public sealed partial class PeerListener : IAsyncDisposable
                 {
                     socket.DualMode = false;
                 }
+                if (options.ReusePort)
+                {
+                    // .NET on Linux sets SO_REUSEADDR and SO_REUSEPORT together: hole punching dials from this port.
+                    socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+                }
                 try
                 {
                     socket.Bind(endPoint);

@@ -63,6 +63,13 @@ public sealed class PeerListenerOptions : PeerConnectionOptions
     /// </summary>
     public TimeSpan FirstByteTimeout { get; set; } = TimeSpan.FromSeconds(3);
 
+    /// <summary>
+    /// Lets other sockets of this process bind the listen port (SO_REUSEPORT; on Linux .NET's ReuseAddress sets it), so
+    /// TCP hole punching (DCUtR) can dial from the port peers have seen. Never open a second listener on the port:
+    /// Linux would share the accepted connections between them. Default false.
+    /// </summary>
+    public bool ReusePort { get; set; }
+
     /// <inheritdoc/>
     public override void Validate()
     {

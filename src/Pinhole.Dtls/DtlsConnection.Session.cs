@@ -19,7 +19,7 @@ public sealed partial class DtlsConnection
     /// object is disposed under it too, so no call can reach a freed SSL*. Events for the outside world
     /// (packets, establishment, closure) are collected under the lock and raised after it is released.
     /// </summary>
-    internal sealed class Session : IDtlsCallbackTarget
+    internal sealed partial class Session : IDtlsCallbackTarget
     {
         // Records one datagram may carry; a datagram with more is read in several passes of the receive loop.
         private const int MaxRecordsPerDatagram = 64;

@@ -70,7 +70,7 @@ public sealed class MessageSession : IAsyncDisposable
         return new MessageSession(connection, options, ownsConnection);
     }
 
-    /// <summary>Opens a new channel to the peer; the peer gets its Receiver from <see cref="AcceptReceiverAsync{T}"/>.</summary>
+    /// <summary>Opens a new channel to the peer; the peer gets its Receiver from <see cref="AcceptReceiverAsync{T}(IMessageCodec{T}, CancellationToken)"/>.</summary>
     public async ValueTask<Sender<T>> OpenSenderAsync<T>(IMessageCodec<T> codec, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(codec);
@@ -78,7 +78,7 @@ public sealed class MessageSession : IAsyncDisposable
         return new RemoteSender<T>(this, codec, Task.FromResult(stream));
     }
 
-    /// <summary>Waits for the peer to open a channel with <see cref="OpenSenderAsync{T}"/>, in the order the peer opened them.</summary>
+    /// <summary>Waits for the peer to open a channel with <see cref="OpenSenderAsync{T}(IMessageCodec{T}, CancellationToken)"/>, in the order the peer opened them.</summary>
     /// <exception cref="PeerException">The connection is closed.</exception>
     public async ValueTask<Receiver<T>> AcceptReceiverAsync<T>(IMessageCodec<T> codec, CancellationToken cancellationToken = default)
     {
@@ -94,6 +94,15 @@ public sealed class MessageSession : IAsyncDisposable
         }
         return new RemoteReceiver<T>(this, codec, Task.FromResult(stream));
     }
+
+    /// <summary>Opens a new channel of a <c>[GenerateShape]</c> type (<see cref="MessageCodec.Shaped{T}()"/>) to the peer.</summary>
+    public ValueTask<Sender<T>> OpenSenderAsync<T>(CancellationToken cancellationToken = default)
+        where T : PolyType.IShapeable<T> => OpenSenderAsync(MessageCodec.Shaped<T>(), cancellationToken);
+
+    /// <summary>Waits for the peer to open a channel of a <c>[GenerateShape]</c> type (<see cref="MessageCodec.Shaped{T}()"/>).</summary>
+    /// <exception cref="PeerException">The connection is closed.</exception>
+    public ValueTask<Receiver<T>> AcceptReceiverAsync<T>(CancellationToken cancellationToken = default)
+        where T : PolyType.IShapeable<T> => AcceptReceiverAsync(MessageCodec.Shaped<T>(), cancellationToken);
 
     /// <summary>Stops the session: pending accepts fail; with ownsConnection the connection is closed, which fails every channel.</summary>
     public async ValueTask DisposeAsync()
@@ -152,6 +161,9 @@ public sealed class MessageSession : IAsyncDisposable
     }
 
     internal MessagePackReaderOptions ReaderOptions => Options.ReaderOptions;
+
+    /// <summary>Nerdbank's starting context for top-level shaped messages of this session, made once (setting state allocates).</summary>
+    internal Internal.Shaped.ShapedContext? ShapedContext { get; set; }
 
     internal ILogger Logger { get; }
 
@@ -220,7 +232,8 @@ public sealed class MessageSession : IAsyncDisposable
 
     private async ValueTask<PeerStream> OpenStreamAsync(byte kind, ulong id, CancellationToken cancellationToken)
     {
-        var stream = await Connection.OpenStreamAsync(Protocol, cancellationToken).ConfigureAwait(false);
+        // Optimistic: the stream header (and the first message) follow the protocol proposal without a round trip.
+        var stream = await Connection.OpenStreamAsync(Protocol, optimistic: true, cancellationToken).ConfigureAwait(false);
         try
         {
             await StreamHeader.WriteAsync(stream, kind, id, cancellationToken).ConfigureAwait(false);
@@ -234,9 +247,17 @@ public sealed class MessageSession : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Reads each inbound stream's header on its own task (a stalled stream cannot hold up the others' headers)
+    /// but queues top-level channels in the order the peer opened them, as <see cref="AcceptReceiverAsync{T}(IMessageCodec{T}, CancellationToken)"/>
+    /// promises: with optimistic stream opening several are in flight at once.
+    /// </summary>
     private async Task AcceptLoopAsync()
     {
         await Task.Yield();
+        var classified = Channel.CreateUnbounded<Task<PeerStream?>>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        var delivery = DeliverInOrderAsync(classified.Reader);
+        Exception reason;
         try
         {
             while (true)
@@ -249,18 +270,35 @@ public sealed class MessageSession : IAsyncDisposable
                     await stream.DisposeAsync().ConfigureAwait(false);
                     continue;
                 }
-                _ = HandleInboundAsync(stream);
+                classified.Writer.TryWrite(ClassifyAsync(stream));
             }
         }
         catch (Exception e)
         {
-            var reason = e as PeerException ?? new PeerException(PeerError.ConnectionClosed, $"The message session with {RemotePeer} is closed.", e);
+            reason = e as PeerException ?? new PeerException(PeerError.ConnectionClosed, $"The message session with {RemotePeer} is closed.", e);
             MessagingLog.SessionClosed(Logger, RemotePeer, reason.Message);
-            Fail(reason);
+        }
+        classified.Writer.TryComplete();
+        await delivery.ConfigureAwait(false);
+        Fail(reason);
+    }
+
+    private async Task DeliverInOrderAsync(ChannelReader<Task<PeerStream?>> classified)
+    {
+        await foreach (var next in classified.ReadAllAsync().ConfigureAwait(false))
+        {
+            // ClassifyAsync never throws: attachments and rejected streams come back as null.
+            if (await next.ConfigureAwait(false) is { } stream && !_topLevel.Writer.TryWrite(stream))
+            {
+                MessagingLog.InboundStreamRejected(Logger, RemotePeer, "too many channels are waiting to be accepted (MaxPendingChannels)");
+                stream.Abort();
+                await stream.DisposeAsync().ConfigureAwait(false);
+            }
         }
     }
 
-    private async Task HandleInboundAsync(PeerStream stream)
+    /// <summary>Reads the stream header: returns a top-level channel's stream, or null after binding an attachment or rejecting the stream.</summary>
+    private async Task<PeerStream?> ClassifyAsync(PeerStream stream)
     {
         try
         {
@@ -269,15 +307,10 @@ public sealed class MessageSession : IAsyncDisposable
             var (kind, id) = await StreamHeader.ReadAsync(stream, linked.Token).ConfigureAwait(false);
             if (kind == StreamHeader.TopLevel)
             {
-                if (!_topLevel.Writer.TryWrite(stream))
-                {
-                    throw new PeerException(PeerError.LimitExceeded, $"More than {Options.MaxPendingChannels} channels are waiting to be accepted.");
-                }
+                return stream;
             }
-            else
-            {
-                OnAttachmentStream(id, stream);
-            }
+            OnAttachmentStream(id, stream);
+            return null;
         }
         catch (Exception e)
         {
@@ -285,6 +318,7 @@ public sealed class MessageSession : IAsyncDisposable
             MessagingLog.InboundStreamRejected(Logger, RemotePeer, e.Message);
             stream.Abort();
             await stream.DisposeAsync().ConfigureAwait(false);
+            return null;
         }
     }
 

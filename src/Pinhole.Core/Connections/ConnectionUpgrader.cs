@@ -51,13 +51,14 @@ internal static class ConnectionUpgrader
     /// <param name="admit">Asked once the dialer's key is verified, before the muxer starts: null to go on, or why
     /// the connection is refused. A refused dialer is told so inside TLS (a yamux GoAway, or "na" to its muxer
     /// proposal) and this throws <see cref="PeerException"/> with <see cref="PeerError.Refused"/>.</param>
+    /// <param name="expected">The peer that must answer (a hole-punched or relayed connection), or null for any.</param>
     public static async Task<Result> UpgradeInboundAsync(
         Stream raw, PeerConnectionOptions options, CancellationToken cancellationToken,
-        Action<HandshakeStage>? progress = null, Func<Libp2pPublicKey, string?>? admit = null)
+        Action<HandshakeStage>? progress = null, Func<Libp2pPublicKey, string?>? admit = null, PeerId? expected = null)
     {
         await MultistreamSelect.NegotiateAsync(raw, static p => p == TlsUpgrade.ProtocolId, cancellationToken).ConfigureAwait(false);
         progress?.Invoke(HandshakeStage.Securing);
-        var check = new TlsUpgrade.PeerCheck(null, options.TimeProvider);
+        var check = new TlsUpgrade.PeerCheck(expected, options.TimeProvider);
         var tls = new SslStream(raw, leaveInnerStreamOpen: false);
         try
         {

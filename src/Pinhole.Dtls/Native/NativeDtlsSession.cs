@@ -7,7 +7,7 @@ namespace Pinhole.Dtls.Native;
 /// records come out with <see cref="ReadOutput"/>. Not thread-safe: the owner serialises all calls and
 /// disposes it once, under its lock. The BIOs belong to the SSL object (SSL_set_bio) and die with it.
 /// </summary>
-internal sealed unsafe class NativeDtlsSession : IDisposable
+internal sealed unsafe partial class NativeDtlsSession : IDisposable
 {
     private readonly SafeSslHandle _ssl;
     private readonly nint _rbio;
