@@ -172,7 +172,8 @@ public sealed partial class PeerConnection : IAsyncDisposable
 
     /// <summary>Opens a stream and negotiates <paramref name="protocol"/> on it (multistream-select); returns once
     /// the peer has accepted the protocol.</summary>
-    /// <exception cref="PeerException"><see cref="PeerError.Refused"/> if the peer does not support the protocol.</exception>
+    /// <exception cref="PeerException"><see cref="PeerError.ConnectionClosed"/> once the connection is closed, lost or disposed;
+    /// <see cref="PeerError.Refused"/> when the peer declines the protocol or sent GoAway.</exception>
     public ValueTask<PeerStream> OpenStreamAsync(string protocol, CancellationToken cancellationToken = default) =>
         OpenStreamAsync(protocol, optimistic: false, cancellationToken);
 
@@ -183,11 +184,17 @@ public sealed partial class PeerConnection : IAsyncDisposable
     /// do for single-protocol streams). The peer's answer is checked before the first read returns data; a
     /// refusal then fails that read, and every later read and write, with <see cref="PeerError.Refused"/>.
     /// </summary>
-    /// <exception cref="PeerException"><see cref="PeerError.Refused"/> (not optimistic) if the peer does not support the protocol.</exception>
+    /// <exception cref="PeerException"><see cref="PeerError.ConnectionClosed"/> once the connection is closed, lost or disposed;
+    /// <see cref="PeerError.Refused"/> (not optimistic) when the peer declines the protocol or sent GoAway.</exception>
     public async ValueTask<PeerStream> OpenStreamAsync(string protocol, bool optimistic, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(protocol);
-        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        if (_disposed != 0)
+        {
+            // Whoever disposed it (the application, a listener, a connection manager), the caller needs the reason.
+            throw new PeerException(PeerError.ConnectionClosed, $"The connection with {RemotePeer} was closed (disposed).");
+        }
+
         ThrowIfNotAllowed(protocol);
         var stream = await _session.OpenStreamAsync(cancellationToken).ConfigureAwait(false);
         try

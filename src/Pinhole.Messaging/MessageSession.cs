@@ -25,7 +25,9 @@ public sealed class MessageSession : IAsyncDisposable
     private readonly Channel<PeerStream> _topLevel;
     private readonly Dictionary<ulong, Attachment> _pending = [];
     private readonly CancellationTokenSource _closing = new();
+    private readonly CancellationToken _closingToken; // read after dispose too: the source's Token getter would throw
     private readonly bool _ownsConnection;
+    private int _disposed;
     private readonly Task _acceptLoop;
     private long _nextId;
     private Exception? _failure;
@@ -36,6 +38,7 @@ public sealed class MessageSession : IAsyncDisposable
         Options = options;
         _ownsConnection = ownsConnection;
         Logger = options.LoggerFactory.CreateLogger<MessageSession>();
+        _closingToken = _closing.Token;
         _topLevel = Channel.CreateBounded<PeerStream>(new BoundedChannelOptions(options.MaxPendingChannels) { FullMode = BoundedChannelFullMode.Wait });
         _acceptLoop = AcceptLoopAsync();
     }
@@ -67,7 +70,7 @@ public sealed class MessageSession : IAsyncDisposable
         return new MessageSession(connection, options, ownsConnection);
     }
 
-    /// <summary>Opens a new channel to the peer; the peer gets its Receiver from <see cref="AcceptReceiverAsync{T}"/>.</summary>
+    /// <summary>Opens a new channel to the peer; the peer gets its Receiver from <see cref="AcceptReceiverAsync{T}(IMessageCodec{T}, CancellationToken)"/>.</summary>
     public async ValueTask<Sender<T>> OpenSenderAsync<T>(IMessageCodec<T> codec, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(codec);
@@ -75,7 +78,7 @@ public sealed class MessageSession : IAsyncDisposable
         return new RemoteSender<T>(this, codec, Task.FromResult(stream));
     }
 
-    /// <summary>Waits for the peer to open a channel with <see cref="OpenSenderAsync{T}"/>, in the order the peer opened them.</summary>
+    /// <summary>Waits for the peer to open a channel with <see cref="OpenSenderAsync{T}(IMessageCodec{T}, CancellationToken)"/>, in the order the peer opened them.</summary>
     /// <exception cref="PeerException">The connection is closed.</exception>
     public async ValueTask<Receiver<T>> AcceptReceiverAsync<T>(IMessageCodec<T> codec, CancellationToken cancellationToken = default)
     {
@@ -92,9 +95,22 @@ public sealed class MessageSession : IAsyncDisposable
         return new RemoteReceiver<T>(this, codec, Task.FromResult(stream));
     }
 
+    /// <summary>Opens a new channel of a <c>[GenerateShape]</c> type (<see cref="MessageCodec.Shaped{T}()"/>) to the peer.</summary>
+    public ValueTask<Sender<T>> OpenSenderAsync<T>(CancellationToken cancellationToken = default)
+        where T : PolyType.IShapeable<T> => OpenSenderAsync(MessageCodec.Shaped<T>(), cancellationToken);
+
+    /// <summary>Waits for the peer to open a channel of a <c>[GenerateShape]</c> type (<see cref="MessageCodec.Shaped{T}()"/>).</summary>
+    /// <exception cref="PeerException">The connection is closed.</exception>
+    public ValueTask<Receiver<T>> AcceptReceiverAsync<T>(CancellationToken cancellationToken = default)
+        where T : PolyType.IShapeable<T> => AcceptReceiverAsync(MessageCodec.Shaped<T>(), cancellationToken);
+
     /// <summary>Stops the session: pending accepts fail; with ownsConnection the connection is closed, which fails every channel.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
         await _closing.CancelAsync().ConfigureAwait(false);
         if (_ownsConnection)
         {
@@ -146,6 +162,9 @@ public sealed class MessageSession : IAsyncDisposable
 
     internal MessagePackReaderOptions ReaderOptions => Options.ReaderOptions;
 
+    /// <summary>Nerdbank's starting context for top-level shaped messages of this session, made once (setting state allocates).</summary>
+    internal Internal.Shaped.ShapedContext? ShapedContext { get; set; }
+
     internal ILogger Logger { get; }
 
     private void OnAttachmentStream(ulong id, PeerStream stream)
@@ -175,7 +194,7 @@ public sealed class MessageSession : IAsyncDisposable
     {
         try
         {
-            await Task.Delay(Options.AttachmentTimeout, Options.TimeProvider, _closing.Token).ConfigureAwait(false);
+            await Task.Delay(Options.AttachmentTimeout, Options.TimeProvider, _closingToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
@@ -230,7 +249,7 @@ public sealed class MessageSession : IAsyncDisposable
 
     /// <summary>
     /// Reads each inbound stream's header on its own task (a stalled stream cannot hold up the others' headers)
-    /// but queues top-level channels in the order the peer opened them, as <see cref="AcceptReceiverAsync{T}"/>
+    /// but queues top-level channels in the order the peer opened them, as <see cref="AcceptReceiverAsync{T}(IMessageCodec{T}, CancellationToken)"/>
     /// promises: with optimistic stream opening several are in flight at once.
     /// </summary>
     private async Task AcceptLoopAsync()
@@ -243,7 +262,7 @@ public sealed class MessageSession : IAsyncDisposable
         {
             while (true)
             {
-                var stream = await Connection.AcceptStreamAsync(_closing.Token).ConfigureAwait(false);
+                var stream = await Connection.AcceptStreamAsync(_closingToken).ConfigureAwait(false);
                 if (stream.Protocol != Protocol)
                 {
                     MessagingLog.ForeignStreamReset(Logger, RemotePeer, stream.Protocol);
@@ -284,7 +303,7 @@ public sealed class MessageSession : IAsyncDisposable
         try
         {
             using var timeout = new CancellationTokenSource(Options.StreamHeaderTimeout, Options.TimeProvider);
-            using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, _closing.Token);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, _closingToken);
             var (kind, id) = await StreamHeader.ReadAsync(stream, linked.Token).ConfigureAwait(false);
             if (kind == StreamHeader.TopLevel)
             {
