@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using Pinhole.Nat.Relay;
 using Pinhole.Nat.Tests.Support;
+using Pinhole.Testing;
 
 namespace Pinhole.Nat.Tests.Relay;
 
@@ -425,14 +426,7 @@ public sealed class RelayEndToEndTests
         }
     }
 
-    internal static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        using var cts = new CancellationTokenSource(TestPeer.Timeout);
-        while (!condition())
-        {
-            await Task.Delay(20, cts.Token);
-        }
-    }
+    internal static Task WaitUntilAsync(Func<bool> condition) => Eventually.TrueAsync(condition, "the relay's state", TestPeer.Timeout);
 
     private static async Task AdvanceInStepsAsync(Microsoft.Extensions.Time.Testing.FakeTimeProvider clock, TimeSpan total)
     {
