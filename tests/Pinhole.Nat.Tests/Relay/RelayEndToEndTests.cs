@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using Pinhole.Nat.Relay;
 using Pinhole.Nat.Tests.Support;
-using Pinhole.Testing;
 
 namespace Pinhole.Nat.Tests.Relay;
 
@@ -426,7 +425,14 @@ public sealed class RelayEndToEndTests
         }
     }
 
-    internal static Task WaitUntilAsync(Func<bool> condition) => Eventually.TrueAsync(condition, "the relay's state", TestPeer.Timeout);
+    internal static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        using var cts = new CancellationTokenSource(TestPeer.Timeout);
+        while (!condition())
+        {
+            await Task.Delay(20, cts.Token);
+        }
+    }
 
     private static async Task AdvanceInStepsAsync(Microsoft.Extensions.Time.Testing.FakeTimeProvider clock, TimeSpan total)
     {
