@@ -20,6 +20,7 @@ internal sealed class ScriptedTurnServer : IAsyncDisposable
     private readonly Task _loop;
     private readonly List<StunMessage> _received = [];
     private readonly List<byte[]> _channelData = [];
+    private readonly Dictionary<StunTransactionId, byte[]?> _answers = [];
 
     public ScriptedTurnServer()
     {
@@ -123,6 +124,17 @@ internal sealed class ScriptedTurnServer : IAsyncDisposable
             {
                 continue;
             }
+            // A retransmission (the client's timer fired before our answer arrived, as on a loaded machine) is
+            // answered as the first time and not recorded again, as a real server does (RFC 8489 §6.3.4).
+            byte[]? answer;
+            if (message.Class == StunClass.Request && _answers.TryGetValue(message.TransactionId, out answer))
+            {
+                if (answer is { Length: > 0 })
+                {
+                    await _socket.SendToAsync(answer, SocketFlags.None, r.RemoteEndPoint, _stop.Token);
+                }
+                continue;
+            }
             lock (_received)
             {
                 _received.Add(message);
@@ -131,7 +143,8 @@ internal sealed class ScriptedTurnServer : IAsyncDisposable
             {
                 continue;
             }
-            byte[]? answer = Override?.Invoke(message) ?? Default(message);
+            answer = Override?.Invoke(message) ?? Default(message);
+            _answers[message.TransactionId] = answer;
             if (answer is { Length: > 0 })
             {
                 await _socket.SendToAsync(answer, SocketFlags.None, r.RemoteEndPoint, _stop.Token);

@@ -7,12 +7,16 @@ namespace Pinhole.Nat.Tests.Turn;
 /// <summary>The TURN client against a scripted server on loopback: the RFC 8656 exchanges, the timers on a fake clock, and hostile replies.</summary>
 public sealed class TurnAllocationTests
 {
-    private static readonly TimeSpan HangGuard = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan HangGuard = TimeSpan.FromSeconds(60);
 
-    private static UdpMux Mux(TimeProvider? time = null) => UdpMux.Bind(new IPEndPoint(IPAddress.Loopback, 0), new UdpMuxOptions
+    // Retransmissions span 16 s, so a loaded machine's slow answer still arrives in time (the scripted server
+    // answers retransmissions without recording them twice); only the silent-server test wants a short span.
+    private static UdpMux Mux(TimeProvider? time = null, bool quickTimeout = false) => UdpMux.Bind(new IPEndPoint(IPAddress.Loopback, 0), new UdpMuxOptions
     {
         TimeProvider = time ?? TimeProvider.System,
-        StunClient = new StunClientOptions { InitialRetransmitTimeout = TimeSpan.FromMilliseconds(100), MaxSends = 3, FinalWaitMultiplier = 4 },
+        StunClient = quickTimeout
+            ? new StunClientOptions { InitialRetransmitTimeout = TimeSpan.FromMilliseconds(100), MaxSends = 3, FinalWaitMultiplier = 4 }
+            : new StunClientOptions { InitialRetransmitTimeout = TimeSpan.FromMilliseconds(200), MaxSends = 7, FinalWaitMultiplier = 16 },
     });
 
     [Fact]
@@ -170,7 +174,7 @@ public sealed class TurnAllocationTests
     public async Task A_silent_server_is_a_timeout()
     {
         await using var server = new ScriptedTurnServer { Override = _ => [] };
-        await using UdpMux mux = Mux();
+        await using UdpMux mux = Mux(quickTimeout: true);
         using var guard = new CancellationTokenSource(HangGuard);
         PeerException e = await Assert.ThrowsAnyAsync<PeerException>(() => TurnAllocation.AllocateAsync(mux, server.Options(), guard.Token));
         Assert.Equal(PeerError.Timeout, e.Error);

@@ -18,7 +18,7 @@ public sealed class TurnCoturnTests
 
     private static UdpMux Mux(IDatagramBind? bind = null) => UdpMux.Create(bind ?? UdpDatagramBind.Bind(new IPEndPoint(IPAddress.Loopback, 0)), new UdpMuxOptions
     {
-        StunClient = new StunClientOptions { InitialRetransmitTimeout = TimeSpan.FromMilliseconds(200), MaxSends = 5, FinalWaitMultiplier = 4 },
+        StunClient = new StunClientOptions { InitialRetransmitTimeout = TimeSpan.FromMilliseconds(200), MaxSends = 7, FinalWaitMultiplier = 16 },
     });
 
     [ToolFact("turnserver")]
