@@ -19,9 +19,10 @@ internal static class Program
             await Console.Error.WriteLineAsync("Try 'pinhole --help'.").ConfigureAwait(false);
             return ExitCodes.Usage;
         }
-        // Ctrl-C / SIGTERM cancel the command; give it time to close connections and delete port mappings
-        // (System.CommandLine's default is 2 s, short on a loaded machine), then stop anyway.
-        return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(10) }).ConfigureAwait(false);
+        // Ctrl-C / SIGTERM cancel the command's token; it then has this long to close connections, drain and
+        // delete port mappings (System.CommandLine's default of 2 s is short on a loaded machine).
+        var invocation = new InvocationConfiguration { ProcessTerminationTimeout = Commands.Daemon.DaemonCommand.ShutdownTimeout + TimeSpan.FromSeconds(10) };
+        return await parse.InvokeAsync(invocation).ConfigureAwait(false);
     }
 
     internal static RootCommand BuildRoot()
@@ -36,6 +37,7 @@ internal static class Program
         root.Subcommands.Add(CatCommand.Create());
         root.Subcommands.Add(PacketCommand.Create());
         root.Subcommands.Add(NetcheckCommand.Create());
+        Commands.Daemon.DaemonCommands.Register(root);
         return root;
     }
 }

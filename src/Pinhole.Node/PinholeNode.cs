@@ -101,6 +101,8 @@ public sealed partial class PinholeNode : IAsyncDisposable
 
     internal NodeMetrics Metrics { get; }
 
+    internal IReadOnlyList<(string Method, string Route)> ApiRoutes() => _api?.Routes() ?? [];
+
     internal IReadOnlyDictionary<string, PeerStreamHandler> Handlers => _parts.Handlers;
 
     internal NodeParts Parts => _parts;

@@ -220,8 +220,11 @@ public sealed class ConnectionManagerTests : IAsyncLifetime
         client.Peers.Add(kept.LocalPeer, keepConnected: true, addresses: [TestNodes.TcpAddress(kept)]);
         client.Connections.KeepConnected(kept.LocalPeer, true);
         await client.Connections.ConnectAsync(server.LocalPeer);
-        // Jumping the clock while a ping is in flight would time it out: let the first pings come back.
+        // Jumping the clock while a ping is in flight would time it out: let the first pings come back. And the
+        // peers' identify streams (they learn where the client listens) count as activity: let them finish first.
         await TestNodes.UntilAsync(() => client.Connections.Count == 2 && client.Connections.List().All(c => c.RoundTripTime is not null), "both connected, RTT measured");
+        await TestNodes.UntilAsync(() => server.Peers.Get(client.LocalPeer)?.Addresses.Count > 0 && kept.Peers.Get(client.LocalPeer)?.Addresses.Count > 0, "the peers identified the client");
+        await TestNodes.UntilAsync(() => client.Connections.List().All(c => c.Streams == 0), "no stream open");
 
         time.Advance(TimeSpan.FromSeconds(30));
         await Task.Delay(100);

@@ -9,7 +9,7 @@ internal static class PingCommand
     public static Command Create()
     {
         var command = new Command("ping", "Measure round-trip times to a peer with /ipfs/ping/1.0.0 (works with any libp2p node).");
-        var address = new Argument<string>("ADDRESS") { Description = "Peer address: /ip4/…/tcp/…/p2p/<PeerId>, pinhole://<PeerId>.tcp?host=…&port=…, or ocapn://<designator>.tcp-tls?host=…&port=… (then: connect + designator check + TLS handshake)" };
+        var address = new Argument<string>("ADDRESS") { Description = "A PeerId or alias (pinged through the running daemon), or a peer address: /ip4/…/tcp/…/p2p/<PeerId>, pinhole://<PeerId>.tcp?host=…&port=…, or ocapn://<designator>.tcp-tls?host=…&port=… (then: connect + designator check + TLS handshake)" };
         var count = new Option<int>("--count", "-c") { Description = "Number of pings.", DefaultValueFactory = _ => 4 };
         var tofu = ConnectOptions.TrustOnFirstUse;
         var timeout = ConnectOptions.Timeout;
@@ -25,6 +25,11 @@ internal static class PingCommand
             if (n < 1)
             {
                 return CommandRunner.Fail("--count must be at least 1.", ExitCodes.Usage);
+            }
+            if (Daemon.DaemonPing.Applies(parse.GetValue(address)!))
+            {
+                // A bare PeerId or alias: the running daemon pings it over its own connection.
+                return await Daemon.DaemonPing.RunAsync(parse, parse.GetValue(address)!, n, parse.GetValue(json), token).ConfigureAwait(false);
             }
             if (OcapnCli.IsOcapn(parse.GetValue(address)!))
             {

@@ -5,8 +5,9 @@ using System.Text.Json.Serialization;
 
 namespace Pinhole.Node.Api;
 
-// The local API's JSON (camelCase). Identifiers and addresses are their canonical text forms; times are
-// RFC 3339 UTC; durations are in the unit their name says. docs/node.md documents each with an example.
+// The local API's JSON (camelCase, every member always present: null when unknown). Identifiers and addresses
+// are their canonical text forms; times are RFC 3339 UTC; durations are in the unit their name says (rttMs).
+// docs/node.md documents each with an example.
 
 /// <summary><c>GET /v1/status</c>.</summary>
 public sealed record StatusResponse(
@@ -189,7 +190,7 @@ public sealed record EventResponse(
 }
 
 /// <summary>The JSON contract of the API, source-generated (no reflection at run time).</summary>
-[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, WriteIndented = false)]
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.Never, WriteIndented = false)]
 [JsonSerializable(typeof(StatusResponse))]
 [JsonSerializable(typeof(PeerResponse))]
 [JsonSerializable(typeof(List<PeerResponse>))]

@@ -33,10 +33,10 @@ internal static class ApiRoutes
     private static void MapPeers(RouteGroupBuilder v1, PinholeNode node)
     {
         var peers = v1.MapGroup("/peers");
-        peers.MapGet("/", () => TypedResults.Ok(node.Peers.List().Select(p => PeerResponse.From(p, node.Connections.Get(p.PeerId) is not null)).ToList()))
+        peers.MapGet("", () => TypedResults.Ok(node.Peers.List().Select(p => PeerResponse.From(p, node.Connections.Get(p.PeerId) is not null)).ToList()))
             .WithName("ListPeers").WithSummary("Every known peer, pinned first.");
 
-        peers.MapPost("/", Results<Created<PeerResponse>, ProblemHttpResult> (AddPeerRequest request) => Guard(() =>
+        peers.MapPost("", Results<Created<PeerResponse>, ProblemHttpResult> (AddPeerRequest request) => Guard<Created<PeerResponse>>(() =>
         {
             var id = ParsePeerId(request.PeerId);
             var addresses = (request.Addresses ?? []).Select(ParseAddress).ToList();
@@ -48,13 +48,13 @@ internal static class ApiRoutes
             return TypedResults.Created($"/v1/peers/{peer.PeerId}", PeerResponse.From(peer, node.Connections.Get(id) is not null));
         })).WithName("AddPeer").WithSummary("Add a peer by PeerId (it becomes pinned), with addresses, an alias, keep-connected.");
 
-        peers.MapGet("/{peer}", Results<Ok<PeerResponse>, ProblemHttpResult> (string peer) => Guard(() =>
+        peers.MapGet("/{peer}", Results<Ok<PeerResponse>, ProblemHttpResult> (string peer) => Guard<Ok<PeerResponse>>(() =>
         {
             var known = Find(node, peer);
             return TypedResults.Ok(PeerResponse.From(known, node.Connections.Get(known.PeerId) is not null));
         })).WithName("GetPeer").WithSummary("One peer, by PeerId or alias.");
 
-        peers.MapMethods("/{peer}", [HttpMethods.Patch], Results<Ok<PeerResponse>, ProblemHttpResult> (string peer, UpdatePeerRequest request) => Guard(() =>
+        peers.MapMethods("/{peer}", [HttpMethods.Patch], Results<Ok<PeerResponse>, ProblemHttpResult> (string peer, UpdatePeerRequest request) => Guard<Ok<PeerResponse>>(() =>
         {
             var known = Find(node, peer);
             var updated = node.Peers.Update(known.PeerId, new PeerUpdate { Alias = request.Alias, Pinned = request.Pinned, KeepConnected = request.KeepConnected })
@@ -66,7 +66,7 @@ internal static class ApiRoutes
             return TypedResults.Ok(PeerResponse.From(updated, node.Connections.Get(known.PeerId) is not null));
         })).WithName("UpdatePeer").WithSummary("Change a peer's alias, pinned state or keep-connected flag.");
 
-        peers.MapDelete("/{peer}", Results<NoContent, ProblemHttpResult> (string peer) => Guard(() =>
+        peers.MapDelete("/{peer}", Results<NoContent, ProblemHttpResult> (string peer) => Guard<NoContent>(() =>
         {
             var known = Find(node, peer);
             node.Connections.SetKeepConnected(known.PeerId, false);
@@ -74,7 +74,7 @@ internal static class ApiRoutes
             return TypedResults.NoContent();
         })).WithName("RemovePeer").WithSummary("Forget a peer (its connections stay until they close).");
 
-        peers.MapPost("/{peer}/addresses", Results<Ok<PeerResponse>, ProblemHttpResult> (string peer, AddAddressRequest request) => Guard(() =>
+        peers.MapPost("/{peer}/addresses", Results<Ok<PeerResponse>, ProblemHttpResult> (string peer, AddAddressRequest request) => Guard<Ok<PeerResponse>>(() =>
         {
             var id = ResolveOrParse(node, peer);
             node.Peers.AddAddress(id, ParseAddress(request.Address), ParseSource(request.Source));
@@ -82,7 +82,7 @@ internal static class ApiRoutes
             return TypedResults.Ok(PeerResponse.From(known, node.Connections.Get(id) is not null));
         })).WithName("AddPeerAddress").WithSummary("Add an address to a peer (created as 'seen' if unknown).");
 
-        peers.MapDelete("/{peer}/addresses", Results<NoContent, ProblemHttpResult> (string peer, [FromQuery] string address) => Guard(() =>
+        peers.MapDelete("/{peer}/addresses", Results<NoContent, ProblemHttpResult> (string peer, [FromQuery] string address) => Guard<NoContent>(() =>
         {
             var known = Find(node, peer);
             return node.Peers.RemoveAddress(known.PeerId, ParseAddress(address))
@@ -111,7 +111,7 @@ internal static class ApiRoutes
     private static void MapConnections(RouteGroupBuilder v1, PinholeNode node)
     {
         var connections = v1.MapGroup("/connections");
-        connections.MapGet("/", ([FromQuery] string? peer) =>
+        connections.MapGet("", ([FromQuery] string? peer) =>
         {
             var now = node.Options.TimeProvider.GetUtcNow();
             var list = peer is null ? node.Connections.List() : node.Connections.List(ResolveOrParse(node, peer));
@@ -132,7 +132,7 @@ internal static class ApiRoutes
             }
         }).WithName("ConnectPeer").WithSummary("Make sure the node is connected to a peer (by PeerId or alias), dialling its stored addresses.");
 
-        connections.MapPost("/", async Task<Results<Ok<ConnectionResponse>, ProblemHttpResult>> (ConnectRequest request, CancellationToken cancellationToken) =>
+        connections.MapPost("", async Task<Results<Ok<ConnectionResponse>, ProblemHttpResult>> (ConnectRequest request, CancellationToken cancellationToken) =>
         {
             try
             {
@@ -165,10 +165,10 @@ internal static class ApiRoutes
     private static void MapSockets(RouteGroupBuilder v1, PinholeNode node)
     {
         var sockets = v1.MapGroup("/sockets");
-        sockets.MapGet("/", () => TypedResults.Ok(node.Sockets.List().Select(SocketResponse.From).ToList()))
+        sockets.MapGet("", () => TypedResults.Ok(node.Sockets.List().Select(SocketResponse.From).ToList()))
             .WithName("ListSockets").WithSummary("The UDP sockets created through the API.");
 
-        sockets.MapPost("/", async Task<Results<Created<SocketResponse>, ProblemHttpResult>> (CreateSocketRequest? request, CancellationToken cancellationToken) =>
+        sockets.MapPost("", async Task<Results<Created<SocketResponse>, ProblemHttpResult>> (CreateSocketRequest? request, CancellationToken cancellationToken) =>
         {
             try
             {
@@ -273,7 +273,7 @@ internal static class ApiRoutes
         return ConnectionResponse.From(info, now);
     }
 
-    private static TResult Guard<TResult>(Func<TResult> body) where TResult : IResult
+    private static Results<TResult, ProblemHttpResult> Guard<TResult>(Func<Results<TResult, ProblemHttpResult>> body) where TResult : IResult
     {
         try
         {
@@ -281,7 +281,7 @@ internal static class ApiRoutes
         }
         catch (Exception e) when (ApiProblems.IsMapped(e))
         {
-            return (TResult)(IResult)ApiProblems.From(e);
+            return ApiProblems.From(e);
         }
     }
 

@@ -68,7 +68,7 @@ internal sealed class LocalApiServer : IAsyncDisposable
         builder.Services.ConfigureHttpJsonOptions(json =>
         {
             json.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default);
-            json.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
+            json.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.Never;
         });
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi("v1", o => o.AddDocumentTransformer((document, _, _) =>
@@ -84,7 +84,11 @@ internal sealed class LocalApiServer : IAsyncDisposable
 
         var app = builder.Build();
         var guard = new ApiGuard(web, node.Options.LoggerFactory.CreateLogger<LocalApiServer>());
-        app.UseExceptionHandler();
+        app.UseExceptionHandler(new ExceptionHandlerOptions
+        {
+            // Unreadable JSON and other malformed requests are the caller's fault: 400, not 500.
+            StatusCodeSelector = e => e is Microsoft.AspNetCore.Http.BadHttpRequestException bad ? bad.StatusCode : 500,
+        });
         app.UseStatusCodePages();
         app.Use(guard.InvokeAsync);
         ApiRoutes.Map(app, node);
@@ -116,6 +120,7 @@ internal sealed class LocalApiServer : IAsyncDisposable
         if (web is not null)
         {
             var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
+                .Where(a => !a.StartsWith("http://unix:", StringComparison.Ordinal))
                 .Select(a => new Uri(a)).First(u => u.Scheme == Uri.UriSchemeHttp);
             web.Port = bound.Port;
             webUri = new Uri($"http://{bound.Authority}/");
@@ -190,6 +195,13 @@ internal sealed class LocalApiServer : IAsyncDisposable
         }
         return key;
     }
+
+    /// <summary>Every routed endpoint as "METHOD /pattern" pairs (for the test that holds the OpenAPI document to them).</summary>
+    internal IReadOnlyList<(string Method, string Route)> Routes() =>
+        [.. ((Microsoft.AspNetCore.Routing.IEndpointRouteBuilder)_app).DataSources
+            .SelectMany(d => d.Endpoints)
+            .OfType<Microsoft.AspNetCore.Routing.RouteEndpoint>()
+            .SelectMany(e => (e.Metadata.GetMetadata<Microsoft.AspNetCore.Routing.IHttpMethodMetadata>()?.HttpMethods ?? []).Select(m => (m, e.RoutePattern.RawText ?? "")))];
 
     public async ValueTask DisposeAsync()
     {

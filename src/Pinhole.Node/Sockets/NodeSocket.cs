@@ -36,6 +36,7 @@ public sealed class NodeSocket : IAsyncDisposable
         _forward = forward;
         _forwardTo = forwardTo;
         _latched = forwardTo is not null;
+        ForwardEndPoint = forward?.LocalEndPoint as IPEndPoint;
         PublicEndPoint = publicEndPoint;
         Created = created;
         if (_forward is not null)
@@ -57,7 +58,7 @@ public sealed class NodeSocket : IAsyncDisposable
     public DateTimeOffset Created { get; }
 
     /// <summary>The loopback plaintext port, or null.</summary>
-    public IPEndPoint? ForwardEndPoint => _forward?.LocalEndPoint as IPEndPoint;
+    public IPEndPoint? ForwardEndPoint { get; }
 
     /// <summary>The DTLS endpoint on this socket (in-process users such as the VPN may dial or listen on it directly).</summary>
     public DtlsEndpoint Endpoint => _udp.Endpoint;
