@@ -19,7 +19,8 @@ internal static class Program
             await Console.Error.WriteLineAsync("Try 'pinhole --help'.").ConfigureAwait(false);
             return ExitCodes.Usage;
         }
-        // On Ctrl-C/SIGTERM commands get their token cancelled and this long to finish (the daemon drains within it).
+        // Ctrl-C / SIGTERM cancel the command's token; it then has this long to close connections, drain and
+        // delete port mappings (System.CommandLine's default of 2 s is short on a loaded machine).
         var invocation = new InvocationConfiguration { ProcessTerminationTimeout = Commands.Daemon.DaemonCommand.ShutdownTimeout + TimeSpan.FromSeconds(10) };
         return await parse.InvokeAsync(invocation).ConfigureAwait(false);
     }

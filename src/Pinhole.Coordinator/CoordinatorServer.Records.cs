@@ -101,11 +101,20 @@ public sealed partial class CoordinatorServer
             throw Refuse(MembershipError.NotYetValid, $"Invite {invite.KeyId} is issued in the future ({invite.IssuedAt:u}); check the clocks.");
         }
         var view = feed.View();
-        if (view.Revoked.TryGetValue(invite.KeyId, out var threshold) && threshold > invite.IssuedAt)
+        if (view.Revoked.TryGetValue(invite.KeyId, out var threshold) && threshold >= invite.IssuedAt)
         {
             throw Refuse(MembershipError.Revoked, $"Invite {invite.KeyId} is revoked.");
         }
         var check = feed.Check(redemption);
+        if (check.Status == ApplyStatus.Duplicate)
+        {
+            // A retry after a lost reply: the caller already holds this invite.
+            return new CoordinatorMessage(CoordinatorMessageType.Ok) { Network = feed.Network, Cursor = feed.Known };
+        }
+        if (check.Error == MembershipError.Equivocation)
+        {
+            throw Refuse(MembershipError.AlreadyRedeemed, $"Invite {invite.KeyId} was already redeemed by another key.");
+        }
         if (check.Status == ApplyStatus.Rejected)
         {
             throw Refuse(check.Error ?? MembershipError.Internal, check.Message ?? "The redemption was refused.");

@@ -81,7 +81,7 @@ public sealed class NodeIdentity : IDisposable
         {
             key.ImportFromPem(pem);
         }
-        catch (Exception e) when (e is ArgumentException or CryptographicException)
+        catch (Exception e) when (e is ArgumentException or CryptographicException or PlatformNotSupportedException)
         {
             key.Dispose();
             throw new FormatException("The file does not hold a P-256 or Ed25519 private key in PEM (PKCS#8 or SEC1): " + e.Message, e);

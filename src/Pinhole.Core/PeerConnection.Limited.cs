@@ -10,7 +10,7 @@ public sealed partial class PeerConnection
     /// <summary>
     /// True when a relay announced a <see cref="Limit"/> for this connection. Only ping, identify and the protocols in
     /// <see cref="PeerConnectionOptions.LimitedConnectionProtocols"/> run on it, both ways: other inbound streams are
-    /// refused during negotiation and <see cref="OpenStreamAsync"/> fails with <see cref="PeerError.Refused"/>.
+    /// refused during negotiation and <see cref="OpenStreamAsync(string, CancellationToken)"/> fails with <see cref="PeerError.Refused"/>.
     /// </summary>
     public bool IsLimited => Limit is not null;
 

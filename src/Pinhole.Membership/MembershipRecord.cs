@@ -7,7 +7,7 @@ namespace Pinhole.Membership;
 /// <summary>
 /// An admin or issuer grants a PeerId membership: virtual addresses, groups and a validity window. The signer is the
 /// issuer. Nodes accept it only while the signer is in the network's current admin set, inside the window (with the
-/// clock-skew tolerance), and unless a revocation for the peer has a threshold after <see cref="IssuedAt"/>.
+/// clock-skew tolerance), and unless a revocation for the peer has a threshold at or after <see cref="IssuedAt"/>.
 /// </summary>
 /// <remarks>
 /// Domain <c>pinhole-membership-v1</c>, payload type <c>/pinhole/membership/1</c>:

@@ -65,7 +65,7 @@ public sealed class NetworkChangedEventArgs : EventArgs
             {
                 continue;
             }
-            var reason = after.Revoked.TryGetValue(peer, out var threshold) && threshold > member.IssuedAt ? MemberRemovalReason.Revoked
+            var reason = after.Revoked.TryGetValue(peer, out var threshold) && threshold >= member.IssuedAt ? MemberRemovalReason.Revoked
                 : after.At > member.NotAfter + skew ? MemberRemovalReason.Expired
                 : MemberRemovalReason.Other;
             removed.Add(new MemberRemoval(member, reason));

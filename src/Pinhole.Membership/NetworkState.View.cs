@@ -8,7 +8,7 @@ public sealed partial class NetworkState
     /// <summary>
     /// The members valid at <paramref name="now"/>. A credential counts when its signer is in the current admin set,
     /// <paramref name="now"/> lies in its window widened by <see cref="ClockSkew"/> at both edges, and no revocation of
-    /// the peer (or of the invite key) has a later threshold than its issue time. A redeemed invite counts unless the
+    /// the peer (or of the invite key) has a threshold at or after its issue time. A redeemed invite counts unless the
     /// invite was redeemed by two keys. When two members claim one address, the earlier credential keeps it.
     /// A view stays valid until its <see cref="NetworkView.NextChange"/> or the next stored change, and is reused until then.
     /// </summary>
@@ -40,7 +40,7 @@ public sealed partial class NetworkState
         {
             revoked[peer] = list.Max(r => r.Threshold);
         }
-        bool RevokedAfter(PeerId peer, DateTimeOffset issued) => revoked.TryGetValue(peer, out var threshold) && threshold > issued;
+        bool RevokedAfter(PeerId peer, DateTimeOffset issued) => revoked.TryGetValue(peer, out var threshold) && threshold >= issued;
 
         var alerts = new List<NetworkAlert>();
         var equivocated = new HashSet<PeerId>();

@@ -4,7 +4,7 @@ using Pinhole.Membership.Internal;
 namespace Pinhole.Membership;
 
 /// <summary>
-/// An admin or issuer voids every credential of a PeerId issued before <see cref="Threshold"/>: memberships, and
+/// An admin or issuer voids every credential of a PeerId issued at or before <see cref="Threshold"/>: memberships, and
 /// the provisional membership of an invite. Naming the PeerId and a time, never a certificate or record hash, means
 /// no re-encoding or re-signing of an old credential escapes it. Revoking an invite key's PeerId voids the invite.
 /// </summary>
@@ -13,7 +13,7 @@ namespace Pinhole.Membership;
 /// <code>
 /// Revocation = 0x0a 0x20 network[32]      field 1: NetworkId
 ///              0x12 varint(len) peer      field 2: PeerId multihash (a member or an invite key)
-///              0x18 varint threshold      field 3: Unix seconds; credentials issued before it are void
+///              0x18 varint threshold      field 3: Unix seconds; credentials issued at or before it are void
 ///              0x20 varint issued_at      field 4: Unix seconds
 ///              0x2a varint(len) reason    field 5: UTF-8, 0..256 bytes, optional
 /// </code>
@@ -38,7 +38,7 @@ public sealed class RevocationRecord : NetworkRecord
     /// <summary>The revoked PeerId.</summary>
     public PeerId Peer { get; }
 
-    /// <summary>Credentials of <see cref="Peer"/> issued before this time are void.</summary>
+    /// <summary>Credentials of <see cref="Peer"/> issued at or before this time are void (re-admit with one issued later).</summary>
     public DateTimeOffset Threshold { get; }
 
     /// <summary>When it was signed.</summary>

@@ -111,4 +111,29 @@ public class LinuxTunTests
         var e = Assert.Throws<PeerException>(() => netlink.SetLink(99999, up: true, mtu: null));
         Assert.Contains("ENODEV", e.Message);
     }
+
+    [NetnsTheory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task CoalescedTcpWrites_AreAccepted(bool v6)
+    {
+        await using var ns = await NetworkNamespace.CreateAsync("tungro", ipv6: true);
+        var (tun, netlink) = ns.RunInside(() => (LinuxTun.Create("ph0", VpnOffloads.All), RtNetlink.Open()));
+        using (tun)
+        using (netlink)
+        {
+            netlink.SetLink(tun.InterfaceIndex, up: true, mtu: 1400);
+            netlink.AddAddress(tun.InterfaceIndex, IPAddress.Parse("10.9.0.1"), 24);
+            netlink.AddAddress(tun.InterfaceIndex, IPAddress.Parse("fd00:9::1"), 64);
+            var from = v6 ? new IPEndPoint(IPAddress.Parse("fd00:9::2"), 4000) : new IPEndPoint(IPAddress.Parse("10.9.0.2"), 4000);
+            var to = v6 ? new IPEndPoint(IPAddress.Parse("fd00:9::1"), 5000) : new IPEndPoint(IPAddress.Parse("10.9.0.1"), 5000);
+            var packets = Enumerable.Range(0, 10).Select(i => TestPackets.Tcp(from, to, Packets.IpHeader.TcpAck, 1000, (uint)(1 + i * 1000))).ToArray();
+            var refs = TestPackets.Refs(packets);
+            Assert.Equal(0, tun.Write(refs));
+            Assert.False(tun.CoalescingDisabled);
+            Assert.Equal(0, tun.Dropped);
+            string stats = (await ns.ExecAsync("ip", "-s", "link", "show", "ph0")).StandardOutput;
+            Assert.Contains("RX:", stats);
+        }
+    }
 }

@@ -142,6 +142,7 @@ internal static class ConnectionUpgrader
         MaxPendingInboundStreams = options.MaxPendingInboundStreams,
         MaxReceivedFrameSize = options.MaxFrameSize,
         KeepAliveInterval = options.KeepAliveInterval,
+        PingTimeout = options.KeepAliveTimeout,
         IdleTimeout = options.IdleTimeout,
     };
 }

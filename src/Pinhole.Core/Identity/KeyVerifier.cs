@@ -168,8 +168,9 @@ internal static class KeyVerifier
             }
             return key;
         }
-        catch (CryptographicException e)
+        catch (Exception e) when (e is CryptographicException or PlatformNotSupportedException)
         {
+            // PlatformNotSupportedException: a curve OpenSSL does not know (found by fuzzing libp2p-public-key).
             key.Dispose();
             throw new FormatException("The ECDSA public key is not a valid DER SubjectPublicKeyInfo: " + e.Message, e);
         }

@@ -36,9 +36,12 @@ internal static partial class NatLog
     [LoggerMessage(9021, LogLevel.Debug, "Port mapping with {Protocol} refused: {Reason}")]
     internal static partial void PortMappingRefused(ILogger logger, string protocol, string reason);
 
-    [LoggerMessage(9022, LogLevel.Debug, "Port mapping {Protocol} failed")]
+    [LoggerMessage(9022, LogLevel.Warning, "Port mapping {Protocol} failed")]
     internal static partial void PortMappingDeleteFailed(ILogger logger, string protocol, Exception exception);
 
     [LoggerMessage(9023, LogLevel.Debug, "Ignored a malformed {Protocol} reply: {Reason}")]
     internal static partial void PortMappingMalformed(ILogger logger, string protocol, string reason);
+
+    [LoggerMessage(9024, LogLevel.Information, "Port mapping with {Protocol} of {External} deleted")]
+    internal static partial void PortMappingDeleted(ILogger logger, string protocol, IPEndPoint external);
 }

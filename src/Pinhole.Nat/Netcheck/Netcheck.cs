@@ -38,17 +38,37 @@ public static class Netcheck
         report.Servers = [.. options.StunServers.Select(s => report.Servers.First(r => r.Server == s.ToString()))];
 
         report.PortMapping = await portMapping.ConfigureAwait(false);
-        if (report.PortMapping?.ExternalAddress is { } external && IPAddress.TryParse(external, out IPAddress? gatewaySays)
-            && report.PublicIPv4 is { } publicV4 && IPEndPoint.TryParse(publicV4, out IPEndPoint? stunSays))
+        CheckDoubleNat(report);
+        report.Time = options.TimeProvider.GetUtcNow();
+        return report;
+    }
+
+    // A gateway whose external address is private/CGNAT, or that has none to give, while STUN sees a public
+    // address: another NAT is upstream and port mappings on this gateway do not reach the internet.
+    internal static void CheckDoubleNat(NetcheckReport report)
+    {
+        if (report.PortMapping is not { } gateway || report.PublicIPv4 is not { } publicV4 || !IPEndPoint.TryParse(publicV4, out IPEndPoint? stunSays)
+            || IsPrivateOrShared(stunSays.Address))
         {
-            report.DoubleNat = IsPrivateOrShared(gatewaySays) && !IsPrivateOrShared(stunSays.Address);
+            return;
+        }
+        if (gateway.ExternalAddress is { } external && IPAddress.TryParse(external, out IPAddress? gatewaySays))
+        {
+            report.DoubleNat = IsPrivateOrShared(gatewaySays);
             if (report.DoubleNat == true)
             {
                 report.Notes.Add($"The gateway's external address {gatewaySays} is private or CGNAT while STUN sees {stunSays.Address}: another NAT is upstream, so port mappings on this gateway do not reach the internet.");
             }
+            else if (!gatewaySays.Equals(stunSays.Address))
+            {
+                report.Notes.Add($"The gateway reports the external address {gatewaySays} but STUN sees {stunSays.Address}: traffic leaves by another route or NAT.");
+            }
         }
-        report.Time = options.TimeProvider.GetUtcNow();
-        return report;
+        else if (gateway.NoPublicAddress)
+        {
+            report.DoubleNat = true;
+            report.Notes.Add($"The gateway {gateway.Gateway} answers port mapping but has no public address while STUN sees {stunSays.Address}: another NAT is upstream.");
+        }
     }
 
     /// <summary>True for RFC 1918, RFC 6598 (100.64/10), loopback, link-local, ULA and unspecified addresses.</summary>
@@ -201,17 +221,22 @@ public static class Netcheck
             report.Mapping = NatMappingBehavior.NoNat;
             return;
         }
-        // Mapping: T2 to the other IP (primary port), T3 to the other IP and port.
+        // Mapping: T2 to the other IP (primary port), T3 to the other IP and port, and T4 to the primary IP's
+        // other port. RFC 5780 stops at T2 when X2 = X1, but a NAT that draws a random port per destination
+        // repeats one by chance (about 1 in 28,000 on Linux); four mappings that must agree make a wrong
+        // verdict a one-in-billions event.
         try
         {
-            IPEndPoint x2 = Unmap((await client.BindingAsync(new IPEndPoint(other.Address, server.Port), cancellationToken: cancellationToken).ConfigureAwait(false)).Message.ReflexiveAddress!);
-            if (x2.Equals(x1))
+            IPEndPoint x2 = await MappedAsync(client, new IPEndPoint(other.Address, server.Port), cancellationToken).ConfigureAwait(false);
+            IPEndPoint x3 = await MappedAsync(client, other, cancellationToken).ConfigureAwait(false);
+            IPEndPoint x4 = await MappedAsync(client, new IPEndPoint(server.Address, other.Port), cancellationToken).ConfigureAwait(false);
+            if (x2.Equals(x1) && x3.Equals(x1) && x4.Equals(x1))
             {
                 report.Mapping = NatMappingBehavior.EndpointIndependent;
                 return;
             }
-            IPEndPoint x3 = Unmap((await client.BindingAsync(other, cancellationToken: cancellationToken).ConfigureAwait(false)).Message.ReflexiveAddress!);
-            report.Mapping = x3.Equals(x2) ? NatMappingBehavior.AddressDependent : NatMappingBehavior.AddressAndPortDependent;
+            // Address-dependent: one mapping per destination address, whatever the port.
+            report.Mapping = x3.Equals(x2) && x4.Equals(x1) ? NatMappingBehavior.AddressDependent : NatMappingBehavior.AddressAndPortDependent;
             report.MappingVariesByDestination = true;
         }
         catch (PeerException e)
@@ -219,6 +244,9 @@ public static class Netcheck
             report.Notes.Add($"RFC 5780 mapping test against {other} failed: {e.Message}");
         }
     }
+
+    private static async Task<IPEndPoint> MappedAsync(StunClient client, IPEndPoint server, CancellationToken cancellationToken) =>
+        Unmap((await client.BindingAsync(server, cancellationToken: cancellationToken).ConfigureAwait(false)).Message.ReflexiveAddress!);
 
     private static async Task<bool> AnswersAsync(StunClient client, IPEndPoint server, bool changeIp, bool changePort, CancellationToken cancellationToken)
     {

@@ -71,6 +71,12 @@ public sealed class NetcheckPortMapping
 
     /// <summary>The external address the gateway reported, if any.</summary>
     public string? ExternalAddress { get; set; }
+
+    /// <summary>
+    /// The gateway answered but has no public address to give (NAT-PMP result 3, an empty UPnP external address,
+    /// as miniupnpd does when its WAN address is private or CGNAT): it sits behind another NAT, or is offline.
+    /// </summary>
+    public bool NoPublicAddress { get; set; }
 }
 
 /// <summary>
@@ -147,7 +153,7 @@ public sealed class NetcheckReport
         text.AppendLine(CultureInfo.InvariantCulture, $"Hairpinning:           {YesNo(Hairpinning)}");
         if (PortMapping is { } pm)
         {
-            text.AppendLine(CultureInfo.InvariantCulture, $"Port mapping:          UPnP {YesNo(pm.Upnp)}, NAT-PMP {YesNo(pm.NatPmp)}, PCP {YesNo(pm.Pcp)}{(pm.ExternalAddress is null ? "" : $" (gateway says external {pm.ExternalAddress})")}");
+            text.AppendLine(CultureInfo.InvariantCulture, $"Port mapping:          UPnP {YesNo(pm.Upnp)}, NAT-PMP {YesNo(pm.NatPmp)}, PCP {YesNo(pm.Pcp)}{(pm.ExternalAddress is null ? (pm.NoPublicAddress ? " (gateway has no public address)" : "") : $" (gateway says external {pm.ExternalAddress})")}");
         }
         text.AppendLine(CultureInfo.InvariantCulture, $"Double NAT:            {YesNo(DoubleNat)}");
         text.AppendLine("STUN servers:");

@@ -21,6 +21,7 @@ internal static class NatPmpCodec
     internal const byte OpExternalAddress = 0;
     internal const byte OpMapUdp = 1;
     internal const byte OpMapTcp = 2;
+    internal const ushort ResultNetworkFailure = 3;
 
     //  External address request:        Response (12 bytes):
     //  +--------+--------+              +--------+--------+-----------------+

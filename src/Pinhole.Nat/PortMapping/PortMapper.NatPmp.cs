@@ -7,7 +7,7 @@ namespace Pinhole.Nat;
 
 public sealed partial class PortMapper
 {
-    private IPEndPoint PmpServer => new(_options.Gateway!, NatPmpCodec.Port);
+    private IPEndPoint PmpServer => new(_options.Gateway!, _options.PmpPort);
 
     private Task<NatPmpResponse?> PmpExternalAddressAsync(CancellationToken cancellationToken) =>
         PmpExchangeAsync(NatPmpCodec.ExternalAddressRequest(), 128 + NatPmpCodec.OpExternalAddress, null, cancellationToken);

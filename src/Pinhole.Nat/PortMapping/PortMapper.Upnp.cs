@@ -46,7 +46,7 @@ public sealed partial class PortMapper
                 _upnp = UpnpCodec.ParseDescription(xml, location);
                 return _upnp;
             }
-            catch (Exception e) when (e is PeerException or HttpRequestException or IOException or SocketException)
+            catch (Exception e) when (e is PeerException or HttpRequestException or IOException or SocketException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
             {
                 NatLog.PortMappingMalformed(_logger, "UPnP description", e.Message);
                 return null;
@@ -55,22 +55,28 @@ public sealed partial class PortMapper
         return null;
     }
 
-    private async Task<IPAddress?> UpnpExternalAddressAsync(UpnpService service, CancellationToken cancellationToken)
+    // Answered: the action succeeded (an empty or unspecified address then means the gateway has none to give).
+    private async Task<(bool Answered, IPAddress? Address)> UpnpExternalAddressAsync(UpnpService service, CancellationToken cancellationToken)
     {
         UpnpSoapResult r = await SoapAsync(service, "GetExternalIPAddress", [], cancellationToken).ConfigureAwait(false);
-        if (!r.IsSuccess || !r.Values.TryGetValue("NewExternalIPAddress", out string? text) || !IPAddress.TryParse(text, out IPAddress? address))
+        if (!r.IsSuccess)
         {
-            return null;
+            return (false, null);
+        }
+        if (!r.Values.TryGetValue("NewExternalIPAddress", out string? text) || !IPAddress.TryParse(text, out IPAddress? address))
+        {
+            return (true, null);
         }
         // tailscale: some gateways report 0.0.0.0 or loopback before they are online.
-        return address.Equals(IPAddress.Any) || IPAddress.IsLoopback(address) ? null : address;
+        return (true, address.Equals(IPAddress.Any) || IPAddress.IsLoopback(address) ? null : address);
     }
 
     private async Task<PortMapping?> UpnpMapAsync(UpnpService service, CancellationToken cancellationToken)
     {
         try
         {
-            IPAddress? external = await UpnpExternalAddressAsync(service, cancellationToken).ConfigureAwait(false);
+            (bool answered, IPAddress? external) = await UpnpExternalAddressAsync(service, cancellationToken).ConfigureAwait(false);
+            GatewayLacksPublicAddress |= answered && external is null;
             if (external is null)
             {
                 NatLog.PortMappingRefused(_logger, "UPnP", "no usable external address");
@@ -110,7 +116,7 @@ public sealed partial class PortMapper
             }
             return null;
         }
-        catch (Exception e) when (e is PeerException or HttpRequestException or IOException or SocketException)
+        catch (Exception e) when (e is PeerException or HttpRequestException or IOException or SocketException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
             NatLog.PortMappingRefused(_logger, "UPnP", e.Message);
             return null;
@@ -154,7 +160,7 @@ public sealed partial class PortMapper
         {
             UseProxy = false,
             AllowAutoRedirect = false,
-            ConnectTimeout = TimeSpan.FromSeconds(3),
+            ConnectTimeout = _options.HttpTimeout,
             ConnectCallback = async (context, token) =>
             {
                 Socket socket = _options.CreateSocket(SocketType.Stream, ProtocolType.Tcp);
@@ -170,7 +176,7 @@ public sealed partial class PortMapper
                 }
             },
         };
-        using var client = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(5), MaxResponseContentBufferSize = maxLength };
+        using var client = new HttpClient(handler) { Timeout = _options.HttpTimeout, MaxResponseContentBufferSize = maxLength };
         using var request = new HttpRequestMessage(method, uri);
         if (body is not null)
         {

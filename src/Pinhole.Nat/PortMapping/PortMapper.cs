@@ -25,6 +25,7 @@ public sealed partial class PortMapper : IAsyncDisposable
     private PortMapping? _current;
     private (uint Epoch, long At)? _lastEpoch;
     private int _disposed;
+    private int _renewalsStarted;
 
     private PortMapper(PortMapperOptions options, IPAddress local)
     {
@@ -34,7 +35,7 @@ public sealed partial class PortMapper : IAsyncDisposable
         System.Security.Cryptography.RandomNumberGenerator.Fill(_pcpNonce);
     }
 
-    /// <summary>Raised when a mapping is made, moves, is recreated after a gateway reboot, is lost or deleted.</summary>
+    /// <summary>Raised when a mapping is made, renewed, moves, is recreated after a gateway reboot, is lost or deleted.</summary>
     public event EventHandler<PortMappingChangedEventArgs>? Changed;
 
     /// <summary>The mapping in force, if any.</summary>
@@ -42,6 +43,12 @@ public sealed partial class PortMapper : IAsyncDisposable
 
     /// <summary>Times the gateway was seen to lose its state.</summary>
     public int GatewayResets { get; private set; }
+
+    /// <summary>
+    /// True when the last attempt found a gateway that answers but has no public address (NAT-PMP result 3, an
+    /// empty UPnP external address): it is behind another NAT, so no mapping on it would reach the internet.
+    /// </summary>
+    public bool GatewayLacksPublicAddress { get; private set; }
 
     /// <summary>Our address on the gateway's network.</summary>
     public IPAddress LocalAddress => _local;
@@ -55,7 +62,27 @@ public sealed partial class PortMapper : IAsyncDisposable
         return new PortMapper(options, options.LocalAddress ?? GatewayUdp.LocalAddressTowards(options));
     }
 
-    /// <summary>Asks the gateway, in parallel, which of PCP, NAT-PMP and UPnP it answers, and its external address.</summary>
+    /// <summary>The IPv4 default gateway of an interface that is up (what port mapping asks), or null when there is none.</summary>
+    public static IPAddress? FindDefaultGateway()
+    {
+        foreach (System.Net.NetworkInformation.NetworkInterface nic in System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces())
+        {
+            if (nic.OperationalStatus is not (System.Net.NetworkInformation.OperationalStatus.Up or System.Net.NetworkInformation.OperationalStatus.Unknown))
+            {
+                continue;
+            }
+            foreach (System.Net.NetworkInformation.GatewayIPAddressInformation gateway in nic.GetIPProperties().GatewayAddresses)
+            {
+                if (gateway.Address.AddressFamily == AddressFamily.InterNetwork && !gateway.Address.Equals(IPAddress.Any))
+                {
+                    return gateway.Address;
+                }
+            }
+        }
+        return null;
+    }
+
+    /// <summary>Asks the gateway, in parallel, which of PCP, NAT-PMP and UPnP (those <see cref="PortMapperOptions.Protocols"/> allows) it answers, and its external address.</summary>
     public static async Task<NetcheckPortMapping> ProbeAsync(PortMapperOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -66,21 +93,33 @@ public sealed partial class PortMapper : IAsyncDisposable
         options.Validate();
         IPAddress local = options.LocalAddress ?? GatewayUdp.LocalAddressTowards(options);
         var mapper = new PortMapper(options, local);
-        Task<PcpResponse?> pcp = mapper.PcpAnnounceAsync(cancellationToken);
-        Task<NatPmpResponse?> pmp = mapper.PmpExternalAddressAsync(cancellationToken);
-        Task<UpnpService?> upnp = mapper.UpnpDiscoverAsync(cancellationToken);
+        PortMappingProtocols allowed = options.Protocols;
+        Task<PcpResponse?> pcp = (allowed & PortMappingProtocols.Pcp) != 0 ? mapper.PcpAnnounceAsync(cancellationToken) : Task.FromResult<PcpResponse?>(null);
+        Task<NatPmpResponse?> pmp = (allowed & PortMappingProtocols.NatPmp) != 0 ? mapper.PmpExternalAddressAsync(cancellationToken) : Task.FromResult<NatPmpResponse?>(null);
+        Task<UpnpService?> upnp = (allowed & PortMappingProtocols.Upnp) != 0 ? mapper.UpnpDiscoverAsync(cancellationToken) : Task.FromResult<UpnpService?>(null);
         await Task.WhenAll(pcp, pmp, upnp).ConfigureAwait(false);
         var result = new NetcheckPortMapping
         {
             Gateway = options.Gateway!.ToString(),
             Pcp = pcp.Result is { IsNatPmpVersionMismatch: false, Result: PcpCodec.ResultSuccess },
-            NatPmp = pmp.Result is { Result: 0 },
+            // Any well-formed answer means the gateway speaks NAT-PMP, an error result included.
+            NatPmp = pmp.Result is not null,
             Upnp = upnp.Result is not null,
-            ExternalAddress = pmp.Result?.ExternalAddress?.ToString(),
+            ExternalAddress = pmp.Result is { Result: 0 } ok ? ok.ExternalAddress?.ToString() : null,
+            NoPublicAddress = pmp.Result is { Result: NatPmpCodec.ResultNetworkFailure },
         };
         if (result.ExternalAddress is null && upnp.Result is { } service)
         {
-            result.ExternalAddress = (await mapper.UpnpExternalAddressAsync(service, cancellationToken).ConfigureAwait(false))?.ToString();
+            try
+            {
+                (bool answered, IPAddress? address) = await mapper.UpnpExternalAddressAsync(service, cancellationToken).ConfigureAwait(false);
+                result.ExternalAddress = address?.ToString();
+                result.NoPublicAddress |= answered && address is null;
+            }
+            catch (Exception e) when (e is PeerException or HttpRequestException or IOException or SocketException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+            {
+                NatLog.PortMappingMalformed(mapper._logger, "UPnP GetExternalIPAddress", e.Message);
+            }
         }
         return result;
     }
@@ -138,8 +177,7 @@ public sealed partial class PortMapper : IAsyncDisposable
             }
             else
             {
-                Volatile.Write(ref _current, renewed);
-                ScheduleRenewal(renewed);
+                Publish(renewed, PortMappingChange.Renewed, null);
             }
             return renewed;
         }
@@ -166,6 +204,7 @@ public sealed partial class PortMapper : IAsyncDisposable
                 try
                 {
                     await DeleteCoreAsync(mapping, cts.Token).ConfigureAwait(false);
+                    NatLog.PortMappingDeleted(_logger, mapping.Protocol.ToString(), mapping.External);
                 }
                 catch (Exception e) when (e is PeerException or SocketException or IOException or OperationCanceledException or HttpRequestException)
                 {
@@ -201,6 +240,7 @@ public sealed partial class PortMapper : IAsyncDisposable
                 return null;
             }
         }
+        GatewayLacksPublicAddress = pmpAddress.Result is { Result: NatPmpCodec.ResultNetworkFailure };
         if (pmpAddress.Result is { Result: 0, ExternalAddress: { } external } pa)
         {
             CheckEpoch(pa.Epoch, epochReset);
@@ -269,17 +309,24 @@ public sealed partial class PortMapper : IAsyncDisposable
         _renewal = _options.TimeProvider.CreateTimer(static s => ((PortMapper)s!).RenewFromTimer(), this, mapping.Lifetime / 2, Timeout.InfiniteTimeSpan);
     }
 
-    private void RenewFromTimer() => _ = Task.Run(async () =>
+    /// <summary>Renewals the half-life timer has started (tests assert on it instead of waiting).</summary>
+    internal int RenewalsStarted => Volatile.Read(ref _renewalsStarted);
+
+    private void RenewFromTimer()
     {
-        try
+        Interlocked.Increment(ref _renewalsStarted);
+        _ = Task.Run(async () =>
         {
-            await RenewAsync().ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is PeerException or SocketException or IOException or ObjectDisposedException or HttpRequestException)
-        {
-            NatLog.PortMappingDeleteFailed(_logger, "renewal", e);
-        }
-    });
+            try
+            {
+                await RenewAsync().ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is PeerException or SocketException or IOException or ObjectDisposedException or HttpRequestException or OperationCanceledException)
+            {
+                NatLog.PortMappingDeleteFailed(_logger, "renewal", e);
+            }
+        });
+    }
 
     private Task DeleteCoreAsync(PortMapping mapping, CancellationToken cancellationToken) => mapping.Protocol switch
     {

@@ -39,6 +39,8 @@ public enum PortMappingChange
     Created,
     /// <summary>A renewal gave another external address or port.</summary>
     Moved,
+    /// <summary>Renewed in place (same external address and port); <see cref="PortMapping.Expires"/> moved on.</summary>
+    Renewed,
     /// <summary>The gateway lost its state (epoch went back, e.g. a reboot) and the mapping was made again.</summary>
     Recreated,
     /// <summary>Renewal failed; the mapping is gone.</summary>
@@ -90,6 +92,9 @@ public sealed class PortMapperOptions
     /// <summary>Sends per NAT-PMP/PCP/SSDP request. Default 4 (about 3.75 s in all).</summary>
     public int MaxSends { get; set; } = 4;
 
+    /// <summary>How long one UPnP HTTP exchange (description, SOAP action) may take. Default 5 s.</summary>
+    public TimeSpan HttpTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Also send SSDP to the multicast group 239.255.255.250 (besides the gateway itself). Default true; lab tests turn it off.</summary>
     public bool SsdpMulticast { get; set; } = true;
 
@@ -101,6 +106,9 @@ public sealed class PortMapperOptions
 
     /// <summary>Logging; default none.</summary>
     public ILoggerFactory? LoggerFactory { get; set; }
+
+    /// <summary>The gateway's NAT-PMP/PCP port: 5351; tests point it at a scripted gateway on loopback.</summary>
+    internal int PmpPort { get; set; } = Mapping.NatPmpCodec.Port;
 
     internal Socket CreateSocket(SocketType type, ProtocolType protocol) =>
         SocketFactory is { } f ? f(AddressFamily.InterNetwork, type, protocol) : new Socket(AddressFamily.InterNetwork, type, protocol);
@@ -124,6 +132,10 @@ public sealed class PortMapperOptions
         if (InitialRetransmitTimeout <= TimeSpan.Zero)
         {
             throw new ArgumentOutOfRangeException(nameof(InitialRetransmitTimeout), InitialRetransmitTimeout, "Must be positive.");
+        }
+        if (HttpTimeout <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(HttpTimeout), HttpTimeout, "Must be positive.");
         }
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxSends, 1, nameof(MaxSends));
         ArgumentOutOfRangeException.ThrowIfGreaterThan(MaxSends, 10, nameof(MaxSends));

@@ -9,6 +9,8 @@ public sealed partial class RelayClient
     /// reservation on, answers OK and upgrades the stream as the listener (TLS server; the initiator named in CONNECT must
     /// prove its key), then queues the connection for <see cref="AcceptAsync"/>. Bad or unwanted requests get a status
     /// (MALFORMED_MESSAGE, UNEXPECTED_MESSAGE, PERMISSION_DENIED, CONNECTION_FAILED); nothing is thrown for the peer's faults.
+    /// Completes when the stream's work is over: at once for a refusal, and for an accepted circuit when the relayed
+    /// connection ends (or <paramref name="cancellationToken"/> is cancelled), so a host may dispose the stream on return.
     /// </summary>
     public async Task HandleStopStreamAsync(PeerConnection relay, PeerStream stream, CancellationToken cancellationToken = default)
     {
@@ -76,6 +78,15 @@ public sealed partial class RelayClient
                 Interlocked.Decrement(ref _pendingAccepts);
             }
             slot = false;
+            // The stream is the relayed connection's transport: stay "running" while it lives.
+            try
+            {
+                await Task.WhenAny(connection.Completion).WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // The host is stopping or the relay connection closed: the relayed connection goes with it.
+            }
         }
         catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
         {

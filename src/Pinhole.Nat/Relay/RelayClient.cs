@@ -133,6 +133,6 @@ public sealed partial class RelayClient : IAsyncDisposable
         {
             await pending.DisposeAsync().ConfigureAwait(false);
         }
-        _shutdown.Dispose();
+        // _shutdown is not disposed: a handler racing with disposal may still link to its (cancelled) token.
     }
 }

@@ -4,31 +4,31 @@ namespace Pinhole.Nat.Relay;
 
 public sealed partial class RelayServer
 {
-    /// <summary>Answers a CONNECT; true when <paramref name="stream"/> now belongs to a running circuit.</summary>
-    private async Task<bool> ConnectAsync(PeerConnection connection, PeerStream stream, HopMessage request, CancellationToken token)
+    /// <summary>Answers a CONNECT; the running circuit (which owns <paramref name="stream"/>) on OK, else null.</summary>
+    private async Task<Task?> ConnectAsync(PeerConnection connection, PeerStream stream, HopMessage request, CancellationToken token)
     {
         var initiator = connection.RemotePeer;
         if (IsRelayed(connection))
         {
             await RefuseCircuitAsync(stream, initiator, RelayStatus.PermissionDenied, token).ConfigureAwait(false);
-            return false;
+            return null;
         }
         if (request.Peer is null)
         {
             await RefuseCircuitAsync(stream, initiator, RelayStatus.MalformedMessage, token).ConfigureAwait(false);
-            return false;
+            return null;
         }
         var target = request.Peer.Id;
         var reservation = LiveReservation(target);
         if (reservation is null)
         {
             await RefuseCircuitAsync(stream, initiator, RelayStatus.NoReservation, token).ConfigureAwait(false);
-            return false;
+            return null;
         }
         if (!TryTakeCircuit(initiator, target))
         {
             await RefuseCircuitAsync(stream, initiator, RelayStatus.ResourceLimitExceeded, token).ConfigureAwait(false);
-            return false;
+            return null;
         }
         var limit = LimitInfo.From(_options.CircuitLimit);
         PeerStream? stop = null;
@@ -45,7 +45,7 @@ public sealed partial class RelayServer
         {
             ReleaseCircuit(initiator, target);
             await RefuseCircuitAsync(stream, initiator, RelayStatus.ConnectionFailed, token).ConfigureAwait(false);
-            return false;
+            return null;
         }
         try
         {
@@ -59,8 +59,7 @@ public sealed partial class RelayServer
             throw;
         }
         _metrics.Circuit(RelayStatus.Ok);
-        StartCircuit(stream, stop, initiator, target);
-        return true;
+        return StartCircuit(stream, stop, initiator, target);
     }
 
     /// <summary>Opens the stop stream and has the target accept; null when it answers anything but OK.</summary>
@@ -92,7 +91,7 @@ public sealed partial class RelayServer
         }
     }
 
-    private void StartCircuit(PeerStream initiatorStream, PeerStream targetStream, PeerId initiator, PeerId target)
+    private Task StartCircuit(PeerStream initiatorStream, PeerStream targetStream, PeerId initiator, PeerId target)
     {
         var circuit = new RelayCircuit(initiatorStream, targetStream, _options.CircuitLimit, _options.TimeProvider) { OnBytes = _metrics.Bytes, Tap = CircuitTap };
         RelayLog.CircuitOpened(_logger, initiator, target);
@@ -124,6 +123,7 @@ public sealed partial class RelayServer
                 server._circuitTasks.Remove(t);
             }
         }, this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        return task;
     }
 
     private bool TryTakeCircuit(PeerId initiator, PeerId target)

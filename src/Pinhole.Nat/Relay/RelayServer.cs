@@ -87,7 +87,9 @@ public sealed partial class RelayServer : IAsyncDisposable
 
     /// <summary>
     /// Serves one inbound hop stream: a RESERVE (answered, then the stream closes) or a CONNECT (answered; on OK the
-    /// stream becomes one end of a circuit that runs in the background until it ends or the relay is disposed).
+    /// stream becomes one end of a circuit). Completes when the stream's work is over — for a circuit, when the circuit
+    /// ends (a limit, either side closing, the relay disposed) — so a host may dispose the stream on return and count the
+    /// handler as running while the circuit lives. <paramref name="cancellationToken"/> bounds the hop exchange only.
     /// Never throws for the peer's misbehaviour: bad requests get a status (MALFORMED_MESSAGE, ...) and the stream ends.
     /// </summary>
     public async Task HandleHopStreamAsync(PeerConnection connection, PeerStream stream, CancellationToken cancellationToken = default)
@@ -103,7 +105,7 @@ public sealed partial class RelayServer : IAsyncDisposable
         using var timeout = new CancellationTokenSource(_options.HopTimeout, _options.TimeProvider);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, cancellationToken, _shutdown.Token);
         var token = linked.Token;
-        var handedOver = false;
+        Task? circuit = null;
         try
         {
             HopMessage request;
@@ -128,7 +130,7 @@ public sealed partial class RelayServer : IAsyncDisposable
                     await ReserveAsync(connection, stream, token).ConfigureAwait(false);
                     break;
                 case HopMessageType.Connect:
-                    handedOver = await ConnectAsync(connection, stream, request, token).ConfigureAwait(false);
+                    circuit = await ConnectAsync(connection, stream, request, token).ConfigureAwait(false);
                     break;
                 default:
                     RelayLog.Refused(_logger, "hop request of unknown type", connection.RemotePeer, RelayStatus.UnexpectedMessage);
@@ -143,10 +145,14 @@ public sealed partial class RelayServer : IAsyncDisposable
         }
         finally
         {
-            if (!handedOver)
+            if (circuit is null)
             {
                 await stream.DisposeAsync().ConfigureAwait(false);
             }
+        }
+        if (circuit is not null)
+        {
+            await circuit.ConfigureAwait(false);
         }
     }
 
@@ -185,7 +191,7 @@ public sealed partial class RelayServer : IAsyncDisposable
         }
         await Task.WhenAll(running).ConfigureAwait(false);
         _metrics.Dispose();
-        _shutdown.Dispose();
+        // _shutdown is not disposed: a handler racing with disposal may still link to its (cancelled) token.
     }
 
     private sealed class Reservation(PeerId peer, PeerConnection connection, DateTimeOffset expires, IPAddress? address)

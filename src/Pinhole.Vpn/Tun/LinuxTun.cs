@@ -197,6 +197,9 @@ internal sealed unsafe class LinuxTun : ITunDevice
 
     private volatile bool _coalesceOff;
 
+    /// <summary>True once a coalesced write was refused (or the probe failed): writes go one by one.</summary>
+    internal bool CoalescingDisabled => _coalesceOff;
+
     /// <inheritdoc />
     public int Read(Span<PacketRef> packets)
     {

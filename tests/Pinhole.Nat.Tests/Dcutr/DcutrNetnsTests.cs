@@ -2,56 +2,58 @@ using System.Diagnostics;
 using System.Net;
 using Pinhole.Nat.Dcutr;
 using Pinhole.Nat.Tests.Support;
-using Pinhole.Testing;
+using Pinhole.Testing.Netlab;
 using Xunit.Abstractions;
 
 namespace Pinhole.Nat.Tests.Dcutr;
 
 /// <summary>
-/// DCUtR hole punching between Pinhole nodes behind two NAT routers in network namespaces, over a Pinhole relay and over
-/// a js-libp2p relay (js itself cannot punch TCP: notes/nat.md §0). Nodes run in this process; every socket is made
-/// inside its host's namespace (listeners bound on a thread inside it, dials and punches through NetworkNamespace.CreateSocket).
+/// DCUtR hole punching between Pinhole nodes behind two NAT routers of the lab (tests/Pinhole.Testing/Netlab), over a
+/// Pinhole relay and over a js-libp2p relay on a public host (js itself cannot punch TCP: notes/nat.md §0). Nodes run in
+/// this process; every socket is made inside its host's namespace (listeners bound on a thread inside it, dials and
+/// punches through NetworkNamespace.CreateSocket).
 /// </summary>
 [Trait("Category", "Netns")]
 public sealed class DcutrNetnsTests(ITestOutputHelper output)
 {
     private const string Small = "/test/small/1.0.0";
 
-    [NetnsFact("nft")]
+    [LabFact]
     public async Task EasyAndEasyGoDirectThroughAPinholeRelay()
     {
-        var outcome = await RunAsync(NatKind.Easy, NatKind.Easy, jsRelay: false);
+        var outcome = await RunAsync(NatType.Easy, NatType.Easy, jsRelay: false);
         Assert.True(outcome.B.Succeeded, outcome.B.ToString());
     }
 
-    [JsNetnsFact]
+    [JsLabFact]
     public async Task EasyAndEasyGoDirectThroughAJsRelay()
     {
-        var outcome = await RunAsync(NatKind.Easy, NatKind.Easy, jsRelay: true);
+        var outcome = await RunAsync(NatType.Easy, NatType.Easy, jsRelay: true);
         Assert.True(outcome.B.Succeeded, outcome.B.ToString());
     }
 
-    [NetnsFact("nft")]
+    [LabFact]
     public async Task HardAndHardStayRelayed()
     {
-        var outcome = await RunAsync(NatKind.Hard, NatKind.Hard, jsRelay: false);
+        var outcome = await RunAsync(NatType.Hard, NatType.Hard, jsRelay: false);
         Assert.False(outcome.B.Succeeded);
         Assert.Equal(3, outcome.B.Attempts);
     }
 
-    [NetnsFact("nft")]
+    [LabFact]
     public async Task EasyAndHardStayRelayedOverTcp()
     {
-        var outcome = await RunAsync(NatKind.Easy, NatKind.Hard, jsRelay: false);
+        var outcome = await RunAsync(NatType.Easy, NatType.Hard, jsRelay: false);
         Assert.False(outcome.B.Succeeded);
         Assert.Equal(3, outcome.B.Attempts);
     }
 
     private sealed record Outcome(DirectConnectionResult A, DirectConnectionResult B);
 
-    private async Task<Outcome> RunAsync(NatKind kindA, NatKind kindB, bool jsRelay)
+    private async Task<Outcome> RunAsync(NatType kindA, NatType kindB, bool jsRelay)
     {
-        await using var lab = await TwoNatLab.CreateAsync(kindA, kindB);
+        await using var lab = await NatLab.CreateAsync(new NatLabOptions().Add("relay", NatType.Public).Add("a", kindA).Add("b", kindB));
+        var relayHost = lab["relay"].Host;
         JsNode? js = null;
         TestPeer? r = null;
         try
@@ -60,27 +62,27 @@ public sealed class DcutrNetnsTests(ITestOutputHelper output)
             PeerId relayId;
             if (jsRelay)
             {
-                js = JsNode.StartIn(lab.Public, "relay", "--host", "0.0.0.0");
+                js = JsNode.StartIn(relayHost.Namespace, "relay", "--host", relayHost.Address.ToString());
                 var listening = await js.WaitForEventAsync("listening");
-                var port = Multiaddr.Parse(listening.GetProperty("addrs")[0].GetString()!).ToIPEndPoint().Port;
-                relayAt = new IPEndPoint(IPAddress.Parse(TwoNatLab.PublicIp), port);
+                relayAt = Multiaddr.Parse(listening.GetProperty("addrs")[0].GetString()!).ToIPEndPoint();
+                Assert.Equal(relayHost.Address, relayAt.Address);
                 relayId = PeerId.Parse(listening.GetProperty("peerId").GetString()!);
             }
             else
             {
-                r = await TestPeer.StartAsync(ns: lab.Public);
-                relayAt = new IPEndPoint(IPAddress.Parse(TwoNatLab.PublicIp), r.ListenPort);
+                r = await TestPeer.StartAsync(ns: relayHost.Namespace);
+                relayAt = new IPEndPoint(relayHost.Address, r.ListenPort);
                 relayId = r.Id;
                 r.ServeRelay(o => o.PublicAddresses = () => [Multiaddr.FromIPEndPoint(relayAt).Encapsulate(relayId)]);
             }
-            await using var a = await TestPeer.StartAsync(o => o.LimitedConnectionProtocols.Add(DcutrService.ProtocolId), ns: lab.HostA);
-            await using var b = await TestPeer.StartAsync(o => o.LimitedConnectionProtocols.Add(DcutrService.ProtocolId), ns: lab.HostB);
+            await using var a = await TestPeer.StartAsync(o => o.LimitedConnectionProtocols.Add(DcutrService.ProtocolId), ns: lab["a"].Host.Namespace);
+            await using var b = await TestPeer.StartAsync(o => o.LimitedConnectionProtocols.Add(DcutrService.ProtocolId), ns: lab["b"].Host.Namespace);
             a.UseRelayClient();
             b.UseRelayClient();
             var aToR = await a.ConnectAsync(relayId, relayAt);
             var bToR = await b.ConnectAsync(relayId, relayAt);
-            var dcutrA = Dcutr(a, await ObservedAsync(aToR, TwoNatLab.RouterAWan));
-            var dcutrB = Dcutr(b, await ObservedAsync(bToR, TwoNatLab.RouterBWan));
+            var dcutrA = Dcutr(a, await ObservedAsync(aToR, lab["a"].PublicAddress));
+            var dcutrB = Dcutr(b, await ObservedAsync(bToR, lab["b"].PublicAddress));
             var answered = new TaskCompletionSource<DirectConnectionResult>(TaskCreationOptions.RunContinuationsAsynchronously);
             a.Handle(DcutrService.ProtocolId, async (c, s) => answered.TrySetResult(await dcutrA.HandleStreamAsync(c, s)));
             b.Handle(Small, EchoAsync);
@@ -121,8 +123,8 @@ public sealed class DcutrNetnsTests(ITestOutputHelper output)
                 Assert.Equal("tcp", directA.Netlayer);
                 Assert.False(directA.IsLimited);
                 // The punched path is the routers' public mappings of the listen ports.
-                Assert.Equal(new IPEndPoint(IPAddress.Parse(TwoNatLab.RouterBWan), b.ListenPort), directA.RemoteAddress!.ToIPEndPoint());
-                Assert.Equal(new IPEndPoint(IPAddress.Parse(TwoNatLab.RouterAWan), a.ListenPort), directB.RemoteAddress!.ToIPEndPoint());
+                Assert.Equal(new IPEndPoint(lab["b"].PublicAddress, b.ListenPort), directA.RemoteAddress!.ToIPEndPoint());
+                Assert.Equal(new IPEndPoint(lab["a"].PublicAddress, a.ListenPort), directB.RemoteAddress!.ToIPEndPoint());
                 await directA.PingAsync(TestPeer.Bounded());
                 await directB.PingAsync(TestPeer.Bounded());
                 // New streams go direct (and are not limited); the relayed stream opened before keeps working.
@@ -171,13 +173,13 @@ public sealed class DcutrNetnsTests(ITestOutputHelper output)
         }
     }
 
-    private static string Name(NatKind kind) => kind.ToString().ToLowerInvariant();
+    private static string Name(NatType kind) => kind.ToString().ToLowerInvariant();
 
-    private static async Task<Multiaddr> ObservedAsync(PeerConnection toRelay, string expectedIp)
+    private static async Task<Multiaddr> ObservedAsync(PeerConnection toRelay, IPAddress expected)
     {
         var observed = (await toRelay.IdentifyAsync(TestPeer.Bounded())).ObservedAddr;
         Assert.NotNull(observed);
-        Assert.Equal(IPAddress.Parse(expectedIp), observed.ToIPEndPoint().Address);
+        Assert.Equal(expected, observed.ToIPEndPoint().Address);
         return observed;
     }
 

@@ -11,3 +11,13 @@ public sealed class LabFactAttribute : FactAttribute
         Skip = NatLab.UnavailableReason(coturn, portMapping);
     }
 }
+
+/// <summary>A theory that needs the NAT lab (see <see cref="LabFactAttribute"/>).</summary>
+[AttributeUsage(AttributeTargets.Method)]
+public sealed class LabTheoryAttribute : TheoryAttribute
+{
+    public LabTheoryAttribute(bool coturn = false, bool portMapping = false)
+    {
+        Skip = NatLab.UnavailableReason(coturn, portMapping);
+    }
+}

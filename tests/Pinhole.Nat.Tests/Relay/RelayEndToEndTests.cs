@@ -385,6 +385,46 @@ public sealed class RelayEndToEndTests
         }
     }
 
+    [Fact]
+    public async Task HandlersRunUntilTheirStreamsWorkIsOver()
+    {
+        var (r, a, b, aToR, bToR) = await SetUpAsync();
+        try
+        {
+            // A host (PinholeNode) disposes a stream when its handler returns: the handlers must outlive their circuits.
+            var hops = new System.Collections.Concurrent.ConcurrentQueue<Task>();
+            var stops = new System.Collections.Concurrent.ConcurrentQueue<Task>();
+            r.Handle(RelayServer.HopProtocolId, (c, s) =>
+            {
+                var t = r.RelayServer!.HandleHopStreamAsync(c, s);
+                hops.Enqueue(t);
+                return t;
+            });
+            a.Handle(RelayClient.StopProtocolId, (c, s) =>
+            {
+                var t = a.RelayClient!.HandleStopStreamAsync(c, s);
+                stops.Enqueue(t);
+                return t;
+            });
+            await a.RelayClient!.ReserveAsync(aToR, TestPeer.Bounded());
+            await WaitUntilAsync(() => hops.Count == 1 && hops.All(t => t.IsCompleted));
+            var dialed = await b.RelayClient!.ConnectAsync(bToR, a.Id, TestPeer.Bounded());
+            var accepted = await a.AcceptAsync();
+            await WaitUntilAsync(() => hops.Count == 2 && stops.Count == 1);
+            await dialed.PingAsync(TestPeer.Bounded());
+            Assert.False(hops.Last().IsCompleted);
+            Assert.False(stops.Single().IsCompleted);
+            await dialed.DisposeAsync();
+            await hops.Last().WaitAsync(TestPeer.Timeout);
+            await stops.Single().WaitAsync(TestPeer.Timeout);
+            await Task.WhenAny(accepted.Completion).WaitAsync(TestPeer.Timeout);
+        }
+        finally
+        {
+            await DisposeAllAsync(a, b, r);
+        }
+    }
+
     internal static async Task WaitUntilAsync(Func<bool> condition)
     {
         using var cts = new CancellationTokenSource(TestPeer.Timeout);

@@ -175,12 +175,22 @@ public sealed class JsFactAttribute : FactAttribute
     }
 }
 
-/// <summary>A fact that needs js-libp2p and network namespaces (root).</summary>
+/// <summary>A fact that needs the NAT lab (root, namespaces, conntrack; tests/Pinhole.Testing/Netlab).</summary>
 [AttributeUsage(AttributeTargets.Method)]
-public sealed class JsNetnsFactAttribute : FactAttribute
+public sealed class LabFactAttribute : FactAttribute
 {
-    public JsNetnsFactAttribute()
+    public LabFactAttribute()
     {
-        Skip = JsNode.SkipReason ?? NetworkNamespace.UnavailableReason;
+        Skip = Pinhole.Testing.Netlab.NatLab.UnavailableReason();
+    }
+}
+
+/// <summary>A fact that needs js-libp2p and the NAT lab.</summary>
+[AttributeUsage(AttributeTargets.Method)]
+public sealed class JsLabFactAttribute : FactAttribute
+{
+    public JsLabFactAttribute()
+    {
+        Skip = JsNode.SkipReason ?? Pinhole.Testing.Netlab.NatLab.UnavailableReason();
     }
 }

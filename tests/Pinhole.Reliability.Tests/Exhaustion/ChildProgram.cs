@@ -14,18 +14,19 @@ public static class ChildProgram
 {
     public static async Task<int> Main(string[] args)
     {
-        if (args is not ["listen"])
+        if (args is not ["listen", ..] || args.Length > 2)
         {
-            await Console.Error.WriteLineAsync("usage: Pinhole.Reliability.Tests listen");
+            await Console.Error.WriteLineAsync("usage: Pinhole.Reliability.Tests listen [IPV4-ADDRESS]");
             return 2;
         }
+        var address = args.Length == 2 ? args[1] : "127.0.0.1";
         using var identity = NodeIdentity.Generate();
         using var acceptErrors = new MetricCollector<long>(null, AdmissionMetrics.MeterName, "pinhole.listener.accept_errors");
         using var refused = new MetricCollector<long>(null, AdmissionMetrics.MeterName, "pinhole.connection.refused");
         await using var listener = await PeerListener.ListenAsync(new PeerListenerOptions
         {
             Identity = identity,
-            ListenAddresses = [Multiaddr.Parse("/ip4/127.0.0.1/tcp/0")],
+            ListenAddresses = [Multiaddr.Parse($"/ip4/{address}/tcp/0")],
         });
         var limit = ProcessLimits.GetFileDescriptorLimit();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -14,22 +14,24 @@ internal static class LabRules
     {
         string translate = nat switch
         {
-            NatType.OneToOne => $"oifname \"wan\" ip saddr {host} snat to {wan}",
+            NatType.OneToOne => $"oifname \"wan\" ip saddr {host} snat ip to {wan}",
             NatType.Hard => "oifname \"wan\" masquerade random",
             NatType.HardFullyRandom => "oifname \"wan\" masquerade fully-random",
             _ => "oifname \"wan\" masquerade",
         };
-        string inbound = nat == NatType.OneToOne ? $"iifname \"wan\" ip daddr {wan} dnat to {host}" : "";
+        string inbound = nat == NatType.OneToOne ? $"iifname \"wan\" ip daddr {wan} dnat ip to {host}" : "";
         string udpBlock = nat == NatType.UdpBlocked ? "meta l4proto udp drop" : "";
         // miniupnpd checks with RFC 5780 that nothing upstream filters; let the lab's STUN server reach the router itself.
         string stunToRouter = routerStunServers is { Count: > 0 } servers ? $"iifname \"wan\" ip saddr {{ {string.Join(", ", servers)} }} udp sport {{ 3478, 3479 }} accept" : "";
-        // miniupnpd 2.3.1 (nftables) adds its filter rules in the inet family and its NAT rules in the ip family,
-        // hence two tables of the same name.
+        // miniupnpd 2.3.1 (nftables) adds every rule, NAT ones included, in the inet family (NFPROTO_INET in
+        // netfilter_nft/nftnlrdr.c), so one inet table holds the NAT chains and the filter chains it jumps to.
         return $$"""
-            table ip lab {
+            table inet lab {
               chain upnp_prerouting {
               }
               chain upnp_postrouting {
+              }
+              chain upnp_forward {
               }
               chain prerouting {
                 type nat hook prerouting priority dstnat; policy accept;
@@ -40,10 +42,6 @@ internal static class LabRules
                 type nat hook postrouting priority srcnat; policy accept;
                 jump upnp_postrouting
                 {{translate}}
-              }
-            }
-            table inet lab {
-              chain upnp_forward {
               }
               chain input {
                 type filter hook input priority filter; policy accept;
@@ -66,17 +64,17 @@ internal static class LabRules
     /// <summary>
     /// miniupnpd 2.3.1: UPnP IGD on the LAN, NAT-PMP and PCP; STUN against the lab's coturn to learn the
     /// external address (it treats documentation ranges as reserved otherwise and disables forwarding).
+    /// Without <paramref name="stunHost"/> (the home router of a double NAT, like most consumer routers) it
+    /// reports no external address for its 100.64 WAN and refuses to map.
     /// </summary>
-    internal static string Miniupnpd(IPAddress stunHost, int stunPort, int httpPort) => $"""
+    internal static string Miniupnpd(IPAddress? stunHost, int stunPort, int httpPort) => $"""
         ext_ifname=wan
         listening_ip=lan
         http_port={httpPort}
         enable_natpmp=yes
         secure_mode=yes
         system_uptime=no
-        ext_perform_stun=yes
-        ext_stun_host={stunHost}
-        ext_stun_port={stunPort}
+        {(stunHost is null ? "ext_perform_stun=no" : $"ext_perform_stun=yes\next_stun_host={stunHost}\next_stun_port={stunPort}")}
         uuid={Guid.NewGuid()}
         upnp_table_name=lab
         upnp_nat_table_name=lab

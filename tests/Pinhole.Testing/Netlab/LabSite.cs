@@ -74,10 +74,13 @@ public sealed class LabSite
         return text.ToString();
     }
 
-    /// <summary>Kills miniupnpd and starts it again (its NAT-PMP/PCP epoch restarts; mappings are gone).</summary>
+    /// <summary>
+    /// What a router reboot does to port mapping: kills miniupnpd, drops its rules and every flow
+    /// (<c>conntrack -F</c>), and starts it again; its NAT-PMP/PCP epoch restarts from zero and no mapping is left.
+    /// </summary>
     public async Task RestartPortMapperAsync()
     {
-        if (StartPortMapper is null)
+        if (StartPortMapper is null || HomeRouter is null)
         {
             throw new InvalidOperationException($"Site {Name} runs no port mapper.");
         }
@@ -85,7 +88,28 @@ public sealed class LabSite
         {
             await old.DisposeAsync().ConfigureAwait(false);
         }
+        foreach (string chain in new[] { "upnp_prerouting", "upnp_postrouting", "upnp_forward" })
+        {
+            await HomeRouter.ExecAsync("nft", "flush", "chain", "inet", "lab", chain).ConfigureAwait(false);
+        }
+        await FlushConntrackAsync().ConfigureAwait(false);
         PortMapper = await StartPortMapper().ConfigureAwait(false);
+    }
+
+    /// <summary>The rules miniupnpd holds on <see cref="HomeRouter"/> (its NAT and filter chains), for assertions.</summary>
+    public async Task<string> PortMappingRulesAsync()
+    {
+        if (HomeRouter is null)
+        {
+            throw new InvalidOperationException($"Site {Name} has no router.");
+        }
+        var text = new System.Text.StringBuilder();
+        foreach (string chain in new[] { "upnp_prerouting", "upnp_forward" })
+        {
+            ProcessResult r = await HomeRouter.ExecAsync("nft", "list", "chain", "inet", "lab", chain).ConfigureAwait(false);
+            text.Append(r.StandardOutput);
+        }
+        return text.ToString();
     }
 
     /// <inheritdoc/>

@@ -262,13 +262,15 @@ public sealed class NatLab : IAsyncDisposable
     {
         string conf = Path.Combine(Path.GetTempPath(), $"{site.HomeRouter!.Name}-miniupnpd.conf");
         string pid = Path.Combine(Path.GetTempPath(), $"{site.HomeRouter.Name}-miniupnpd.pid");
-        await File.WriteAllTextAsync(conf, LabRules.Miniupnpd(ServerAddress, StunPort, UpnpHttpPort)).ConfigureAwait(false);
+        IPAddress? stun = site.Nat == NatType.DoubleNat ? null : ServerAddress;
+        await File.WriteAllTextAsync(conf, LabRules.Miniupnpd(stun, StunPort, UpnpHttpPort)).ConfigureAwait(false);
         lock (_files)
         {
             _files.Add(conf);
             _files.Add(pid);
         }
         ExternalProcess process = site.HomeRouter.Start(Tools.Require("miniupnpd"), ["-d", "-f", conf, "-P", pid]);
+        process.StopGrace = TimeSpan.Zero;
         Track(process);
         await WaitForSocketsAsync(site.HomeRouter, "-Hnltu", [$":{UpnpHttpPort}", $"{site.Gateway}:5351"], process).ConfigureAwait(false);
         return process;

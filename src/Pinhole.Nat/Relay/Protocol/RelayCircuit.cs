@@ -26,8 +26,11 @@ internal enum CircuitEnd
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "RunAsync disposes the token source when the circuit ends; a circuit runs once.")]
 internal sealed class RelayCircuit
 {
-    /// <summary>Copy buffer per direction (rented while the circuit lives).</summary>
+    /// <summary>Copy buffer per direction while data flows (a TLS record's size).</summary>
     public const int BufferSize = 16 * 1024;
+
+    /// <summary>Copy buffer per direction while the circuit is quiet: most circuits carry little (control protocols, DCUtR).</summary>
+    public const int SmallBufferSize = 2 * 1024;
 
     private readonly PeerStream _initiator;
     private readonly PeerStream _target;
@@ -109,12 +112,15 @@ internal sealed class RelayCircuit
     private async Task CopyAsync(PeerStream from, PeerStream to, bool forward, Action<int> count)
     {
         var remaining = _limit?.Data is { } data ? (long)Math.Min(data, long.MaxValue) : long.MaxValue;
-        var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        // A pending read holds its buffer: start small, grow when a read fills it, shrink when the flow goes quiet.
+        var size = SmallBufferSize;
+        var smallReads = 0;
+        var buffer = ArrayPool<byte>.Shared.Rent(size);
         try
         {
             while (true)
             {
-                var n = await from.ReadAsync(buffer.AsMemory(0, BufferSize), _stop.Token).ConfigureAwait(false);
+                var n = await from.ReadAsync(buffer.AsMemory(0, size), _stop.Token).ConfigureAwait(false);
                 if (n == 0)
                 {
                     to.CompleteWrites();
@@ -133,6 +139,15 @@ internal sealed class RelayCircuit
                 {
                     End(CircuitEnd.DataLimit);
                     return;
+                }
+                // Shrink only after a few small reads in a row: a bulk flow now and then delivers a short piece.
+                smallReads = n < SmallBufferSize ? smallReads + 1 : 0;
+                var next = n == size ? BufferSize : smallReads >= 4 ? SmallBufferSize : size;
+                if (next != size)
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    size = next;
+                    buffer = ArrayPool<byte>.Shared.Rent(size);
                 }
             }
         }

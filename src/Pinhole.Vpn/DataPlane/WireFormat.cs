@@ -1,0 +1,89 @@
+using System.Buffers.Binary;
+
+namespace Pinhole.Vpn.DataPlane;
+
+/// <summary>
+/// What the data plane's UDP socket carries. Every datagram starts with a type byte:
+/// <code>
+/// 0x01 handshake, to the receiver's DTLS listener:  | 0x01 | DTLS 1.2 datagram ...            |
+/// 0x02 handshake, to the receiver's DTLS dialer:    | 0x02 | DTLS 1.2 datagram ...            |
+/// 0x03 data record:
+///  0      1                  5                        13                    13+n        13+n+16
+///  +------+------------------+------------------------+---------------------+-----------+
+///  | 0x03 | receiver index   | counter (u64, BE)      | ciphertext (n)      | tag (16)  |
+///  +------+------------------+------------------------+---------------------+-----------+
+///         (u32, BE: picks    = the explicit nonce      AES-256-GCM, key from the DTLS
+///          the keypair)        (salt(4) | counter)      exporter; AAD = counter|type|0|0|len
+/// </code>
+/// The plaintext of a data record is empty (a keepalive), an IPv4/IPv6 packet (first nibble 4 or 6), or a
+/// control message: <c>0x01 | kind | id (u32, BE) | padding</c> with kind 1 = ping (padded to probe a path
+/// MTU), 2 = pong. The receiver index lets a peer roam: records are matched to keys by index, never by
+/// source address, and the peer's endpoint moves only after a record from the new address authenticates.
+/// </summary>
+internal static class WireFormat
+{
+    internal const byte HandshakeToListener = 0x01;
+    internal const byte HandshakeToDialer = 0x02;
+    internal const byte Data = 0x03;
+
+    /// <summary>Bytes in front of the plaintext: type, receiver index, counter.</summary>
+    internal const int DataHeaderLength = 13;
+
+    /// <summary>Bytes after the plaintext: the GCM tag.</summary>
+    internal const int TagLength = 16;
+
+    /// <summary>Record overhead over the plaintext (29 bytes).</summary>
+    internal const int DataOverhead = DataHeaderLength + TagLength;
+
+    internal const byte ControlMarker = 0x01;
+    internal const byte ControlPing = 1;
+    internal const byte ControlPong = 2;
+    internal const int ControlLength = 6;
+
+    /// <summary>
+    /// Reads a data record's header; false (never an exception) if <paramref name="datagram"/> is not a data
+    /// record long enough to hold a tag.
+    /// </summary>
+    internal static bool TryReadDataHeader(ReadOnlySpan<byte> datagram, out uint receiverIndex, out ulong counter)
+    {
+        if (datagram.Length < DataOverhead || datagram[0] != Data)
+        {
+            receiverIndex = 0;
+            counter = 0;
+            return false;
+        }
+        receiverIndex = BinaryPrimitives.ReadUInt32BigEndian(datagram[1..]);
+        counter = BinaryPrimitives.ReadUInt64BigEndian(datagram[5..]);
+        return receiverIndex != 0;
+    }
+
+    /// <summary>Writes the type and receiver index (the counter is written by the cipher as its nonce).</summary>
+    internal static void WriteDataHeader(Span<byte> header, uint receiverIndex)
+    {
+        header[0] = Data;
+        BinaryPrimitives.WriteUInt32BigEndian(header[1..], receiverIndex);
+    }
+
+    /// <summary>Reads a control message (ping/pong); false if <paramref name="plaintext"/> is not one.</summary>
+    internal static bool TryReadControl(ReadOnlySpan<byte> plaintext, out byte kind, out uint id)
+    {
+        if (plaintext.Length < ControlLength || plaintext[0] != ControlMarker || plaintext[1] is not (ControlPing or ControlPong))
+        {
+            kind = 0;
+            id = 0;
+            return false;
+        }
+        kind = plaintext[1];
+        id = BinaryPrimitives.ReadUInt32BigEndian(plaintext[2..]);
+        return true;
+    }
+
+    /// <summary>Writes a control message into the first 6 bytes of <paramref name="plaintext"/> (the rest is padding, zeroed).</summary>
+    internal static void WriteControl(Span<byte> plaintext, byte kind, uint id)
+    {
+        plaintext.Clear();
+        plaintext[0] = ControlMarker;
+        plaintext[1] = kind;
+        BinaryPrimitives.WriteUInt32BigEndian(plaintext[2..], id);
+    }
+}

@@ -1,0 +1,146 @@
+using System.Net;
+using Microsoft.Extensions.Time.Testing;
+using Pinhole.Testing;
+using Pinhole.Vpn.DataPlane;
+using static Pinhole.Vpn.Tests.TestPackets;
+
+namespace Pinhole.Vpn.Tests;
+
+/// <summary>Keepalives, rekeying and dead-peer detection on a fake clock: asserted on events, never on timing.</summary>
+public class TimerTests
+{
+    private static readonly IPEndPoint A = new(VpnPair.A, 1000);
+    private static readonly IPEndPoint B = new(VpnPair.B, 2000);
+
+    // No pings or probes: only the keepalive timers send (a ping would count as the answer, and fake time
+    // outruns the real threads that would answer probes).
+    private static readonly VpnTimings Quiet = new() { PingInterval = TimeSpan.MaxValue, ProbePathMtu = false };
+
+    private sealed class Traffic
+    {
+        public int KeepalivesFromA;
+        public int HandshakesFromA;
+        public volatile bool DropToA;
+        public UdpAddress? AddressA;
+
+        public bool Filter(UdpAddress from, UdpAddress to, byte[] datagram)
+        {
+            if (from.Equals(AddressA))
+            {
+                if (datagram[0] == WireFormat.Data && datagram.Length == WireFormat.DataOverhead)
+                {
+                    Interlocked.Increment(ref KeepalivesFromA);
+                }
+                // A ClientHello (DTLS handshake record, message type 1) starts a handshake.
+                if (datagram[0] == WireFormat.HandshakeToListener && datagram.Length > 14 && datagram[1] == 22 && datagram[14] == 1)
+                {
+                    Interlocked.Increment(ref HandshakesFromA);
+                }
+            }
+            return !(DropToA && to.Equals(AddressA));
+        }
+    }
+
+    private static async Task<(VpnPair Pair, FakeTimeProvider Time, Traffic Traffic)> StartAsync(TimeSpan keepalive, VpnTimings? timings = null)
+    {
+        var time = Clocks.StartingNow();
+        var traffic = new Traffic { AddressA = UdpAddress.Create(IPEndPoint.Parse("192.0.2.1:51820")) };
+        var network = new MemoryTransportNetwork { Filter = traffic.Filter };
+        var pair = await VpnPair.StartAsync(network: network, timings: timings, configure: (a, b) =>
+        {
+            a.TimeProvider = time;
+            b.TimeProvider = time;
+            a.Peers[0].PersistentKeepalive = keepalive;
+        });
+        pair.TunA.Inject(Udp(A, B, 10));
+        await pair.TunB.NextDeliveredAsync(VpnPair.Patience);
+        return (pair, time, traffic);
+    }
+
+    private static void Advance(FakeTimeProvider time, TimeSpan by)
+    {
+        for (var t = TimeSpan.Zero; t < by; t += TimeSpan.FromMilliseconds(100))
+        {
+            time.Advance(TimeSpan.FromMilliseconds(100));
+        }
+    }
+
+    [Fact]
+    public async Task PersistentKeepalive_IsSentWhenIdle()
+    {
+        var (pair, time, traffic) = await StartAsync(TimeSpan.FromSeconds(1), Quiet);
+        await using var _ = pair;
+        int before = Volatile.Read(ref traffic.KeepalivesFromA);
+        Advance(time, TimeSpan.FromSeconds(3.05));
+        Assert.InRange(Volatile.Read(ref traffic.KeepalivesFromA) - before, 2, 4);
+    }
+
+    [Fact]
+    public async Task WithoutPersistentKeepalive_IdleMeansSilence()
+    {
+        var (pair, time, traffic) = await StartAsync(TimeSpan.Zero, Quiet);
+        await using var _ = pair;
+        int before = Volatile.Read(ref traffic.KeepalivesFromA);
+        Advance(time, TimeSpan.FromSeconds(3.05));
+        Assert.Equal(before, Volatile.Read(ref traffic.KeepalivesFromA));
+    }
+
+    [Fact]
+    public async Task PassiveKeepalive_AnswersDataAfterKeepaliveTimeout()
+    {
+        // No RTT pings here: a ping would count as the answer.
+        var (pair, time, traffic) = await StartAsync(TimeSpan.Zero, Quiet);
+        await using var _ = pair;
+        pair.TunB.Inject(Udp(B, A, 10));
+        await pair.TunA.NextDeliveredAsync(VpnPair.Patience);
+        int before = Volatile.Read(ref traffic.KeepalivesFromA);
+        Advance(time, TimeSpan.FromSeconds(9.5));
+        Assert.Equal(before, Volatile.Read(ref traffic.KeepalivesFromA));
+        Advance(time, TimeSpan.FromSeconds(1));
+        Assert.Equal(before + 1, Volatile.Read(ref traffic.KeepalivesFromA));
+    }
+
+    [Fact]
+    public async Task InitiatorRekeys_AfterRekeyAfterTime_WithoutLosingTraffic()
+    {
+        var (pair, time, _) = await StartAsync(TimeSpan.Zero);
+        await using var __ = pair;
+        var peerB = pair.VpnA.FindPeer(pair.IdentityB.PeerId)!;
+        var first = peerB.Current;
+        Advance(time, TimeSpan.FromSeconds(119));
+        pair.TunA.Inject(Udp(A, B, 10));
+        await pair.TunB.NextDeliveredAsync(VpnPair.Patience);
+        Advance(time, TimeSpan.FromSeconds(0.5));
+        Assert.Same(first, peerB.Current);
+        Advance(time, TimeSpan.FromSeconds(1.5));
+        pair.TunA.Inject(Udp(A, B, 10));
+        await pair.TunB.NextDeliveredAsync(VpnPair.Patience);
+        Advance(time, TimeSpan.FromSeconds(0.2));
+        await VpnPair.WaitUntilAsync(() => Volatile.Read(ref peerB.Handshakes) == 2, "a second handshake");
+        Assert.NotSame(first, peerB.Current);
+        Assert.Same(first, peerB.Previous);
+        for (int i = 0; i < 5; i++)
+        {
+            pair.TunA.Inject(Udp(A, B, 10 + i));
+            Assert.Equal(28 + 10 + i, (await pair.TunB.NextDeliveredAsync(VpnPair.Patience)).Length);
+        }
+        // The responder switched to the new keypair on its first record.
+        var peerA = pair.VpnB.FindPeer(pair.IdentityA.PeerId)!;
+        Assert.Equal(peerB.Current!.LocalIndex, peerA.Current!.RemoteIndex);
+    }
+
+    [Fact]
+    public async Task DeadPeer_TriggersANewHandshake()
+    {
+        var (pair, time, traffic) = await StartAsync(TimeSpan.Zero);
+        await using var _ = pair;
+        traffic.DropToA = true;
+        int before = Volatile.Read(ref traffic.HandshakesFromA);
+        pair.TunA.Inject(Udp(A, B, 10));
+        await pair.TunB.NextDeliveredAsync(VpnPair.Patience);
+        Advance(time, TimeSpan.FromSeconds(14.5));
+        Assert.Equal(before, Volatile.Read(ref traffic.HandshakesFromA));
+        Advance(time, TimeSpan.FromSeconds(1));
+        await VpnPair.WaitUntilAsync(() => Volatile.Read(ref traffic.HandshakesFromA) > before, "a handshake to an unresponsive peer");
+    }
+}
