@@ -33,6 +33,7 @@ internal static class Program
         root.Subcommands.Add(PingCommand.Create());
         root.Subcommands.Add(CatCommand.Create());
         root.Subcommands.Add(PacketCommand.Create());
+        root.Subcommands.Add(VpnCommand.Create());
         return root;
     }
 }

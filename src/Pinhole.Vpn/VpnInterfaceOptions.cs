@@ -54,7 +54,8 @@ public sealed class VpnInterfaceOptions
     /// <summary>Logging.</summary>
     public ILoggerFactory? LoggerFactory { get; set; }
 
-    internal void Validate()
+    /// <summary>Checks every setting; throws <see cref="ArgumentException"/> naming the first problem. <see cref="VpnInterface.StartAsync(VpnInterfaceOptions, CancellationToken)"/> calls it.</summary>
+    public void Validate()
     {
         if (Identity is null)
         {
