@@ -1,10 +1,15 @@
+using Pinhole.Benchmarks.Identity;
+using Pinhole.Benchmarks.Messaging;
+using Pinhole.Benchmarks.Relay;
 using Pinhole.Benchmarks.Transport;
 
 namespace Pinhole.Benchmarks;
 
 /// <summary>
 /// <c>transport [--seconds N] [--rounds N] [--only a,b]</c> runs the whole-system loopback comparison with a
-/// bare SslStream (docs/performance.md); any other arguments go to BenchmarkDotNet's switcher.
+/// bare SslStream (docs/performance.md); <c>keys</c> measures signing and verification against ECDSA P-256;
+/// <c>relay</c> compares relayed with direct connections (circuit relay v2); <c>messaging</c> measures channels
+/// and codecs with CPU per message; any other arguments go to BenchmarkDotNet's switcher.
 /// </summary>
 internal static class Program
 {
@@ -13,6 +18,26 @@ internal static class Program
         if (args.Length > 0 && args[0] == TransportHarness.Command)
         {
             return TransportHarness.Run(args[1..]);
+        }
+        if (args.Length > 0 && args[0] == FixedWorkScenario.Command)
+        {
+            return FixedWorkScenario.Run(args[1..]);
+        }
+        if (args.Length > 0 && args[0] == KeySignatureHarness.Command)
+        {
+            return KeySignatureHarness.Run(args[1..]);
+        }
+        if (args.Length > 0 && args[0] == RelayHarness.Command)
+        {
+            return RelayHarness.Run(args[1..]);
+        }
+        if (args.Length > 0 && args[0] == RelayChild.Command)
+        {
+            return RelayChild.Run(args[1..]);
+        }
+        if (args.Length > 0 && args[0] == MessagingHarness.Command)
+        {
+            return MessagingHarness.Run(args[1..]);
         }
         if (args.Length > 0 && args[0] == IdleMemoryScenario.ChildCommand)
         {

@@ -47,7 +47,7 @@ static async Task HostAsync(NodeIdentity identity, int port, string me)
         Identity = identity,
         ListenAddresses = [Multiaddr.FromIPEndPoint(new IPEndPoint(IPAddress.Loopback, port), "tcp")],
     };
-    await using var room = await MessagePeer.ListenAsync(options, ChatLine.Codec, async (member, ct) =>
+    await using var room = await MessagePeer.ListenAsync<ChatLine>(options, async (member, ct) =>
     {
         members[member.RemotePeer] = member;
         await BroadcastAsync(members, new ChatLine("room", $"{member.RemotePeer.ToString()[^6..]} joined", DateTimeOffset.UtcNow));
@@ -95,7 +95,7 @@ static async Task BroadcastAsync(ConcurrentDictionary<PeerId, MessageConnection<
 static async Task JoinAsync(NodeIdentity identity, PeerAddress address, bool tofu, string me)
 {
     var options = new PeerConnectOptions { Identity = identity, Remote = address, TrustOnFirstUse = tofu };
-    await using var chat = await MessagePeer.ConnectAsync(options, ChatLine.Codec);
+    await using var chat = await MessagePeer.ConnectAsync<ChatLine>(options);
     Console.WriteLine($"connected to {chat.RemotePeer} (verified{(tofu && address.PeerId is null ? " on first use" : "")})");
     var printing = Task.Run(async () =>
     {

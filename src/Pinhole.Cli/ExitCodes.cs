@@ -14,6 +14,12 @@ internal static class ExitCodes
     public const int Unreachable = 4;
     /// <summary>The local identity or home directory is unusable (e.g. key file too open).</summary>
     public const int LocalIdentity = 5;
+    /// <summary>The local daemon is not running, or its API cannot be reached.</summary>
+    public const int DaemonUnavailable = 6;
+    /// <summary>Refused by an authority: the daemon's API (not permitted for this user) or a coordinator (not a member, revoked, not an admin).</summary>
+    public const int NotPermitted = 7;
+    /// <summary>What the command names does not exist (unknown peer, network, invite).</summary>
+    public const int NotFound = 8;
     /// <summary>Interrupted (Ctrl-C) before completion.</summary>
     public const int Interrupted = 130;
 

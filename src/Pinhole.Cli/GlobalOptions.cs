@@ -19,15 +19,15 @@ internal static class GlobalOptions
 
     public static readonly Option<string> KeyType = new("--key-type")
     {
-        Description = "Key type of a newly created identity: ecdsa (P-256, the default) or ed25519 (needed to talk to js-libp2p). Ignored when the identity exists.",
-        DefaultValueFactory = _ => "ecdsa",
+        Description = "Key type of a newly created identity: ed25519 (the default, what every libp2p implementation uses) or ecdsa (P-256). Ignored when the identity exists.",
+        DefaultValueFactory = _ => "ed25519",
         Recursive = true,
     };
 
     /// <summary>Loads the node identity, creating it (with --key-type) on first use.</summary>
     public static Task<NodeIdentity> LoadIdentityAsync(ParseResult parse, CancellationToken cancellationToken)
     {
-        var keyType = (parse.GetValue(KeyType) ?? "ecdsa").ToUpperInvariant() switch
+        var keyType = (parse.GetValue(KeyType) ?? "ed25519").ToUpperInvariant() switch
         {
             "ECDSA" or "P256" or "P-256" => Libp2pKeyType.Ecdsa,
             "ED25519" => Libp2pKeyType.Ed25519,

@@ -19,7 +19,10 @@ internal static class Program
             await Console.Error.WriteLineAsync("Try 'pinhole --help'.").ConfigureAwait(false);
             return ExitCodes.Usage;
         }
-        return await parse.InvokeAsync().ConfigureAwait(false);
+        // Ctrl-C / SIGTERM cancel the command's token; it then has this long to close connections, drain and
+        // delete port mappings (System.CommandLine's default of 2 s is short on a loaded machine).
+        var invocation = new InvocationConfiguration { ProcessTerminationTimeout = Commands.Daemon.DaemonCommand.ShutdownTimeout + TimeSpan.FromSeconds(10) };
+        return await parse.InvokeAsync(invocation).ConfigureAwait(false);
     }
 
     internal static RootCommand BuildRoot()
@@ -33,6 +36,8 @@ internal static class Program
         root.Subcommands.Add(PingCommand.Create());
         root.Subcommands.Add(CatCommand.Create());
         root.Subcommands.Add(PacketCommand.Create());
+        root.Subcommands.Add(NetcheckCommand.Create());
+        Commands.Daemon.DaemonCommands.Register(root);
         root.Subcommands.Add(VpnCommand.Create());
         return root;
     }

@@ -117,7 +117,7 @@ public static class Libp2pCertificate
         return hostKey;
     }
 
-    private static (Libp2pPublicKey Key, byte[] Signature) DecodeSignedKey(byte[] der)
+    internal static (Libp2pPublicKey Key, byte[] Signature) DecodeSignedKey(byte[] der)
     {
         try
         {

@@ -9,6 +9,6 @@ public enum Libp2pKeyType
     Ed25519 = 1,
     /// <summary>secp256k1; Data is the 33-byte compressed point.</summary>
     Secp256k1 = 2,
-    /// <summary>ECDSA (Pinhole nodes use P-256); Data is a DER SubjectPublicKeyInfo.</summary>
+    /// <summary>ECDSA (Pinhole node keys of this type are P-256); Data is a DER SubjectPublicKeyInfo.</summary>
     Ecdsa = 3,
 }

@@ -6,7 +6,7 @@ namespace Pinhole;
 
 /// <summary>
 /// A peer's public host key in libp2p's encoding: the <c>PublicKey</c> protobuf of libp2p/specs peer-ids.md.
-/// Pinhole's own nodes use ECDSA P-256; remote libp2p peers may use any of the four key types, so all of
+/// Pinhole's own nodes use Ed25519 (the default) or ECDSA P-256; remote libp2p peers may use any of the four key types, so all of
 /// them can be decoded and can verify signatures.
 /// </summary>
 /// <remarks>
@@ -22,10 +22,11 @@ public sealed class Libp2pPublicKey : IEquatable<Libp2pPublicKey>
     private readonly byte[] _data;
     private readonly byte[] _encoded;
 
-    // The imported BCL key (ECDSA, RSA), kept so each signature check does not import it again.
-    private readonly AsymmetricAlgorithm? _imported;
+    // The key prepared for verifying (imported BCL key, decoded curve point), so each signature check does not
+    // import or decompress it again.
+    private readonly object? _imported;
 
-    private Libp2pPublicKey(Libp2pKeyType type, byte[] data, byte[] encoded, AsymmetricAlgorithm? imported)
+    private Libp2pPublicKey(Libp2pKeyType type, byte[] data, byte[] encoded, object? imported)
     {
         Type = type;
         _data = data;

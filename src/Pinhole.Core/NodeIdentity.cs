@@ -4,13 +4,14 @@ using Pinhole.Identity;
 namespace Pinhole;
 
 /// <summary>
-/// A node's long-term identity: an ECDSA P-256 key (the default) or an Ed25519 key, stored as a PEM PKCS#8
+/// A node's long-term identity: an Ed25519 key (the default) or an ECDSA P-256 key, stored as a PEM PKCS#8
 /// file readable only by its owner. The node's <see cref="PeerId"/> is derived from it; TLS certificates are
 /// made from it on demand and thrown away.
 /// </summary>
 /// <remarks>
-/// Ed25519 exists for interoperability: js-libp2p 3.x cannot verify ECDSA host keys (docs/interop.md), and
-/// Ed25519 is what most libp2p nodes use.
+/// Ed25519 is the default because a node made with defaults must be dialable by the whole libp2p ecosystem:
+/// go, rust and js libp2p all default to Ed25519, and js-libp2p 3.x cannot verify ECDSA host keys
+/// (docs/interop.md). ECDSA P-256 identities (the default before) keep loading and working.
 /// </remarks>
 public sealed class NodeIdentity : IDisposable
 {
@@ -21,6 +22,9 @@ public sealed class NodeIdentity : IDisposable
 
     /// <summary>Largest key file read (a P-256 PKCS#8 PEM is about 240 bytes).</summary>
     public const int MaxKeyFileLength = 16 * 1024;
+
+    /// <summary>The key type of identities created without one being named: <see cref="Libp2pKeyType.Ed25519"/>.</summary>
+    public const Libp2pKeyType DefaultKeyType = Libp2pKeyType.Ed25519;
 
     private readonly ECDsa? _key;
     private readonly byte[]? _ed25519Seed;
@@ -48,8 +52,8 @@ public sealed class NodeIdentity : IDisposable
     /// <summary>The node's PeerId.</summary>
     public PeerId PeerId { get; }
 
-    /// <summary>Makes a new random identity (not saved): ECDSA P-256 unless <paramref name="keyType"/> says Ed25519.</summary>
-    public static NodeIdentity Generate(Libp2pKeyType keyType = Libp2pKeyType.Ecdsa) => keyType switch
+    /// <summary>Makes a new random identity (not saved): Ed25519 (<see cref="DefaultKeyType"/>) unless <paramref name="keyType"/> says ECDSA (P-256).</summary>
+    public static NodeIdentity Generate(Libp2pKeyType keyType = DefaultKeyType) => keyType switch
     {
         Libp2pKeyType.Ecdsa => new NodeIdentity(ECDsa.Create(ECCurve.NamedCurves.nistP256)),
         Libp2pKeyType.Ed25519 => new NodeIdentity(RandomNumberGenerator.GetBytes(Ed25519Keys.SeedLength)),
@@ -57,7 +61,8 @@ public sealed class NodeIdentity : IDisposable
     };
 
     /// <summary>
-    /// Imports a P-256 private key from PEM: PKCS#8 (<c>BEGIN PRIVATE KEY</c>) or SEC1 (<c>BEGIN EC PRIVATE KEY</c>).
+    /// Imports an Ed25519 private key (PKCS#8, <c>BEGIN PRIVATE KEY</c>) or a P-256 one (PKCS#8, or SEC1:
+    /// <c>BEGIN EC PRIVATE KEY</c>) from PEM.
     /// Encrypted PEM is not supported (decrypt it first, as with <c>openssl pkey</c>).
     /// </summary>
     public static NodeIdentity ImportPem(string pem)
@@ -76,7 +81,7 @@ public sealed class NodeIdentity : IDisposable
         {
             key.ImportFromPem(pem);
         }
-        catch (Exception e) when (e is ArgumentException or CryptographicException)
+        catch (Exception e) when (e is ArgumentException or CryptographicException or PlatformNotSupportedException)
         {
             key.Dispose();
             throw new FormatException("The file does not hold a P-256 or Ed25519 private key in PEM (PKCS#8 or SEC1): " + e.Message, e);
@@ -94,11 +99,14 @@ public sealed class NodeIdentity : IDisposable
     /// <summary>Exports the private key as PEM PKCS#8 (keep it secret).</summary>
     public string ExportPem() => _key?.ExportPkcs8PrivateKeyPem() ?? Ed25519Keys.ExportPem(_ed25519Seed!);
 
-    /// <summary>Loads the key file at <paramref name="path"/>, or creates it (mode 0600) if it does not exist.</summary>
+    /// <summary>
+    /// Loads the key file at <paramref name="path"/> (whatever its key type), or creates it with a
+    /// <see cref="DefaultKeyType"/> key (mode 0600) if it does not exist.
+    /// </summary>
     public static async Task<NodeIdentity> LoadOrCreateAsync(string path, CancellationToken cancellationToken = default)
-        => await LoadOrCreateAsync(path, Libp2pKeyType.Ecdsa, cancellationToken).ConfigureAwait(false);
+        => await LoadOrCreateAsync(path, DefaultKeyType, cancellationToken).ConfigureAwait(false);
 
-    /// <summary>Loads the key file, or creates one of <paramref name="keyType"/> (mode 0600) if it does not exist.</summary>
+    /// <summary>Loads the key file (whatever its key type), or creates one of <paramref name="keyType"/> (mode 0600) if it does not exist.</summary>
     public static async Task<NodeIdentity> LoadOrCreateAsync(string path, Libp2pKeyType keyType, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
@@ -216,7 +224,7 @@ public sealed class NodeIdentity : IDisposable
 
     /// <summary>Signs with the node key as libp2p specifies for its type (ECDSA: SHA-256, DER signature; Ed25519: RFC 8032).</summary>
     public byte[] Sign(ReadOnlySpan<byte> data)
-        => _key?.SignData(data, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence) ?? Ed25519Keys.Sign(_ed25519Seed!, data);
+        => _key?.SignData(data, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence) ?? Ed25519Keys.Sign(_ed25519Seed!, PublicKey.Data.Span, data);
 
     /// <inheritdoc/>
     public override string ToString() => PeerId.ToString();

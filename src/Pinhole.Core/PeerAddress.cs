@@ -104,7 +104,7 @@ public sealed class PeerAddress
             var idText = text[(index + length)..].TrimEnd('/');
             if (idText.Contains('/', StringComparison.Ordinal))
             {
-                throw new FormatException($"'{text}': /p2p/<id> must end the address (relayed addresses are not supported yet).");
+                throw new FormatException($"'{text}': /p2p/<id> must end the address (a relayed address ends in /p2p/<relay>/p2p-circuit/p2p/<peer>).");
             }
             id = Pinhole.PeerId.Parse(idText);
             transport = text[..index];

@@ -13,6 +13,12 @@ public sealed class PeerConnectOptions : PeerConnectionOptions
     /// </summary>
     public bool TrustOnFirstUse { get; set; }
 
+    /// <summary>
+    /// The listen addresses this node reports in identify on the dialled connection (a node that also listens
+    /// passes its dialable addresses, so that the peer can dial it back). Default: none.
+    /// </summary>
+    public Func<IReadOnlyList<Multiaddr>>? AdvertisedAddresses { get; set; }
+
     /// <inheritdoc/>
     public override void Validate()
     {

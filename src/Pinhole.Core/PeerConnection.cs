@@ -150,7 +150,7 @@ public sealed partial class PeerConnection : IAsyncDisposable
                 throw;
             }
             var connection = new PeerConnection(
-                upgraded.Session, upgraded.RemoteKey, options, isInbound: false, "tcp", localAddress, remoteAddress)
+                upgraded.Session, upgraded.RemoteKey, options, isInbound: false, "tcp", localAddress, remoteAddress, options.AdvertisedAddresses)
             {
                 TrustedOnFirstUse = expected is null,
             };
@@ -170,14 +170,40 @@ public sealed partial class PeerConnection : IAsyncDisposable
         }
     }
 
-    /// <summary>Opens a stream and negotiates <paramref name="protocol"/> on it (multistream-select).</summary>
-    public async ValueTask<PeerStream> OpenStreamAsync(string protocol, CancellationToken cancellationToken = default)
+    /// <summary>Opens a stream and negotiates <paramref name="protocol"/> on it (multistream-select); returns once
+    /// the peer has accepted the protocol.</summary>
+    /// <exception cref="PeerException"><see cref="PeerError.ConnectionClosed"/> once the connection is closed, lost or disposed;
+    /// <see cref="PeerError.Refused"/> when the peer declines the protocol or sent GoAway.</exception>
+    public ValueTask<PeerStream> OpenStreamAsync(string protocol, CancellationToken cancellationToken = default) =>
+        OpenStreamAsync(protocol, optimistic: false, cancellationToken);
+
+    /// <summary>
+    /// Opens a stream for <paramref name="protocol"/>. With <paramref name="optimistic"/> the stream is returned at
+    /// once, without waiting for the peer's answer: what the caller writes first travels right behind the
+    /// protocol proposal, saving a round trip (libp2p's "lazy" multistream-select, as go-libp2p and js-libp2p
+    /// do for single-protocol streams). The peer's answer is checked before the first read returns data; a
+    /// refusal then fails that read, and every later read and write, with <see cref="PeerError.Refused"/>.
+    /// </summary>
+    /// <exception cref="PeerException"><see cref="PeerError.ConnectionClosed"/> once the connection is closed, lost or disposed;
+    /// <see cref="PeerError.Refused"/> (not optimistic) when the peer declines the protocol or sent GoAway.</exception>
+    public async ValueTask<PeerStream> OpenStreamAsync(string protocol, bool optimistic, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(protocol);
-        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        if (_disposed != 0)
+        {
+            // Whoever disposed it (the application, a listener, a connection manager), the caller needs the reason.
+            throw new PeerException(PeerError.ConnectionClosed, $"The connection with {RemotePeer} was closed (disposed).");
+        }
+
+        ThrowIfNotAllowed(protocol);
         var stream = await _session.OpenStreamAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            if (optimistic)
+            {
+                stream.SetProtocol(protocol);
+                return await MultistreamLazyPeerStream.SelectAsync(stream, protocol, cancellationToken).ConfigureAwait(false);
+            }
             await MultistreamSelect.SelectAsync(stream, [protocol], cancellationToken).ConfigureAwait(false);
             stream.SetProtocol(protocol);
             return stream;
@@ -206,7 +232,7 @@ public sealed partial class PeerConnection : IAsyncDisposable
     /// <summary>Round-trip time measured with <c>/ipfs/ping/1.0.0</c>.</summary>
     public async Task<TimeSpan> PingAsync(CancellationToken cancellationToken = default)
     {
-        var stream = await OpenStreamAsync(PingProtocol.ProtocolId, cancellationToken).ConfigureAwait(false);
+        var stream = await OpenStreamAsync(PingProtocol.ProtocolId, optimistic: true, cancellationToken).ConfigureAwait(false);
         await using (stream.ConfigureAwait(false))
         {
             var rtt = await PingProtocol.PingAsync(stream, _options.TimeProvider, cancellationToken).ConfigureAwait(false);
@@ -218,7 +244,7 @@ public sealed partial class PeerConnection : IAsyncDisposable
     /// <summary>Asks the peer who it is (<c>/ipfs/id/1.0.0</c>): its key, addresses, protocols, and how it sees us.</summary>
     public async Task<IdentifyMessage> IdentifyAsync(CancellationToken cancellationToken = default)
     {
-        var stream = await OpenStreamAsync(IdentifyProtocol.ProtocolId, cancellationToken).ConfigureAwait(false);
+        var stream = await OpenStreamAsync(IdentifyProtocol.ProtocolId, optimistic: true, cancellationToken).ConfigureAwait(false);
         await using (stream.ConfigureAwait(false))
         {
             stream.CompleteWrites();

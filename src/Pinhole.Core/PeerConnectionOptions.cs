@@ -18,6 +18,13 @@ public class PeerConnectionOptions
     /// </summary>
     public IList<string> Protocols { get; init; } = [];
 
+    /// <summary>
+    /// Protocols that may run on a limited connection (one a relay carries under a <see cref="ConnectionLimit"/>), both
+    /// for streams the peer opens and for <see cref="PeerConnection.OpenStreamAsync(string, CancellationToken)"/>. Ping and identify always may.
+    /// Add only protocols that need little data and time (e.g. <c>/libp2p/dcutr</c>); the rest wait for a direct connection.
+    /// </summary>
+    public IList<string> LimitedConnectionProtocols { get; init; } = [];
+
     /// <summary>Whole connection upgrade (multistream, TLS, muxer) must finish within this. Default 10 s.</summary>
     public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
@@ -26,6 +33,13 @@ public class PeerConnectionOptions
 
     /// <summary>Interval of keep-alive pings. Default 30 s; <see cref="TimeSpan.Zero"/> disables.</summary>
     public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// A keep-alive ping unanswered for this long means the peer is gone (killed, unplugged, its NAT mapping lost):
+    /// the connection closes and every pending operation fails with <see cref="PeerError.ConnectionClosed"/>. A dead peer
+    /// is noticed within <see cref="KeepAliveInterval"/> + this. Default 15 s.
+    /// </summary>
+    public TimeSpan KeepAliveTimeout { get; set; } = TimeSpan.FromSeconds(15);
 
     /// <summary>Open streams per connection, both directions together. Default 512.</summary>
     public int MaxStreamsPerConnection { get; set; } = 512;
@@ -62,6 +76,7 @@ public class PeerConnectionOptions
         Positive(HandshakeTimeout, nameof(HandshakeTimeout));
         NotNegative(IdleTimeout, nameof(IdleTimeout));
         NotNegative(KeepAliveInterval, nameof(KeepAliveInterval));
+        Positive(KeepAliveTimeout, nameof(KeepAliveTimeout));
         if (MaxStreamsPerConnection < 1)
         {
             throw new ArgumentOutOfRangeException(nameof(MaxStreamsPerConnection), MaxStreamsPerConnection, "Must be at least 1.");
@@ -82,11 +97,11 @@ public class PeerConnectionOptions
         {
             throw new ArgumentOutOfRangeException(nameof(MaxFrameSize), MaxFrameSize, "Must be at least 1 KiB.");
         }
-        foreach (var protocol in Protocols)
+        foreach (var protocol in Protocols.Concat(LimitedConnectionProtocols))
         {
             if (string.IsNullOrEmpty(protocol) || protocol.Length > 1000 || protocol.Contains('\n', StringComparison.Ordinal))
             {
-                throw new ArgumentException($"Invalid protocol id '{protocol}': non-empty, at most 1000 characters, no newline.", nameof(Protocols));
+                throw new ArgumentException($"Invalid protocol id '{protocol}': non-empty, at most 1000 characters, no newline.", Protocols.Contains(protocol) ? nameof(Protocols) : nameof(LimitedConnectionProtocols));
             }
         }
         ArgumentNullException.ThrowIfNull(TimeProvider, nameof(TimeProvider));

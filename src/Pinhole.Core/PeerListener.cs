@@ -10,18 +10,23 @@ namespace Pinhole;
 /// <summary>
 /// Accepts authenticated connections, shaped like <c>System.Net.Quic.QuicListener</c>. Every connection
 /// returned by <see cref="AcceptAsync"/> has completed the libp2p upgrade and its <see cref="PeerConnection.RemotePeer"/>
-/// is verified. Live inbound connections are capped by <see cref="PeerListenerOptions.MaxConnections"/>.
+/// is verified. Strangers cannot lock real peers out: accepting never waits for a handshake, handshakes share
+/// a budget that silent and slow sockets cannot hold (see <see cref="PeerListenerOptions"/> and
+/// docs/reliability.md), and authenticated connections are capped in total, per source address and per peer.
 /// </summary>
-public sealed class PeerListener : IAsyncDisposable
+public sealed partial class PeerListener : IAsyncDisposable
 {
     private readonly PeerListenerOptions _options;
     private readonly ILogger _logger;
     private readonly List<Socket> _sockets;
     private readonly Channel<PeerConnection> _accepted;
-    private readonly SemaphoreSlim _handshakes;
+    private readonly HandshakeAdmission _handshakes;
+    private readonly ConnectionLimits<PeerId> _limits;
+    private readonly Refuser _refuser;
+    private readonly TokenBuckets<AddressKey> _addressRate;
+    private readonly TokenBuckets<ulong> _groupRate;
     private readonly CancellationTokenSource _stopping = new();
     private readonly List<Task> _loops = [];
-    private int _live;
     private int _disposed;
 
     private PeerListener(PeerListenerOptions options, List<Socket> sockets)
@@ -29,7 +34,13 @@ public sealed class PeerListener : IAsyncDisposable
         _options = options;
         _logger = options.LoggerFactory.CreateLogger<PeerListener>();
         _sockets = sockets;
-        _handshakes = new SemaphoreSlim(options.MaxConcurrentHandshakes);
+        _handshakes = new HandshakeAdmission(options.MaxConcurrentHandshakes, options.MaxHandshakesPerAddress, options.TimeProvider);
+        _limits = new ConnectionLimits<PeerId>(options.MaxConnections, options.MaxConnectionsPerAddress, options.MaxConnectionsPerPeer);
+        _refuser = new Refuser(MaxLingeringRefusals, RefusalLinger, options.TimeProvider);
+        _throttle = new LogThrottle(options.TimeProvider, LogThrottle.DefaultInterval);
+        _addressRate = new TokenBuckets<AddressKey>(options.TimeProvider, options.HandshakesPerSecondPerAddress, options.HandshakeBurstPerAddress, maxEntries: 64 * 1024);
+        _groupRate = new TokenBuckets<ulong>(options.TimeProvider, options.HandshakesPerSecondPerAddress * GroupRateFactor, options.HandshakeBurstPerAddress * GroupRateFactor, maxEntries: 64 * 1024);
+        _failureThrottle = new LogThrottle(options.TimeProvider, LogThrottle.DefaultInterval);
         _accepted = Channel.CreateBounded<PeerConnection>(new BoundedChannelOptions(options.AcceptQueueLength) { FullMode = BoundedChannelFullMode.Wait });
         LocalPeer = options.Identity!.PeerId;
         ListenAddresses = [.. sockets.Select(s => Multiaddr.FromIPEndPoint((IPEndPoint)s.LocalEndPoint!, "tcp"))];
@@ -41,8 +52,14 @@ public sealed class PeerListener : IAsyncDisposable
     /// <summary>The bound addresses (wildcards stay wildcards; port 0 is replaced by the real port).</summary>
     public IReadOnlyList<Multiaddr> ListenAddresses { get; }
 
-    /// <summary>Live inbound connections (handshaking or established).</summary>
-    public int ConnectionCount => Volatile.Read(ref _live);
+    /// <summary>Live inbound connections: handshaking, plus authenticated ones (queued or accepted and not yet closed).</summary>
+    public int ConnectionCount => _handshakes.Count + _limits.Count;
+
+    /// <summary>Inbound connections still in their handshake (each holds a slot of <see cref="PeerListenerOptions.MaxConcurrentHandshakes"/>).</summary>
+    public int HandshakeCount => _handshakes.Count;
+
+    /// <summary>Authenticated inbound connections counted against <see cref="PeerListenerOptions.MaxConnections"/>.</summary>
+    public int AuthenticatedCount => _limits.Count;
 
     /// <summary>Starts listening on every address in the options.</summary>
     public static ValueTask<PeerListener> ListenAsync(PeerListenerOptions options, CancellationToken cancellationToken = default)
@@ -63,6 +80,11 @@ public sealed class PeerListener : IAsyncDisposable
                 {
                     socket.DualMode = false;
                 }
+                if (options.ReusePort)
+                {
+                    // .NET on Linux sets SO_REUSEADDR and SO_REUSEPORT together: hole punching dials from this port.
+                    socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+                }
                 try
                 {
                     socket.Bind(endPoint);
@@ -71,7 +93,7 @@ public sealed class PeerListener : IAsyncDisposable
                 {
                     throw new PeerException(PeerError.InternalError, $"Cannot listen on {address}: {e.Message}", e);
                 }
-                socket.Listen(512);
+                socket.Listen(options.ListenBacklog);
             }
         }
         catch
@@ -136,127 +158,6 @@ public sealed class PeerListener : IAsyncDisposable
         catch (ChannelClosedException e)
         {
             throw new ObjectDisposedException(nameof(PeerListener), e);
-        }
-    }
-
-    private async Task AcceptLoopAsync(Socket socket)
-    {
-        while (!_stopping.IsCancellationRequested)
-        {
-            Socket client;
-            try
-            {
-                client = await socket.AcceptAsync(_stopping.Token).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
-            {
-                return;
-            }
-            catch (SocketException e)
-            {
-                // Transient (e.g. out of file descriptors, aborted before accept): keep serving.
-                ConnectionLog.AcceptError(_logger, e.Message);
-                continue;
-            }
-            client.NoDelay = true;
-            if (Interlocked.Increment(ref _live) > _options.MaxConnections)
-            {
-                ConnectionLog.RefusedOverLimit(_logger, EndPointText(client), _options.MaxConnections);
-                _ = RefuseAsync(client);
-                continue;
-            }
-            try
-            {
-                await _handshakes.WaitAsync(_stopping.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                Release();
-                client.Dispose();
-                return;
-            }
-            _ = Task.Run(() => HandshakeAsync(client));
-        }
-    }
-
-    private static string EndPointText(Socket socket)
-    {
-        try
-        {
-            return socket.RemoteEndPoint?.ToString() ?? "?";
-        }
-        catch (SocketException)
-        {
-            return "?";
-        }
-    }
-
-    private void Release() => Interlocked.Decrement(ref _live);
-
-    private async Task RefuseAsync(Socket client)
-    {
-        try
-        {
-            var raw = new NetworkStream(client, ownsSocket: true);
-            await using var rawScope = raw.ConfigureAwait(false);
-            using var timeout = new Deadline(_options.HandshakeTimeout, _options.TimeProvider, _stopping.Token);
-            await ConnectionUpgrader.RefuseAsync(raw, timeout.Token).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is IOException or OperationCanceledException or SocketException)
-        {
-            // The dialer went away or misbehaved; it is refused either way.
-        }
-        finally
-        {
-            Release();
-        }
-    }
-
-    private async Task HandshakeAsync(Socket client)
-    {
-        IPEndPoint? remote = null;
-        IPEndPoint? local = null;
-        try
-        {
-            remote = client.RemoteEndPoint as IPEndPoint;
-            local = client.LocalEndPoint as IPEndPoint;
-        }
-        catch (SocketException)
-        {
-            // Already reset by the dialer; the handshake below fails and frees the slot.
-        }
-        var remoteText = remote?.ToString() ?? "?";
-        var raw = new NetworkStream(client, ownsSocket: true);
-        PeerConnection? connection = null;
-        try
-        {
-            using var timeout = new Deadline(_options.HandshakeTimeout, _options.TimeProvider, _stopping.Token);
-            var upgraded = await ConnectionUpgrader.UpgradeInboundAsync(raw, _options, timeout.Token).ConfigureAwait(false);
-            connection = new PeerConnection(
-                upgraded.Session, upgraded.RemoteKey, _options, isInbound: true, "tcp",
-                local is null ? null : Multiaddr.FromIPEndPoint(local, "tcp"),
-                remote is null ? null : Multiaddr.FromIPEndPoint(remote, "tcp"),
-                GetDialableAddresses);
-            _ = connection.Completion.ContinueWith(static (_, state) => ((PeerListener)state!).Release(), this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-            ConnectionLog.Connected(_logger, "from", connection.RemotePeer, remoteText);
-            if (!_accepted.Writer.TryWrite(connection))
-            {
-                ConnectionLog.InboundHandshakeFailed(_logger, remoteText, "accept queue full");
-                await connection.DisposeAsync().ConfigureAwait(false);
-            }
-        }
-        catch (Exception e)
-        {
-            ConnectionLog.InboundHandshakeFailed(_logger, remoteText, e is OperationCanceledException ? "timed out" : e.Message);
-            await raw.DisposeAsync().ConfigureAwait(false);
-            if (connection is null)
-            {
-                Release();
-            }
-        }
-        finally
-        {
-            _handshakes.Release();
         }
     }
 

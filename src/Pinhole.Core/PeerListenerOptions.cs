@@ -7,16 +7,68 @@ public sealed class PeerListenerOptions : PeerConnectionOptions
     public IList<Multiaddr> ListenAddresses { get; init; } = [];
 
     /// <summary>
-    /// Live inbound connections this listener keeps at once (a real cap, not a backlog). Over it, a new
-    /// dialer is refused during protocol negotiation with a reason it can show. Default 256.
+    /// Authenticated inbound connections this listener keeps at once (queued for <see cref="PeerListener.AcceptAsync"/>
+    /// or accepted and not yet closed); a real cap, not a backlog. At it, a new dialer is refused at once during
+    /// protocol negotiation with a reason it can show. Handshakes in progress count against
+    /// <see cref="MaxConcurrentHandshakes"/> instead. Default 256.
     /// </summary>
     public int MaxConnections { get; set; } = 256;
+
+    /// <summary>
+    /// Authenticated connections one remote identity may hold at once. Identities are free to make, so this alone
+    /// does not stop a determined attacker (<see cref="MaxConnectionsPerAddress"/> does), but one buggy or greedy
+    /// peer cannot take every slot. Over it the dialer is refused right after TLS (a yamux GoAway). Default 8.
+    /// </summary>
+    public int MaxConnectionsPerPeer { get; set; } = 8;
+
+    /// <summary>
+    /// Authenticated connections from one source address (IPv4 address, IPv6 /64) at once. Generous by default
+    /// because many peers may share one address behind a NAT. Default 64.
+    /// </summary>
+    public int MaxConnectionsPerAddress { get; set; } = 64;
+
+    /// <summary>
+    /// The kernel's queue of connections not yet accepted (capped by <c>net.core.somaxconn</c>). Deep, so that a burst
+    /// of strangers does not make the kernel drop a real dialer's SYN (which costs it a 1 s retransmission): the accept
+    /// loop drains it fast and turns strangers away cheaply. Default 4096.
+    /// </summary>
+    public int ListenBacklog { get; set; } = 4096;
 
     /// <summary>Connections that have finished their handshake but wait for <see cref="PeerListener.AcceptAsync"/>. Default 64.</summary>
     public int AcceptQueueLength { get; set; } = 64;
 
-    /// <summary>Handshakes running at once; more wait in the kernel backlog. Default 64.</summary>
-    public int MaxConcurrentHandshakes { get; set; } = 64;
+    /// <summary>
+    /// The handshake budget: unauthenticated connections handled at once. Accepting never waits for it: when it is
+    /// full, a newcomer evicts the least advanced, oldest handshake of the source address holding the most slots,
+    /// unless its own address holds as many, in which case the newcomer is refused. Default 128.
+    /// </summary>
+    public int MaxConcurrentHandshakes { get; set; } = 128;
+
+    /// <summary>Handshakes one source address (IPv4 address, IPv6 /64) may run at once; more are refused at once. Default 8.</summary>
+    public int MaxHandshakesPerAddress { get; set; } = 8;
+
+    /// <summary>
+    /// New handshakes one source address may start per second, sustained; over it (and over 16 times it for its
+    /// network group, IPv4 /16 or IPv6 /32) a dialer is refused at once, before any handshake work. Default 10.
+    /// </summary>
+    public double HandshakesPerSecondPerAddress { get; set; } = 10;
+
+    /// <summary>New handshakes one source address may start in a burst (16 times it for its network group). Default 20.</summary>
+    public int HandshakeBurstPerAddress { get; set; } = 20;
+
+    /// <summary>
+    /// A dialer must send its first byte within this after TCP connects (every libp2p dialer speaks first, at
+    /// once). Silent sockets are closed after it, long before <see cref="PeerConnectionOptions.HandshakeTimeout"/>.
+    /// Default 3 s (one lost segment's retransmission fits).
+    /// </summary>
+    public TimeSpan FirstByteTimeout { get; set; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>
+    /// Lets other sockets of this process bind the listen port (SO_REUSEPORT; on Linux .NET's ReuseAddress sets it), so
+    /// TCP hole punching (DCUtR) can dial from the port peers have seen. Never open a second listener on the port:
+    /// Linux would share the accepted connections between them. Default false.
+    /// </summary>
+    public bool ReusePort { get; set; }
 
     /// <inheritdoc/>
     public override void Validate()
@@ -33,6 +85,31 @@ public sealed class PeerListenerOptions : PeerConnectionOptions
         if (MaxConcurrentHandshakes < 1)
         {
             throw new ArgumentOutOfRangeException(nameof(MaxConcurrentHandshakes), MaxConcurrentHandshakes, "Must be at least 1.");
+        }
+        if (ListenBacklog < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(ListenBacklog), ListenBacklog, "Must be at least 1.");
+        }
+        if (MaxConnectionsPerPeer < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxConnectionsPerPeer), MaxConnectionsPerPeer, "Must be at least 1.");
+        }
+        if (MaxConnectionsPerAddress < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxConnectionsPerAddress), MaxConnectionsPerAddress, "Must be at least 1.");
+        }
+        if (MaxHandshakesPerAddress < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxHandshakesPerAddress), MaxHandshakesPerAddress, "Must be at least 1.");
+        }
+        Positive(FirstByteTimeout, nameof(FirstByteTimeout));
+        if (!(HandshakesPerSecondPerAddress > 0) || double.IsInfinity(HandshakesPerSecondPerAddress))
+        {
+            throw new ArgumentOutOfRangeException(nameof(HandshakesPerSecondPerAddress), HandshakesPerSecondPerAddress, "Must be a positive, finite rate.");
+        }
+        if (HandshakeBurstPerAddress < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(HandshakeBurstPerAddress), HandshakeBurstPerAddress, "Must be at least 1.");
         }
         foreach (var address in ListenAddresses)
         {

@@ -12,7 +12,7 @@ namespace Pinhole;
 /// domain       = "libp2p-peer-record"
 /// payload_type = 03 01                          (multicodec 0x0301, as raw bytes)
 /// PeerRecord   = 0x0a varint(len) peer_id       (field 1: PeerId multihash)
-///                0x10 varint seq                (field 2: uint64, higher wins)
+///                0x10 varint seq                (field 2: uint64, higher wins; absent when 0)
 ///                0x1a varint(len) AddressInfo   (field 3, repeated)
 /// AddressInfo  = 0x0a varint(len) multiaddr     (field 1: binary multiaddr)
 /// </code>
@@ -56,7 +56,11 @@ public sealed class PeerRecord
     {
         var writer = new ProtobufWriter();
         writer.WriteBytes(1, PeerId.Multihash.Span);
-        writer.WriteVarint(2, Sequence);
+        // proto3: sequence 0 is the default value and is not written.
+        if (Sequence != 0)
+        {
+            writer.WriteVarint(2, Sequence);
+        }
         foreach (var address in Addresses)
         {
             var info = new ProtobufWriter(address.Bytes.Length + 4);

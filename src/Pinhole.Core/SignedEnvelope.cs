@@ -13,7 +13,7 @@ namespace Pinhole;
 /// <code>
 /// Envelope = 0x0a varint(len) PublicKey     (field 1: libp2p PublicKey protobuf)
 ///            0x12 varint(len) payload_type  (field 2: bytes, e.g. 03 01 for a peer record)
-///            0x1a varint(len) payload       (field 3)
+///            0x1a varint(len) payload       (field 3; absent when empty, as proto3 encodes it)
 ///            0x2a varint(len) signature     (field 5)
 /// signed   = varint(len(domain)) domain varint(len(payload_type)) payload_type varint(len(payload)) payload
 /// </code>
@@ -64,7 +64,11 @@ public sealed class SignedEnvelope
         var writer = new ProtobufWriter(signer.PublicKey.Encoded.Length + payloadType.Length + payload.Length + signature.Length + 16);
         writer.WriteBytes(1, signer.PublicKey.Encoded.Span);
         writer.WriteBytes(2, payloadType);
-        writer.WriteBytes(3, payload);
+        // proto3: an empty payload is the default value and is not written (as go-libp2p and js-libp2p encode it).
+        if (!payload.IsEmpty)
+        {
+            writer.WriteBytes(3, payload);
+        }
         writer.WriteBytes(5, signature);
         var encoded = writer.ToArray();
         if (encoded.Length > MaxEncodedLength)

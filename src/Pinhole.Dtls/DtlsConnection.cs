@@ -3,6 +3,7 @@ using System.Net;
 using System.Runtime.CompilerServices;
 using System.Security.Cryptography.X509Certificates;
 using System.Threading.Channels;
+using Pinhole.Connections;
 using Pinhole.Dtls.Internal;
 using Pinhole.Dtls.Native;
 
@@ -21,6 +22,7 @@ public sealed partial class DtlsConnection : IAsyncDisposable
     private readonly TaskCompletionSource _handshake = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private DtlsPacketHandler? _handler;
+    private HandshakeAdmission.Ticket? _halfOpen;
 
     private DtlsConnection(DtlsEndpoint endpoint, NativeDtlsSession native, EndPoint remote, PeerId? target)
     {
@@ -232,8 +234,33 @@ public sealed partial class DtlsConnection : IAsyncDisposable
         }
     }
 
+    /// <summary>A server session holds a slot of the endpoint's half-open budget until its handshake completes; eviction closes it.</summary>
+    internal void HoldHalfOpen(HandshakeAdmission.Ticket? ticket)
+    {
+        if (ticket is null)
+        {
+            return;
+        }
+        _halfOpen = ticket;
+        ticket.Evicted.UnsafeRegister(static state => ((DtlsConnection)state!).OnEvicted(), this);
+    }
+
+    /// <summary>A datagram arrived for this session (receive loop): a half-open one made progress.</summary>
+    internal void OnHandshakeProgress() => Volatile.Read(ref _halfOpen)?.Touch();
+
+    private void OnEvicted()
+    {
+        AdmissionMetrics.CountHandshakeFailed("udp", "evicted");
+        _ = _session.Close(new PeerException(PeerError.Refused,
+            $"The half-open DTLS session with {RemoteEndPoint} was evicted: the handshake budget was full and the peer had gone quiet."), notify: false);
+    }
+
+    private void ReleaseHalfOpen() => Interlocked.Exchange(ref _halfOpen, null)?.Dispose();
+
     private void OnEstablished(string? cipher)
     {
+        ReleaseHalfOpen();
+        AdmissionMetrics.CountAccepted("udp");
         CipherSuite = cipher;
         DtlsLog.Established(_endpoint.Logger, _session.RemotePeer!, RemoteEndPoint, cipher);
         _endpoint.OnEstablished(this);
@@ -242,6 +269,14 @@ public sealed partial class DtlsConnection : IAsyncDisposable
 
     private void OnClosed(PeerException reason)
     {
+        if (Interlocked.Exchange(ref _halfOpen, null) is { } halfOpen)
+        {
+            if (!halfOpen.WasEvicted)
+            {
+                AdmissionMetrics.CountHandshakeFailed("udp", reason.Error == PeerError.Timeout ? "timeout" : "tls");
+            }
+            halfOpen.Dispose();
+        }
         CloseReason = reason;
         _endpoint.Remove(this);
         DtlsLog.Closed(_endpoint.Logger, RemoteEndPoint, reason.Message);

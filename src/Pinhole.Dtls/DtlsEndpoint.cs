@@ -3,6 +3,7 @@ using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Pinhole.Connections;
 using Pinhole.Dtls.Internal;
 using Pinhole.Dtls.Native;
 
@@ -40,6 +41,7 @@ public sealed class DtlsEndpoint : IAsyncDisposable
         _certificate = certificate;
         _context = context;
         Cookies = new CookieSecret(options.TimeProvider, options.CookieSecretLifetime);
+        HalfOpen = new HandshakeAdmission(options.MaxHalfOpenSessions, options.MaxHalfOpenSessionsPerAddress, options.TimeProvider);
         TimeSpan period = Min(options.HandshakeTimeout, options.IdleTimeout == Timeout.InfiniteTimeSpan ? options.HandshakeTimeout : options.IdleTimeout) / 4;
         period = period < TimeSpan.FromMilliseconds(50) ? TimeSpan.FromMilliseconds(50) : period > TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : period;
         _housekeeping = options.TimeProvider.CreateTimer(static s => ((DtlsEndpoint)s!).Housekeeping(), this, period, period);
@@ -94,6 +96,9 @@ public sealed class DtlsEndpoint : IAsyncDisposable
     /// (RFC 6347 §4.1 via RFC 5246 §6.2.1).
     /// </summary>
     internal byte[] ReadScratch { get; } = new byte[16384];
+
+    /// <summary>Server sessions whose cookie verified but whose handshake has not completed, shared fairly between sources.</summary>
+    internal HandshakeAdmission HalfOpen { get; }
 
     /// <summary>The HelloVerifyRequest cookie secret (one per endpoint, rotating).</summary>
     internal CookieSecret Cookies { get; }
@@ -377,6 +382,7 @@ public sealed class DtlsEndpoint : IAsyncDisposable
                 await AcceptFromUnknownAsync(source, datagram, connection).ConfigureAwait(false);
                 return;
             }
+            connection.OnHandshakeProgress();
             List<byte[]>? output = connection.Core.OnDatagram(datagram.Span);
             await SendAllAsync(source, output).ConfigureAwait(false);
             return;
@@ -411,12 +417,16 @@ public sealed class DtlsEndpoint : IAsyncDisposable
             // No close_notify: the peer has already forgotten the old session.
             replacing.Core.Close(new PeerException(PeerError.ConnectionClosed, $"The peer at {source} started a new DTLS handshake, replacing this session."), notify: false);
         }
+        HandshakeAdmission.Ticket? ticket = stateless.HalfOpenTicket;
+        stateless.HalfOpenTicket = null;
         DtlsConnection incoming = DtlsConnection.CreateServer(this, accepted, source, DtlsRecord.ClientRandom(datagram.Span).ToArray());
         if (!_sessions.TryAdd(source, incoming))
         {
+            ticket?.Dispose();
             accepted.Dispose();
             return;
         }
+        incoming.HoldHalfOpen(ticket);
         await SendAllAsync(source, incoming.Core.Start()).ConfigureAwait(false);
     }
 

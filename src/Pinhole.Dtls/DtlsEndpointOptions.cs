@@ -51,6 +51,16 @@ public sealed class DtlsEndpointOptions
     /// <summary>Most sessions (both roles, handshaking or established) at once. Default 1024.</summary>
     public int MaxSessions { get; set; } = 1024;
 
+    /// <summary>
+    /// Server sessions whose cookie verified but whose handshake has not finished ("half-open"). When full, or when
+    /// <see cref="MaxSessions"/> is reached, the least advanced half-open session of the busiest source is evicted
+    /// before a newcomer that proved its address is refused (docs/reliability.md). Default 256.
+    /// </summary>
+    public int MaxHalfOpenSessions { get; set; } = 256;
+
+    /// <summary>Half-open server sessions one source address (IPv4 address, IPv6 /64) may hold. Default 8.</summary>
+    public int MaxHalfOpenSessionsPerAddress { get; set; } = 8;
+
     /// <summary>Sustained handshakes per second accepted from one source IP address (after its cookie verified). Default 2.</summary>
     public double HandshakesPerSecondPerAddress { get; set; } = 2;
 
@@ -91,6 +101,8 @@ public sealed class DtlsEndpointOptions
             Positive(IdleTimeout, nameof(IdleTimeout));
         }
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxSessions, 1, nameof(MaxSessions));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxHalfOpenSessions, 1, nameof(MaxHalfOpenSessions));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxHalfOpenSessionsPerAddress, 1, nameof(MaxHalfOpenSessionsPerAddress));
         if (!(HandshakesPerSecondPerAddress > 0) || double.IsInfinity(HandshakesPerSecondPerAddress))
         {
             throw new ArgumentOutOfRangeException(nameof(HandshakesPerSecondPerAddress), HandshakesPerSecondPerAddress, "Must be a positive finite rate.");

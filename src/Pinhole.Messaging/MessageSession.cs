@@ -25,7 +25,9 @@ public sealed class MessageSession : IAsyncDisposable
     private readonly Channel<PeerStream> _topLevel;
     private readonly Dictionary<ulong, Attachment> _pending = [];
     private readonly CancellationTokenSource _closing = new();
+    private readonly CancellationToken _closingToken; // read after dispose too: the source's Token getter would throw
     private readonly bool _ownsConnection;
+    private int _disposed;
     private readonly Task _acceptLoop;
     private long _nextId;
     private Exception? _failure;
@@ -36,6 +38,7 @@ public sealed class MessageSession : IAsyncDisposable
         Options = options;
         _ownsConnection = ownsConnection;
         Logger = options.LoggerFactory.CreateLogger<MessageSession>();
+        _closingToken = _closing.Token;
         _topLevel = Channel.CreateBounded<PeerStream>(new BoundedChannelOptions(options.MaxPendingChannels) { FullMode = BoundedChannelFullMode.Wait });
         _acceptLoop = AcceptLoopAsync();
     }
@@ -67,7 +70,7 @@ public sealed class MessageSession : IAsyncDisposable
         return new MessageSession(connection, options, ownsConnection);
     }
 
-    /// <summary>Opens a new channel to the peer; the peer gets its Receiver from <see cref="AcceptReceiverAsync{T}"/>.</summary>
+    /// <summary>Opens a new channel to the peer; the peer gets its Receiver from <see cref="AcceptReceiverAsync{T}(IMessageCodec{T}, CancellationToken)"/>.</summary>
     public async ValueTask<Sender<T>> OpenSenderAsync<T>(IMessageCodec<T> codec, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(codec);
@@ -75,7 +78,7 @@ public sealed class MessageSession : IAsyncDisposable
         return new RemoteSender<T>(this, codec, Task.FromResult(stream));
     }
 
-    /// <summary>Waits for the peer to open a channel with <see cref="OpenSenderAsync{T}"/>, in the order the peer opened them.</summary>
+    /// <summary>Waits for the peer to open a channel with <see cref="OpenSenderAsync{T}(IMessageCodec{T}, CancellationToken)"/>, in the order the peer opened them.</summary>
     /// <exception cref="PeerException">The connection is closed.</exception>
     public async ValueTask<Receiver<T>> AcceptReceiverAsync<T>(IMessageCodec<T> codec, CancellationToken cancellationToken = default)
     {
@@ -92,9 +95,22 @@ public sealed class MessageSession : IAsyncDisposable
         return new RemoteReceiver<T>(this, codec, Task.FromResult(stream));
     }
 
+    /// <summary>Opens a new channel of a <c>[GenerateShape]</c> type (<see cref="MessageCodec.Shaped{T}()"/>) to the peer.</summary>
+    public ValueTask<Sender<T>> OpenSenderAsync<T>(CancellationToken cancellationToken = default)
+        where T : PolyType.IShapeable<T> => OpenSenderAsync(MessageCodec.Shaped<T>(), cancellationToken);
+
+    /// <summary>Waits for the peer to open a channel of a <c>[GenerateShape]</c> type (<see cref="MessageCodec.Shaped{T}()"/>).</summary>
+    /// <exception cref="PeerException">The connection is closed.</exception>
+    public ValueTask<Receiver<T>> AcceptReceiverAsync<T>(CancellationToken cancellationToken = default)
+        where T : PolyType.IShapeable<T> => AcceptReceiverAsync(MessageCodec.Shaped<T>(), cancellationToken);
+
     /// <summary>Stops the session: pending accepts fail; with ownsConnection the connection is closed, which fails every channel.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
         await _closing.CancelAsync().ConfigureAwait(false);
         if (_ownsConnection)
         {
@@ -146,6 +162,9 @@ public sealed class MessageSession : IAsyncDisposable
 
     internal MessagePackReaderOptions ReaderOptions => Options.ReaderOptions;
 
+    /// <summary>Nerdbank's starting context for top-level shaped messages of this session, made once (setting state allocates).</summary>
+    internal Internal.Shaped.ShapedContext? ShapedContext { get; set; }
+
     internal ILogger Logger { get; }
 
     private void OnAttachmentStream(ulong id, PeerStream stream)
@@ -175,7 +194,7 @@ public sealed class MessageSession : IAsyncDisposable
     {
         try
         {
-            await Task.Delay(Options.AttachmentTimeout, Options.TimeProvider, _closing.Token).ConfigureAwait(false);
+            await Task.Delay(Options.AttachmentTimeout, Options.TimeProvider, _closingToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
@@ -213,7 +232,8 @@ public sealed class MessageSession : IAsyncDisposable
 
     private async ValueTask<PeerStream> OpenStreamAsync(byte kind, ulong id, CancellationToken cancellationToken)
     {
-        var stream = await Connection.OpenStreamAsync(Protocol, cancellationToken).ConfigureAwait(false);
+        // Optimistic: the stream header (and the first message) follow the protocol proposal without a round trip.
+        var stream = await Connection.OpenStreamAsync(Protocol, optimistic: true, cancellationToken).ConfigureAwait(false);
         try
         {
             await StreamHeader.WriteAsync(stream, kind, id, cancellationToken).ConfigureAwait(false);
@@ -227,14 +247,22 @@ public sealed class MessageSession : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Reads each inbound stream's header on its own task (a stalled stream cannot hold up the others' headers)
+    /// but queues top-level channels in the order the peer opened them, as <see cref="AcceptReceiverAsync{T}(IMessageCodec{T}, CancellationToken)"/>
+    /// promises: with optimistic stream opening several are in flight at once.
+    /// </summary>
     private async Task AcceptLoopAsync()
     {
         await Task.Yield();
+        var classified = Channel.CreateUnbounded<Task<PeerStream?>>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        var delivery = DeliverInOrderAsync(classified.Reader);
+        Exception reason;
         try
         {
             while (true)
             {
-                var stream = await Connection.AcceptStreamAsync(_closing.Token).ConfigureAwait(false);
+                var stream = await Connection.AcceptStreamAsync(_closingToken).ConfigureAwait(false);
                 if (stream.Protocol != Protocol)
                 {
                     MessagingLog.ForeignStreamReset(Logger, RemotePeer, stream.Protocol);
@@ -242,35 +270,47 @@ public sealed class MessageSession : IAsyncDisposable
                     await stream.DisposeAsync().ConfigureAwait(false);
                     continue;
                 }
-                _ = HandleInboundAsync(stream);
+                classified.Writer.TryWrite(ClassifyAsync(stream));
             }
         }
         catch (Exception e)
         {
-            var reason = e as PeerException ?? new PeerException(PeerError.ConnectionClosed, $"The message session with {RemotePeer} is closed.", e);
+            reason = e as PeerException ?? new PeerException(PeerError.ConnectionClosed, $"The message session with {RemotePeer} is closed.", e);
             MessagingLog.SessionClosed(Logger, RemotePeer, reason.Message);
-            Fail(reason);
+        }
+        classified.Writer.TryComplete();
+        await delivery.ConfigureAwait(false);
+        Fail(reason);
+    }
+
+    private async Task DeliverInOrderAsync(ChannelReader<Task<PeerStream?>> classified)
+    {
+        await foreach (var next in classified.ReadAllAsync().ConfigureAwait(false))
+        {
+            // ClassifyAsync never throws: attachments and rejected streams come back as null.
+            if (await next.ConfigureAwait(false) is { } stream && !_topLevel.Writer.TryWrite(stream))
+            {
+                MessagingLog.InboundStreamRejected(Logger, RemotePeer, "too many channels are waiting to be accepted (MaxPendingChannels)");
+                stream.Abort();
+                await stream.DisposeAsync().ConfigureAwait(false);
+            }
         }
     }
 
-    private async Task HandleInboundAsync(PeerStream stream)
+    /// <summary>Reads the stream header: returns a top-level channel's stream, or null after binding an attachment or rejecting the stream.</summary>
+    private async Task<PeerStream?> ClassifyAsync(PeerStream stream)
     {
         try
         {
             using var timeout = new CancellationTokenSource(Options.StreamHeaderTimeout, Options.TimeProvider);
-            using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, _closing.Token);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, _closingToken);
             var (kind, id) = await StreamHeader.ReadAsync(stream, linked.Token).ConfigureAwait(false);
             if (kind == StreamHeader.TopLevel)
             {
-                if (!_topLevel.Writer.TryWrite(stream))
-                {
-                    throw new PeerException(PeerError.LimitExceeded, $"More than {Options.MaxPendingChannels} channels are waiting to be accepted.");
-                }
+                return stream;
             }
-            else
-            {
-                OnAttachmentStream(id, stream);
-            }
+            OnAttachmentStream(id, stream);
+            return null;
         }
         catch (Exception e)
         {
@@ -278,6 +318,7 @@ public sealed class MessageSession : IAsyncDisposable
             MessagingLog.InboundStreamRejected(Logger, RemotePeer, e.Message);
             stream.Abort();
             await stream.DisposeAsync().ConfigureAwait(false);
+            return null;
         }
     }
 

@@ -1,4 +1,7 @@
 using System.Threading.Channels;
+using Nerdbank.MessagePack;
+using PolyType;
+using Pinhole.Messaging.Shapes;
 
 namespace Pinhole.Messaging;
 
@@ -14,6 +17,10 @@ namespace Pinhole.Messaging;
 /// Only a bounded number of messages is buffered; a slow reader slows the sender.
 /// </remarks>
 /// <typeparam name="T">The type of messages.</typeparam>
+// In a [GenerateShape] type a Receiver is an attachment (ext 5), not an enumerable: see Sender<T>.
+[TypeShape(Kind = TypeShapeKind.None)]
+[MessagePackConverter(typeof(ReceiverConverter<>))]
+[AssociatedTypeShape(typeof(ShapedElement<>))]
 public abstract class Receiver<T> : ChannelReader<T>, IAsyncEnumerable<T>, IAsyncDisposable
 {
     /// <summary>Stops receiving: buffered messages are dropped and the sender learns that nobody reads.</summary>

@@ -1,4 +1,7 @@
 using System.Threading.Channels;
+using Nerdbank.MessagePack;
+using PolyType;
+using Pinhole.Messaging.Shapes;
 
 namespace Pinhole.Messaging;
 
@@ -21,6 +24,11 @@ namespace Pinhole.Messaging;
 /// </list>
 /// </remarks>
 /// <typeparam name="T">The type of messages.</typeparam>
+// In a [GenerateShape] type a Sender is an attachment (ext 4), not an object with properties: the converter
+// encodes it, and the associated shape gives the converter a shape for T.
+[TypeShape(Kind = TypeShapeKind.None)]
+[MessagePackConverter(typeof(SenderConverter<>))]
+[AssociatedTypeShape(typeof(ShapedElement<>))]
 public abstract class Sender<T> : ChannelWriter<T>, IAsyncDisposable
 {
     /// <summary>Completes (faulted with the reason, if any) when nothing more can be delivered.</summary>

@@ -87,14 +87,22 @@ public sealed class OcapnNode : IDisposable
         {
             certificate = X509Certificate2.CreateFromPem(certificatePem, privateKeyPem);
         }
-        catch (Exception ex) when (ex is CryptographicException or ArgumentException)
+        catch (Exception ex) when (ex is CryptographicException or ArgumentException or PlatformNotSupportedException)
         {
+            // PlatformNotSupportedException: a key on a curve OpenSSL does not know (found by fuzzing ocapn-node-pem).
             throw new CryptographicException($"Cannot load the tcp-tls certificate and key: {ex.Message}", ex);
         }
-        if (certificate.GetRSAPublicKey() is null && certificate.GetECDsaPublicKey() is null)
+        try
+        {
+            if (certificate.GetRSAPublicKey() is null && certificate.GetECDsaPublicKey() is null)
+            {
+                throw new CryptographicException("The tcp-tls certificate must have an RSA or ECDSA key.");
+            }
+        }
+        catch (Exception ex) when (ex is CryptographicException or PlatformNotSupportedException)
         {
             certificate.Dispose();
-            throw new CryptographicException("The tcp-tls certificate must have an RSA or ECDSA key.");
+            throw new CryptographicException($"The tcp-tls certificate must have a usable RSA or ECDSA key: {ex.Message}", ex);
         }
         return new OcapnNode(certificate, pem, directory, listenPort);
     }

@@ -29,14 +29,39 @@ public sealed class OcapnTcpTlsListenerOptions
     public string? AdvertisedHost { get; set; }
 
     /// <summary>
-    /// The most live connections: handshaking, waiting in <see cref="OcapnTcpTlsListener.AcceptAsync"/>, or accepted
-    /// and not yet disposed. Over it a new connection is refused at once with a reason (see docs/ocapn.md). Default 32
-    /// (Goblins' default, which Goblins only uses as the listen backlog).
+    /// The most established connections: waiting in <see cref="OcapnTcpTlsListener.AcceptAsync"/>, or accepted and not
+    /// yet disposed. Sockets still handshaking do not count (see <see cref="MaxConcurrentHandshakes"/>). Over it a new
+    /// connection is refused at once with a reason (see docs/ocapn.md). Default 32 (Goblins' default, which Goblins
+    /// only uses as the listen backlog).
     /// </summary>
     public int MaxConnections { get; set; } = 32;
 
-    /// <summary>TCP listen backlog. Default 128.</summary>
-    public int ListenBacklog { get; set; } = 128;
+    /// <summary>Established connections from one source address (IPv4 address, IPv6 /64). Default 16.</summary>
+    public int MaxConnectionsPerAddress { get; set; } = 16;
+
+    /// <summary>Established connections of one dialer designator (dialers that presented a certificate). Default 8.</summary>
+    public int MaxConnectionsPerPeer { get; set; } = 8;
+
+    /// <summary>
+    /// The handshake budget: connections between TCP accept and a finished TLS handshake. When full, a newcomer evicts
+    /// the least advanced handshake of the busiest source, or is refused (docs/reliability.md). Default 64.
+    /// </summary>
+    public int MaxConcurrentHandshakes { get; set; } = 64;
+
+    /// <summary>Handshakes one source address may run at once; more are refused at once. Default 8.</summary>
+    public int MaxHandshakesPerAddress { get; set; } = 8;
+
+    /// <summary>After the PEM preamble, the dialer must start TLS within this. Default 3 s.</summary>
+    public TimeSpan FirstByteTimeout { get; set; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>New handshakes per second one source address may start (16 times it for its IPv4 /16 or IPv6 /32); over it, a reset. Default 10.</summary>
+    public double HandshakesPerSecondPerAddress { get; set; } = 10;
+
+    /// <summary>New handshakes one source address may start in a burst. Default 20.</summary>
+    public int HandshakeBurstPerAddress { get; set; } = 20;
+
+    /// <summary>TCP listen backlog (capped by <c>net.core.somaxconn</c>): deep, so a burst of strangers does not drop a real dialer's SYN. Default 4096.</summary>
+    public int ListenBacklog { get; set; } = 4096;
 
     /// <summary>Whether to ask dialers for a certificate. Default <see cref="OcapnClientAuthentication.None"/> (Goblins behaviour).</summary>
     public OcapnClientAuthentication ClientAuthentication { get; set; } = OcapnClientAuthentication.None;
@@ -65,6 +90,19 @@ public sealed class OcapnTcpTlsListenerOptions
         {
             throw new ArgumentOutOfRangeException(nameof(MaxConnections), MaxConnections, "MaxConnections must be at least 1.");
         }
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxConnectionsPerAddress, 1, nameof(MaxConnectionsPerAddress));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxConnectionsPerPeer, 1, nameof(MaxConnectionsPerPeer));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxConcurrentHandshakes, 1, nameof(MaxConcurrentHandshakes));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxHandshakesPerAddress, 1, nameof(MaxHandshakesPerAddress));
+        if (FirstByteTimeout <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(FirstByteTimeout), FirstByteTimeout, "FirstByteTimeout must be positive.");
+        }
+        if (!(HandshakesPerSecondPerAddress > 0) || double.IsInfinity(HandshakesPerSecondPerAddress))
+        {
+            throw new ArgumentOutOfRangeException(nameof(HandshakesPerSecondPerAddress), HandshakesPerSecondPerAddress, "Must be a positive, finite rate.");
+        }
+        ArgumentOutOfRangeException.ThrowIfLessThan(HandshakeBurstPerAddress, 1, nameof(HandshakeBurstPerAddress));
         if (ListenBacklog < 1)
         {
             throw new ArgumentOutOfRangeException(nameof(ListenBacklog), ListenBacklog, "ListenBacklog must be at least 1.");

@@ -22,11 +22,43 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task NewIdentitiesAreEd25519UnlessEcdsaIsAskedFor()
+    {
+        var (code, ed25519, stderr) = await CliProcess.RunAsync(Home("ed"), null, "id");
+        Assert.True(code == 0, stderr);
+        Assert.StartsWith("12D3KooW", ed25519.Trim(), StringComparison.Ordinal);
+        (code, var ecdsa, stderr) = await CliProcess.RunAsync(Home("ec"), null, "--key-type", "ecdsa", "id");
+        Assert.True(code == 0, stderr);
+        Assert.StartsWith("Qm", ecdsa.Trim(), StringComparison.Ordinal);
+        // An existing identity keeps its type: the option only applies when the identity is created.
+        (code, var again, stderr) = await CliProcess.RunAsync(Home("ec"), null, "id");
+        Assert.True(code == 0, stderr);
+        Assert.Equal(ecdsa, again);
+        (code, again, stderr) = await CliProcess.RunAsync(Home("ed"), null, "--key-type", "ecdsa", "id");
+        Assert.True(code == 0, stderr);
+        Assert.Equal(ed25519, again);
+        (code, _, stderr) = await CliProcess.RunAsync(Home("bad"), null, "--key-type", "rsa", "id");
+        Assert.Equal(2, code);
+        Assert.Contains("rsa", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task EcdsaNodesStillListenAndArePinged()
+    {
+        Assert.Equal(0, (await CliProcess.RunAsync(Home("ecdsa-server"), null, "--key-type", "ecdsa", "id")).Code);
+        await using var node = CliProcess.Start(Home("ecdsa-server"), "listen", "--listen", "/ip4/127.0.0.1/tcp/0");
+        var address = await node.ReadLineAsync();
+        Assert.Matches("^/ip4/127.0.0.1/tcp/[0-9]+/p2p/Qm", address);
+        var (code, _, stderr) = await CliProcess.RunAsync(Home("client"), null, "ping", address, "--count", "1");
+        Assert.True(code == 0, stderr);
+    }
+
+    [Fact]
     public async Task ListenPingAndWrongKey()
     {
         await using var node = CliProcess.Start(Home("server"), "listen", "--listen", "/ip4/127.0.0.1/tcp/0");
         var address = await node.ReadLineAsync();
-        Assert.Matches("^/ip4/127.0.0.1/tcp/[0-9]+/p2p/Qm", address);
+        Assert.Matches("^/ip4/127.0.0.1/tcp/[0-9]+/p2p/12D3KooW", address);
         var (code, stdout, stderr) = await CliProcess.RunAsync(Home("client"), null, "ping", address, "--count", "2");
         Assert.True(code == 0, stderr);
         Assert.Equal(3, stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
@@ -158,7 +190,7 @@ public sealed class CliTests : IDisposable
     {
         await using var node = CliProcess.Start(Home("udp"), "packet", "listen", "--listen", "/ip4/127.0.0.1/udp/0", "--echo");
         var address = await node.ReadLineAsync();
-        Assert.Matches("^/ip4/127.0.0.1/udp/[0-9]+/p2p/Qm", address);
+        Assert.Matches("^/ip4/127.0.0.1/udp/[0-9]+/p2p/12D3KooW", address);
         var (code, stdout, stderr) = await CliProcess.RunAsync(Home("sender"), "one\ntwo\n"u8.ToArray(), "packet", "send", address, "--wait", "1");
         Assert.True(code == 0, stderr);
         Assert.Equal(["one", "two"], stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries));

@@ -11,7 +11,7 @@ public class LimitsTests
     [Fact]
     public void Cookie_BoundToAddress_SurvivesOneRotation_NotTwo()
     {
-        var time = new ManualTimeProvider();
+        var time = Clocks.StartingNow();
         var secret = new CookieSecret(time, TimeSpan.FromSeconds(60));
         byte[] cookie = new byte[CookieSecret.CookieLength];
         Assert.Equal(16, secret.Generate(A, cookie));
@@ -28,7 +28,7 @@ public class LimitsTests
     [Fact]
     public void RateLimiter_BurstThenRefill()
     {
-        var time = new ManualTimeProvider();
+        var time = Clocks.StartingNow();
         var limiter = new HandshakeRateLimiter(time, ratePerSecond: 1, burst: 3, maxEntries: 1);
         Assert.True(limiter.TryAcquire(A));
         Assert.True(limiter.TryAcquire(new IPEndPoint(A.Address, 2))); // same IP, other port: same bucket

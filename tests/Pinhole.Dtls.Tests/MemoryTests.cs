@@ -385,7 +385,7 @@ public class MemoryTests
     public async Task IdleTimeout_ClosesSession_DrivenByTimeProvider()
     {
         var network = new MemoryDatagramNetwork();
-        var time = new ManualTimeProvider();
+        var time = Clocks.StartingNow();
         await using Pair pair = MemoryPair(network, o => { o.TimeProvider = time; o.IdleTimeout = TimeSpan.FromSeconds(30); });
         (DtlsConnection client, DtlsConnection server) = await pair.ConnectAsync();
         time.Advance(TimeSpan.FromSeconds(31));

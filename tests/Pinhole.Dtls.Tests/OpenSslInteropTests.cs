@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
@@ -34,54 +33,38 @@ public sealed class OpenSslInteropTests : IDisposable
         return line[(line.IndexOf('=', StringComparison.Ordinal) + 1)..].Replace(":", "", StringComparison.Ordinal).ToLowerInvariant();
     }
 
-    private static void Kill(Process p)
-    {
-        if (!p.HasExited)
-        {
-            p.Kill(entireProcessTree: true);
-        }
-    }
-
-    [OpenSslFact]
+    [ToolFact("openssl")]
     public async Task PinholeClient_ToOpenSslServer()
     {
         using NodeIdentity serverIdentity = NodeIdentity.Generate();
         using X509Certificate2 serverCert = Libp2pCertificate.Create(serverIdentity);
         (string certPath, string keyPath) = WritePem(serverCert, "server");
         string fingerprint = await FingerprintAsync(certPath);
-        int port = OpenSslTool.FreeUdpPort();
+        int port = FreePort.Udp();
 
-        using Process server = OpenSslTool.Start("s_server", "-dtls1_2", "-accept", $"127.0.0.1:{port}", "-cert", certPath, "-key", keyPath, "-verify", "1", "-mtu", "1400");
-        try
+        await using ExternalProcess server = OpenSslTool.Start("s_server", "-dtls1_2", "-accept", $"127.0.0.1:{port}", "-cert", certPath, "-key", keyPath, "-verify", "1", "-mtu", "1400");
+        using var cts = new CancellationTokenSource(Pair.Patience);
+        await server.WaitForOutputAsync("ACCEPT", Pair.Patience, cts.Token);
+
+        using NodeIdentity clientIdentity = NodeIdentity.Generate();
+        await using DtlsEndpoint client = DtlsEndpoint.Create(new DtlsEndpointOptions
         {
-            var output = new OpenSslTool.OutputWatcher(server);
-            using var cts = new CancellationTokenSource(Pair.Patience);
-            await output.WaitForAsync("ACCEPT", cts.Token);
+            Identity = clientIdentity,
+            Bind = UdpDatagramBind.Bind(new IPEndPoint(IPAddress.Loopback, 0)),
+        });
+        await using DtlsConnection connection = await client.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), serverIdentity.PeerId, cts.Token);
+        Assert.Equal(serverIdentity.PeerId, connection.RemotePeer);
+        Assert.Equal(fingerprint, Convert.ToHexStringLower(SHA256.HashData(connection.RemoteCertificate.RawData)));
 
-            using NodeIdentity clientIdentity = NodeIdentity.Generate();
-            await using DtlsEndpoint client = DtlsEndpoint.Create(new DtlsEndpointOptions
-            {
-                Identity = clientIdentity,
-                Bind = UdpDatagramBind.Bind(new IPEndPoint(IPAddress.Loopback, 0)),
-            });
-            await using DtlsConnection connection = await client.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), serverIdentity.PeerId, cts.Token);
-            Assert.Equal(serverIdentity.PeerId, connection.RemotePeer);
-            Assert.Equal(fingerprint, Convert.ToHexStringLower(SHA256.HashData(connection.RemoteCertificate.RawData)));
-
-            await connection.SendAsync(Encoding.ASCII.GetBytes("hello from pinhole\n"), cts.Token);
-            await output.WaitForAsync("hello from pinhole", cts.Token);
-            await server.StandardInput.WriteLineAsync("hello from openssl");
-            await server.StandardInput.FlushAsync(cts.Token);
-            string reply = Encoding.ASCII.GetString(await connection.ReceiveAsync(cts.Token));
-            Assert.Equal("hello from openssl\n", reply);
-        }
-        finally
-        {
-            Kill(server);
-        }
+        await connection.SendAsync(Encoding.ASCII.GetBytes("hello from pinhole\n"), cts.Token);
+        await server.WaitForOutputAsync("hello from pinhole", Pair.Patience, cts.Token);
+        await server.StandardInput.WriteLineAsync("hello from openssl");
+        await server.StandardInput.FlushAsync(cts.Token);
+        string reply = Encoding.ASCII.GetString(await connection.ReceiveAsync(cts.Token));
+        Assert.Equal("hello from openssl\n", reply);
     }
 
-    [OpenSslFact]
+    [ToolFact("openssl")]
     public async Task OpenSslClient_ToPinholeServer()
     {
         using NodeIdentity clientIdentity = NodeIdentity.Generate();
@@ -98,28 +81,20 @@ public sealed class OpenSslInteropTests : IDisposable
         await using DtlsListener listener = endpoint.Listen();
         int port = ((IPEndPoint)endpoint.LocalEndPoint).Port;
 
-        using Process client = OpenSslTool.Start("s_client", "-dtls1_2", "-connect", $"127.0.0.1:{port}", "-cert", certPath, "-key", keyPath, "-quiet", "-mtu", "1400");
-        try
-        {
-            var output = new OpenSslTool.OutputWatcher(client);
-            using var cts = new CancellationTokenSource(Pair.Patience);
-            await using DtlsConnection connection = await listener.AcceptAsync(cts.Token);
-            Assert.Equal(clientIdentity.PeerId, connection.RemotePeer);
-            Assert.Equal(fingerprint, Convert.ToHexStringLower(SHA256.HashData(connection.RemoteCertificate.RawData)));
+        await using ExternalProcess client = OpenSslTool.Start("s_client", "-dtls1_2", "-connect", $"127.0.0.1:{port}", "-cert", certPath, "-key", keyPath, "-quiet", "-mtu", "1400");
+        using var cts = new CancellationTokenSource(Pair.Patience);
+        await using DtlsConnection connection = await listener.AcceptAsync(cts.Token);
+        Assert.Equal(clientIdentity.PeerId, connection.RemotePeer);
+        Assert.Equal(fingerprint, Convert.ToHexStringLower(SHA256.HashData(connection.RemoteCertificate.RawData)));
 
-            await client.StandardInput.WriteLineAsync("hello from openssl");
-            await client.StandardInput.FlushAsync(cts.Token);
-            Assert.Equal("hello from openssl\n", Encoding.ASCII.GetString(await connection.ReceiveAsync(cts.Token)));
-            await connection.SendAsync(Encoding.ASCII.GetBytes("hello from pinhole\n"), cts.Token);
-            await output.WaitForAsync("hello from pinhole", cts.Token);
-        }
-        finally
-        {
-            Kill(client);
-        }
+        await client.StandardInput.WriteLineAsync("hello from openssl");
+        await client.StandardInput.FlushAsync(cts.Token);
+        Assert.Equal("hello from openssl\n", Encoding.ASCII.GetString(await connection.ReceiveAsync(cts.Token)));
+        await connection.SendAsync(Encoding.ASCII.GetBytes("hello from pinhole\n"), cts.Token);
+        await client.WaitForOutputAsync("hello from pinhole", Pair.Patience, cts.Token);
     }
 
-    [OpenSslFact]
+    [ToolFact("openssl")]
     public async Task OpenSslClient_WithPlainCertificate_IsRefused()
     {
         string certPath = Path.Combine(_dir, "plain.crt");
@@ -136,20 +111,12 @@ public sealed class OpenSslInteropTests : IDisposable
         await using DtlsListener listener = endpoint.Listen();
         int port = ((IPEndPoint)endpoint.LocalEndPoint).Port;
 
-        using Process client = OpenSslTool.Start("s_client", "-dtls1_2", "-connect", $"127.0.0.1:{port}", "-cert", certPath, "-key", keyPath, "-mtu", "1400");
-        try
-        {
-            var output = new OpenSslTool.OutputWatcher(client);
-            using var cts = new CancellationTokenSource(Pair.Patience);
-            // OpenSSL reports our bad_certificate alert; nothing reaches the accept queue.
-            await output.WaitForAsync("bad certificate", cts.Token);
-            using var brief = new CancellationTokenSource(TimeSpan.FromMilliseconds(500));
-            await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await listener.AcceptAsync(brief.Token));
-            Assert.Equal(0, endpoint.SessionCount);
-        }
-        finally
-        {
-            Kill(client);
-        }
+        await using ExternalProcess client = OpenSslTool.Start("s_client", "-dtls1_2", "-connect", $"127.0.0.1:{port}", "-cert", certPath, "-key", keyPath, "-mtu", "1400");
+        using var cts = new CancellationTokenSource(Pair.Patience);
+        // OpenSSL reports our bad_certificate alert; nothing reaches the accept queue.
+        await client.WaitForOutputAsync("bad certificate", Pair.Patience, cts.Token);
+        using var brief = new CancellationTokenSource(TimeSpan.FromMilliseconds(500));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await listener.AcceptAsync(brief.Token));
+        Assert.Equal(0, endpoint.SessionCount);
     }
 }

@@ -26,7 +26,7 @@ public sealed class GnuTlsInteropTests : IDisposable
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var (cert, key, designator) = WritePair(kind == "rsa" ? TestNodes.GoblinsStyleRsa() : TestNodes.Ecdsa(), "listener");
-        using var peer = PeerProcess.Guile("listen", cert, key);
+        await using var peer = PeerProcess.Guile("listen", cert, key);
         var locator = OcapnLocator.ForTcpTls(designator, "127.0.0.1", await TestNodes.PortOfAsync(peer, cts.Token));
         await using (var conn = await OcapnTcpTlsNetlayer.ConnectAsync(locator, new OcapnTcpTlsConnectOptions { Node = TestNodes.B.Value }, cts.Token))
         {
@@ -49,7 +49,7 @@ public sealed class GnuTlsInteropTests : IDisposable
         using var node = algorithm == OcapnKeyAlgorithm.EcdsaP256 ? null : OcapnNode.Create(algorithm);
         var options = TestNodes.Loopback(node ?? TestNodes.A.Value);
         await using var listener = await OcapnTcpTlsNetlayer.ListenAsync(options, cts.Token);
-        using var peer = PeerProcess.Guile("dial", Port(listener), listener.Locator.Designator);
+        await using var peer = PeerProcess.Guile("dial", Port(listener), listener.Locator.Designator);
         await using (var conn = await listener.AcceptAsync(cts.Token))
         {
             Assert.Null(conn.RemoteDesignator);
@@ -72,7 +72,7 @@ public sealed class GnuTlsInteropTests : IDisposable
         var options = TestNodes.Loopback(TestNodes.A.Value);
         options.ClientAuthentication = OcapnClientAuthentication.Optional;
         await using var listener = await OcapnTcpTlsNetlayer.ListenAsync(options, cts.Token);
-        using var peer = PeerProcess.Guile("dial", Port(listener), listener.Locator.Designator, cert, key);
+        await using var peer = PeerProcess.Guile("dial", Port(listener), listener.Locator.Designator, cert, key);
         await using (var conn = await listener.AcceptAsync(cts.Token))
         {
             Assert.Equal(designator, conn.RemoteDesignator);
@@ -91,7 +91,7 @@ public sealed class GnuTlsInteropTests : IDisposable
         var options = TestNodes.Loopback(TestNodes.A.Value);
         options.ClientAuthentication = OcapnClientAuthentication.Optional;
         await using var listener = await OcapnTcpTlsNetlayer.ListenAsync(options, cts.Token);
-        using var peer = PeerProcess.Guile("dial", Port(listener), listener.Locator.Designator);
+        await using var peer = PeerProcess.Guile("dial", Port(listener), listener.Locator.Designator);
         await using (var conn = await listener.AcceptAsync(cts.Token))
         {
             Assert.Null(conn.RemoteDesignator);
@@ -108,7 +108,7 @@ public sealed class GnuTlsInteropTests : IDisposable
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         await using var listener = await OcapnTcpTlsNetlayer.ListenAsync(TestNodes.Loopback(TestNodes.A.Value), cts.Token);
-        using var peer = PeerProcess.Guile("dial", Port(listener), TestNodes.B.Value.Designator);
+        await using var peer = PeerProcess.Guile("dial", Port(listener), TestNodes.B.Value.Designator);
         Assert.Equal(3, await peer.ExitCodeAsync(cts.Token));
         Assert.Contains($"MISMATCH expected {TestNodes.B.Value.Designator} got {TestNodes.A.Value.Designator}", peer.Stderr, StringComparison.Ordinal);
     }

@@ -21,7 +21,7 @@ public sealed class GoblinsInteropTests : IDisposable
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var (cert, key, designator) = WritePair(TestNodes.GoblinsStyleRsa(), "goblins");
-        using var peer = PeerProcess.Python("listen", "--cert", cert, "--key", key);
+        await using var peer = PeerProcess.Python("listen", "--cert", cert, "--key", key);
         var locator = OcapnLocator.Parse($"ocapn://{designator}.tcp-tls?host=127.0.0.1&port={await TestNodes.PortOfAsync(peer, cts.Token)}");
 
         await using (var conn = await OcapnTcpTlsNetlayer.ConnectAsync(locator, new OcapnTcpTlsConnectOptions { Node = TestNodes.B.Value }, cts.Token))
@@ -41,7 +41,7 @@ public sealed class GoblinsInteropTests : IDisposable
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var (cert, key, designator) = WritePair(TestNodes.Ecdsa(), "goblins-ec");
-        using var peer = PeerProcess.Python("listen", "--cert", cert, "--key", key);
+        await using var peer = PeerProcess.Python("listen", "--cert", cert, "--key", key);
         var locator = OcapnLocator.ForTcpTls(designator, "127.0.0.1", await TestNodes.PortOfAsync(peer, cts.Token));
         var result = await OcapnTcpTlsNetlayer.PingAsync(locator, cancellationToken: cts.Token);
         Assert.Equal(designator, result.Designator);
@@ -56,7 +56,7 @@ public sealed class GoblinsInteropTests : IDisposable
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var real = WritePair(TestNodes.Ecdsa(), "real");
         var other = WritePair(TestNodes.Ecdsa(), "other");
-        using var peer = PeerProcess.Python("listen", "--cert", real.Cert, "--key", real.Key, "--pem-file", other.Cert);
+        await using var peer = PeerProcess.Python("listen", "--cert", real.Cert, "--key", real.Key, "--pem-file", other.Cert);
         var locator = OcapnLocator.ForTcpTls(real.Designator, "127.0.0.1", await TestNodes.PortOfAsync(peer, cts.Token));
         var ex = await Assert.ThrowsAsync<PeerException>(() => OcapnTcpTlsNetlayer.ConnectAsync(locator, cancellationToken: cts.Token));
         Assert.Equal(PeerError.PeerMismatch, ex.Error);
@@ -71,7 +71,7 @@ public sealed class GoblinsInteropTests : IDisposable
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var announced = WritePair(TestNodes.Ecdsa(), "announced");
         var actual = WritePair(TestNodes.Ecdsa(), "actual");
-        using var peer = PeerProcess.Python("listen", "--cert", actual.Cert, "--key", actual.Key, "--pem-file", announced.Cert);
+        await using var peer = PeerProcess.Python("listen", "--cert", actual.Cert, "--key", actual.Key, "--pem-file", announced.Cert);
         var locator = OcapnLocator.ForTcpTls(announced.Designator, "127.0.0.1", await TestNodes.PortOfAsync(peer, cts.Token));
         var ex = await Assert.ThrowsAsync<PeerException>(() => OcapnTcpTlsNetlayer.ConnectAsync(locator, cancellationToken: cts.Token));
         Assert.Equal(PeerError.PeerMismatch, ex.Error);
@@ -83,7 +83,7 @@ public sealed class GoblinsInteropTests : IDisposable
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         await using var listener = await OcapnTcpTlsNetlayer.ListenAsync(TestNodes.Loopback(TestNodes.A.Value), cts.Token);
-        using var peer = PeerProcess.Python("dial", "--port", listener.LocalEndPoint.Port.ToString(CultureInfo.InvariantCulture),
+        await using var peer = PeerProcess.Python("dial", "--port", listener.LocalEndPoint.Port.ToString(CultureInfo.InvariantCulture),
             "--designator", listener.Locator.Designator);
         await using (var conn = await listener.AcceptAsync(cts.Token))
         {
@@ -105,7 +105,7 @@ public sealed class GoblinsInteropTests : IDisposable
         var options = TestNodes.Loopback(TestNodes.A.Value);
         options.ClientAuthentication = OcapnClientAuthentication.Optional;
         await using var listener = await OcapnTcpTlsNetlayer.ListenAsync(options, cts.Token);
-        using var peer = PeerProcess.Python("dial", "--port", listener.LocalEndPoint.Port.ToString(CultureInfo.InvariantCulture),
+        await using var peer = PeerProcess.Python("dial", "--port", listener.LocalEndPoint.Port.ToString(CultureInfo.InvariantCulture),
             "--designator", listener.Locator.Designator, "--cert", cert, "--key", key);
         await using (var conn = await listener.AcceptAsync(cts.Token))
         {
@@ -124,7 +124,7 @@ public sealed class GoblinsInteropTests : IDisposable
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         await using var listener = await OcapnTcpTlsNetlayer.ListenAsync(TestNodes.Loopback(TestNodes.A.Value), cts.Token);
-        using var peer = PeerProcess.Python("dial", "--port", listener.LocalEndPoint.Port.ToString(CultureInfo.InvariantCulture),
+        await using var peer = PeerProcess.Python("dial", "--port", listener.LocalEndPoint.Port.ToString(CultureInfo.InvariantCulture),
             "--designator", TestNodes.B.Value.Designator);
         Assert.Equal(3, await peer.ExitCodeAsync(cts.Token));
         Assert.Contains($"MISMATCH expected {TestNodes.B.Value.Designator} got {TestNodes.A.Value.Designator}", peer.Stderr, StringComparison.Ordinal);
@@ -138,7 +138,7 @@ public sealed class GoblinsInteropTests : IDisposable
         options.MaxConnections = 1;
         await using var listener = await OcapnTcpTlsNetlayer.ListenAsync(options, cts.Token);
         await using var holder = await OcapnTcpTlsNetlayer.ConnectAsync(listener.Locator, cancellationToken: cts.Token);
-        using var peer = PeerProcess.Python("dial", "--port", listener.LocalEndPoint.Port.ToString(CultureInfo.InvariantCulture),
+        await using var peer = PeerProcess.Python("dial", "--port", listener.LocalEndPoint.Port.ToString(CultureInfo.InvariantCulture),
             "--designator", listener.Locator.Designator);
         Assert.Equal(4, await peer.ExitCodeAsync(cts.Token));
         Assert.Contains("BAD-LENGTH 0", peer.Stderr, StringComparison.Ordinal);

@@ -12,7 +12,7 @@ internal static class GuileGnuTls
 
     private static string? Probe()
     {
-        if (TestPaths.FindOnPath("guile") is null)
+        if (Tools.Find("guile") is null)
         {
             return "'guile' is not on PATH; install guile-3.0, guile-gnutls and guile-gcrypt for the GnuTLS interop tests.";
         }

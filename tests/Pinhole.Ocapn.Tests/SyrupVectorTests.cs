@@ -8,7 +8,7 @@ public class SyrupVectorTests
     [VectorFact("syrup/zoo.bin")]
     public void Zoo_decodes_and_reencodes_to_the_same_bytes()
     {
-        var bytes = File.ReadAllBytes(TestPaths.FindVector("syrup/zoo.bin")!);
+        var bytes = File.ReadAllBytes(RepoPaths.FindVector("syrup/zoo.bin")!);
         Assert.Equal(290, bytes.Length);
 
         var value = SyrupReader.Decode(bytes);
@@ -34,7 +34,7 @@ public class SyrupVectorTests
     [VectorFact("syrup/zoo.bin")]
     public void Zoo_rebuilt_from_unordered_parts_encodes_canonically()
     {
-        var bytes = File.ReadAllBytes(TestPaths.FindVector("syrup/zoo.bin")!);
+        var bytes = File.ReadAllBytes(RepoPaths.FindVector("syrup/zoo.bin")!);
         var decoded = (SyrupRecord)SyrupReader.Decode(bytes);
         // Rebuild every dictionary and set from reversed entries: the writer must restore canonical order.
         var animals = ((SyrupList)decoded.Fields[1]).Items.Select(a =>

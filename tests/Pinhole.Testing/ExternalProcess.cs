@@ -19,6 +19,7 @@ public sealed class ExternalProcess : IAsyncDisposable
     private readonly StringBuilder _stdout = new();
     private readonly StringBuilder _stderr = new();
     private readonly Task _pumps;
+    private TaskCompletionSource _outputChanged = NewSignal();
     private int _disposed;
 
     private ExternalProcess(Process process, string description)
@@ -26,6 +27,7 @@ public sealed class ExternalProcess : IAsyncDisposable
         _process = process;
         Description = description;
         _pumps = Task.WhenAll(PumpAsync(process.StandardOutput, _stdout, _lines.Writer), PumpAsync(process.StandardError, _stderr, null));
+        _ = _pumps.ContinueWith(static (_, self) => ((ExternalProcess)self!).SignalOutput(), this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
     /// <summary>The command line, for messages.</summary>
@@ -54,6 +56,12 @@ public sealed class ExternalProcess : IAsyncDisposable
 
     /// <summary>The process's stdin (closed on dispose).</summary>
     public StreamWriter StandardInput => _process.StandardInput;
+
+    /// <summary>
+    /// How long <see cref="DisposeAsync"/> waits for the process to exit after closing its stdin before it kills
+    /// it (default 3 s). Zero kills at once: for servers that never read stdin.
+    /// </summary>
+    public TimeSpan StopGrace { get; set; } = ExitGrace;
 
     /// <summary>Starts <paramref name="program"/> with <paramref name="arguments"/>.</summary>
     public static ExternalProcess Start(string program, IEnumerable<string> arguments, IReadOnlyDictionary<string, string?>? environment = null, string? workingDirectory = null)
@@ -122,6 +130,41 @@ public sealed class ExternalProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Waits until stdout or stderr (as kept so far, from the start) contains <paramref name="needle"/>: for tools
+    /// such as <c>openssl s_server</c> that report on either stream. Throws <see cref="TimeoutException"/> after
+    /// <paramref name="timeout"/> and <see cref="InvalidOperationException"/> if the process ends first.
+    /// </summary>
+    public async Task WaitForOutputAsync(string needle, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        cts.CancelAfter(timeout);
+        while (true)
+        {
+            Task changed;
+            lock (_stdout)
+            {
+                changed = _outputChanged.Task;
+            }
+            if (StandardOutput.Contains(needle, StringComparison.Ordinal) || StandardError.Contains(needle, StringComparison.Ordinal))
+            {
+                return;
+            }
+            if (_pumps.IsCompleted)
+            {
+                throw new InvalidOperationException($"{Description} ended (code {SafeExitCode()}) without printing '{needle}'.\n{Output()}");
+            }
+            try
+            {
+                await changed.WaitAsync(cts.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw new TimeoutException($"{Description} did not print '{needle}' within {timeout.TotalSeconds:0.#} s.\n{Output()}");
+            }
+        }
+    }
+
     /// <summary>Waits for the process to exit; kills it and throws <see cref="TimeoutException"/> after <paramref name="timeout"/>.</summary>
     public async Task<int> WaitForExitAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
     {
@@ -172,7 +215,7 @@ public sealed class ExternalProcess : IAsyncDisposable
         catch (IOException)
         {
         }
-        using (var grace = new CancellationTokenSource(ExitGrace))
+        using (var grace = new CancellationTokenSource(StopGrace))
         {
             try
             {
@@ -197,7 +240,20 @@ public sealed class ExternalProcess : IAsyncDisposable
 
     private string SafeExitCode() => _process.HasExited ? _process.ExitCode.ToString(System.Globalization.CultureInfo.InvariantCulture) : "?";
 
-    private static async Task PumpAsync(StreamReader reader, StringBuilder kept, ChannelWriter<string>? lines)
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private void SignalOutput()
+    {
+        TaskCompletionSource previous;
+        lock (_stdout)
+        {
+            previous = _outputChanged;
+            _outputChanged = NewSignal();
+        }
+        previous.TrySetResult();
+    }
+
+    private async Task PumpAsync(StreamReader reader, StringBuilder kept, ChannelWriter<string>? lines)
     {
         try
         {
@@ -212,6 +268,7 @@ public sealed class ExternalProcess : IAsyncDisposable
                     }
                 }
                 lines?.TryWrite(line);
+                SignalOutput();
             }
         }
         finally

@@ -49,3 +49,17 @@ public sealed class ToolFactAttribute : FactAttribute
         }
     }
 }
+
+/// <summary>A theory that skips, saying why, when an external program it needs is not installed.</summary>
+[AttributeUsage(AttributeTargets.Method)]
+public sealed class ToolTheoryAttribute : TheoryAttribute
+{
+    /// <summary>Requires every tool named.</summary>
+    public ToolTheoryAttribute(params string[] tools)
+    {
+        if (Tools.MissingReason(tools) is { } reason)
+        {
+            Skip = reason;
+        }
+    }
+}

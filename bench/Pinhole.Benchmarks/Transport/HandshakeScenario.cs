@@ -84,7 +84,8 @@ internal static class HandshakeScenario
                         await using var inbound = await server.AcceptStreamAsync(Harness.Bounded());
                         await EchoOneByteAsync(inbound);
                     });
-                    await using var outbound = await client.OpenStreamAsync(EchoProtocol, Harness.Bounded());
+                    // Optimistic open: the one-byte request follows the protocol proposal (no round trip for the echo).
+                    await using var outbound = await client.OpenStreamAsync(EchoProtocol, optimistic: true, Harness.Bounded());
                     var latency = await RequestOneByteAsync(outbound, clock);
                     await echo;
                     return latency;

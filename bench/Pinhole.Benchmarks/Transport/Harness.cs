@@ -4,7 +4,7 @@ namespace Pinhole.Benchmarks.Transport;
 internal static class Harness
 {
     /// <summary>Every single wait is bounded so a broken run fails instead of hanging.</summary>
-    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+    public static TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Untimed run before each measurement (JIT tiering, window growth, pools).</summary>
     public static TimeSpan WarmUp { get; set; } = TimeSpan.FromSeconds(1);

@@ -25,6 +25,13 @@ internal sealed class PinholeNodes : IAsyncDisposable
             // The idle-memory run holds 1,000 connections; the default cap is 256.
             MaxConnections = 4096,
             AcceptQueueLength = 4096,
+            // Every connection comes from one address and one identity, back to back: admission control's
+            // per-address and per-peer limits (which would throttle exactly this) are lifted for the benchmark.
+            MaxConnectionsPerPeer = 4096,
+            MaxConnectionsPerAddress = 4096,
+            MaxHandshakesPerAddress = 128,
+            HandshakesPerSecondPerAddress = 1e6,
+            HandshakeBurstPerAddress = 1_000_000,
         };
         configure?.Invoke(options);
         var listener = await PeerListener.ListenAsync(options);

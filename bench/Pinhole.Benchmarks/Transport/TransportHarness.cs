@@ -4,7 +4,7 @@ using System.Runtime.InteropServices;
 namespace Pinhole.Benchmarks.Transport;
 
 /// <summary>
-/// <c>transport [--seconds N] [--rounds N] [--memory-rounds N] [--connections N] [--only throughput,handshake,latency,memory]</c>:
+/// <c>transport [--seconds N] [--rounds N] [--memory-rounds N] [--connections N] [--only throughput,handshake,latency,messaging,memory]</c>:
 /// runs each bare-SslStream baseline and its Pinhole counterpart alternately, several rounds, and prints
 /// the medians and Pinhole/baseline ratios against the targets of issue 2 (docs/performance.md).
 /// </summary>
@@ -26,7 +26,7 @@ internal static class TransportHarness
         var rounds = 5;
         var memoryRounds = 3;
         var connections = 1000;
-        var only = new HashSet<string>(["throughput", "handshake", "latency", "memory"]);
+        var only = new HashSet<string>(["throughput", "handshake", "latency", "messaging", "memory"]);
         for (var i = 0; i < args.Length; i++)
         {
             var value = i + 1 < args.Length ? args[i + 1] : null;
@@ -40,7 +40,7 @@ internal static class TransportHarness
                 case "--filter": Filter = value; i++; break;
                 case "--only": only = [.. value!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)]; i++; break;
                 default:
-                    Console.Error.WriteLine($"Unknown option '{args[i]}'. Usage: transport [--seconds N] [--rounds N] [--memory-rounds N] [--connections N] [--warmup S] [--only throughput,handshake,latency,memory] [--filter NAME]");
+                    Console.Error.WriteLine($"Unknown option '{args[i]}'. Usage: transport [--seconds N] [--rounds N] [--memory-rounds N] [--connections N] [--warmup S] [--only throughput,handshake,latency,messaging,memory] [--filter NAME]");
                     return 2;
             }
         }
@@ -50,7 +50,7 @@ internal static class TransportHarness
         var duration = TimeSpan.FromSeconds(seconds);
         using (var identities = new BenchIdentities())
         {
-            for (var round = 0; round <= rounds && (only.Contains("throughput") || only.Contains("handshake") || only.Contains("latency")); round++)
+            for (var round = 0; round <= rounds && (only.Contains("throughput") || only.Contains("handshake") || only.Contains("latency") || only.Contains("messaging")); round++)
             {
                 // Round 0 is a short, discarded pass over every scenario so that tiered JIT compilation of the
                 // whole path is done before anything is timed (the background JIT otherwise costs 10-20 % of a run).
@@ -81,6 +81,26 @@ internal static class TransportHarness
                     Pair(results, round, bareFirst,
                         ("first byte bare", () => HandshakeScenario.BareFirstByteAsync(identities, duration)),
                         ("first byte pinhole", () => HandshakeScenario.PinholeFirstByteAsync(identities, duration)));
+                }
+                if (only.Contains("messaging"))
+                {
+                    var peers = MessagingPeers.CreateAsync().GetAwaiter().GetResult();
+                    try
+                    {
+                        Pair(results, round, bareFirst,
+                            ("throughput msg bare 64 KiB writes", () => MessagingCpu(results, "cpu/GiB msg bare 64 KiB writes", MessagingScenario.BareBulkAsync(peers, duration), bits: true)),
+                            ("throughput msg channel 64 KiB messages", () => MessagingCpu(results, "cpu/GiB msg channel 64 KiB messages", MessagingScenario.ChannelBulkAsync(peers, duration), bits: true)));
+                        Pair(results, round, bareFirst,
+                            ("messages bare 64 B, pipe-batched", () => MessagingCpu(results, "cpu/msg bare 64 B, pipe-batched", MessagingScenario.BareSmallAsync(peers, duration))),
+                            ("messages channel 64 B", () => MessagingCpu(results, "cpu/msg channel 64 B", MessagingScenario.ChannelSmallAsync(peers, duration))));
+                        Pair(results, round, bareFirst,
+                            ("round trip bare 64 B ping-pong", () => MessagingCpu(results, "cpu/rt bare 64 B ping-pong", MessagingScenario.BarePingPongAsync(peers, duration))),
+                            ("round trip RequestAsync, new reply stream", () => MessagingCpu(results, "cpu/rt RequestAsync, new reply stream", MessagingScenario.RequestReplyAsync(peers, duration))));
+                    }
+                    finally
+                    {
+                        peers.DisposeAsync().AsTask().GetAwaiter().GetResult();
+                    }
                 }
             }
         }
@@ -113,6 +133,17 @@ internal static class TransportHarness
         results.Add($"handshakes+close {kind}", cycles);
         results.Add($"cpu/cycle {kind}", HandshakeScenario.LastCpuMicrosecondsPerCycle);
         return handshakes;
+    }
+
+    /// <summary>Keeps the CPU cost per unit of a messaging run as its own series; bulk rates are turned into bits per second.</summary>
+    private static async Task<double> MessagingCpu(Results results, string name, Task<double> run, bool bits = false)
+    {
+        var rate = await run;
+        if (!s_warmingUp)
+        {
+            results.Add(name, MessagingScenario.LastCpuPerUnit);
+        }
+        return bits ? rate * 8 : rate;
     }
 
     /// <summary>Keeps the CPU cost per GiB of a throughput run as its own series.</summary>

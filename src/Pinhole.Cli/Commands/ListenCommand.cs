@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Microsoft.Extensions.Logging;
+using Pinhole.Cli.Output;
 
 namespace Pinhole.Cli.Commands;
 
@@ -18,12 +19,18 @@ internal static class ListenCommand
         var ocapn = new Option<bool>("--ocapn") { Description = "Also listen on the Goblins-compatible tcp-tls netlayer and print its ocapn:// locator." };
         var ocapnListen = new Option<string?>("--ocapn-listen") { Description = "IP:PORT or PORT for the tcp-tls netlayer (a fixed port is remembered). Default: the remembered port, else any." };
         var ocapnHost = new Option<string?>("--ocapn-host") { Description = "Host hint in the printed locator (default: the listen address, or localhost)." };
+        var mapPort = new Option<bool>("--map-port") { Description = "Ask the gateway (PCP, NAT-PMP, UPnP IGD) to forward the tcp-tls port and print the locator with the mapped address; deleted on exit." };
+        var gateway = new Option<string?>("--gateway") { Description = "The gateway to ask for --map-port (default: the IPv4 default gateway)." };
+        var json = CliJson.CreateOption("the PeerId and addresses, once listening,");
         command.Options.Add(listen);
         command.Options.Add(ocapn);
         command.Options.Add(ocapnListen);
         command.Options.Add(ocapnHost);
+        command.Options.Add(mapPort);
+        command.Options.Add(gateway);
         command.Options.Add(cat);
         command.Options.Add(maxConnections);
+        command.Options.Add(json);
         command.SetAction((parse, ct) => CommandRunner.RunAsync(async token =>
         {
             using var identity = await GlobalOptions.LoadIdentityAsync(parse, token).ConfigureAwait(false);
@@ -37,9 +44,12 @@ internal static class ListenCommand
                 ListenAddresses = [.. (parse.GetValue(listen) ?? []).Select(Multiaddr.Parse)],
             };
             await using var listener = await PeerListener.ListenAsync(options, token).ConfigureAwait(false);
-            foreach (var address in listener.GetDialableAddresses())
+            if (!parse.GetValue(json))
             {
-                await Console.Out.WriteLineAsync(address.ToString()).ConfigureAwait(false);
+                foreach (var address in listener.GetDialableAddresses())
+                {
+                    await Console.Out.WriteLineAsync(address.ToString()).ConfigureAwait(false);
+                }
             }
             using var ocapnNode = parse.GetValue(ocapn) ? await OcapnCli.LoadNodeAsync(parse, token).ConfigureAwait(false) : null;
             await using var ocapnListener = ocapnNode is null ? null : await Ocapn.OcapnTcpTlsNetlayer.ListenAsync(new Ocapn.OcapnTcpTlsListenerOptions
@@ -49,9 +59,24 @@ internal static class ListenCommand
                 AdvertisedHost = parse.GetValue(ocapnHost),
                 MaxConnections = parse.GetValue(maxConnections),
             }, token).ConfigureAwait(false);
-            if (ocapnListener is not null)
+            if (parse.GetValue(mapPort) && ocapnListener is null)
             {
-                await Console.Out.WriteLineAsync(ocapnListener.Locator.ToString()).ConfigureAwait(false);
+                return CommandRunner.Fail("--map-port maps the tcp-tls port: it needs --ocapn.", ExitCodes.Usage);
+            }
+            await using var mapper = ocapnListener is not null && parse.GetValue(mapPort)
+                ? await PortMappingCli.MapAsync(parse.GetValue(gateway), ocapnListener.LocalEndPoint.Port, System.Net.Sockets.ProtocolType.Tcp, logging, token).ConfigureAwait(false)
+                : null;
+            // With a mapping, the locator names the gateway's external address and port: what a peer outside dials.
+            var ocapnLocator = mapper?.Current is { } mapping
+                ? ocapnNode!.GetLocator(parse.GetValue(ocapnHost) ?? mapping.External.Address.ToString(), mapping.External.Port)
+                : ocapnListener?.Locator;
+            if (parse.GetValue(json))
+            {
+                CliJson.Write(Console.Out, new ListeningJson("listening", identity.PeerId.ToString(), [.. listener.GetDialableAddresses().Select(a => a.ToString())], ocapnLocator?.ToString()), CommandJsonContext.Default.ListeningJson);
+            }
+            else if (ocapnLocator is not null)
+            {
+                await Console.Out.WriteLineAsync(ocapnLocator.ToString()).ConfigureAwait(false);
             }
             await Console.Out.FlushAsync(token).ConfigureAwait(false);
             if (parse.GetValue(cat) && ocapnListener is not null)

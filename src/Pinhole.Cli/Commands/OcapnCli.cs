@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Net;
 using System.Net.Security;
+using Pinhole.Cli.Output;
 using Pinhole.Ocapn;
 
 namespace Pinhole.Cli.Commands;
@@ -45,7 +46,7 @@ internal static class OcapnCli
             }
         }, cancellationToken);
 
-    public static async Task<int> PingAsync(string address, int count, CancellationToken cancellationToken)
+    public static async Task<int> PingAsync(string address, int count, bool json, CancellationToken cancellationToken)
     {
         var locator = OcapnLocator.Parse(address);
         var total = TimeSpan.Zero;
@@ -53,8 +54,18 @@ internal static class OcapnCli
         {
             var result = await OcapnTcpTlsNetlayer.PingAsync(locator, cancellationToken: cancellationToken).ConfigureAwait(false);
             total += result.Elapsed;
+            if (json)
+            {
+                await CliJson.WriteAsync(Console.Out, new ReachedJson("reached", i, result.Designator, result.SslProtocol.ToString().ToLowerInvariant(), result.KeyAlgorithm.ToLowerInvariant(), result.Elapsed.TotalMilliseconds), CommandJsonContext.Default.ReachedJson, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
             await Console.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
                 $"reached {result.Designator} ({result.SslProtocol}, {result.KeyAlgorithm}): seq={i} connect+handshake={result.Elapsed.TotalMilliseconds:0.###} ms")).ConfigureAwait(false);
+        }
+        if (json)
+        {
+            await CliJson.WriteAsync(Console.Out, new PingSummaryJson("summary", count, total.TotalMilliseconds / count), CommandJsonContext.Default.PingSummaryJson, cancellationToken).ConfigureAwait(false);
+            return ExitCodes.Success;
         }
         await Console.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{count} handshakes, average {total.TotalMilliseconds / count:0.###} ms")).ConfigureAwait(false);
         return ExitCodes.Success;

@@ -44,14 +44,31 @@ internal static class ConnectionUpgrader
         }
     }
 
-    public static async Task<Result> UpgradeInboundAsync(Stream raw, PeerConnectionOptions options, CancellationToken cancellationToken)
+    /// <param name="raw">The dialer's byte stream.</param>
+    /// <param name="options">Limits and identity.</param>
+    /// <param name="cancellationToken">The handshake's deadline.</param>
+    /// <param name="progress">Told when TLS is about to start (<see cref="HandshakeStage.Securing"/>) and when it is done (<see cref="HandshakeStage.Muxing"/>).</param>
+    /// <param name="admit">Asked once the dialer's key is verified, before the muxer starts: null to go on, or why
+    /// the connection is refused. A refused dialer is told so inside TLS (a yamux GoAway, or "na" to its muxer
+    /// proposal) and this throws <see cref="PeerException"/> with <see cref="PeerError.Refused"/>.</param>
+    /// <param name="expected">The peer that must answer (a hole-punched or relayed connection), or null for any.</param>
+    public static async Task<Result> UpgradeInboundAsync(
+        Stream raw, PeerConnectionOptions options, CancellationToken cancellationToken,
+        Action<HandshakeStage>? progress = null, Func<Libp2pPublicKey, string?>? admit = null, PeerId? expected = null)
     {
         await MultistreamSelect.NegotiateAsync(raw, static p => p == TlsUpgrade.ProtocolId, cancellationToken).ConfigureAwait(false);
-        var check = new TlsUpgrade.PeerCheck(null, options.TimeProvider);
+        progress?.Invoke(HandshakeStage.Securing);
+        var check = new TlsUpgrade.PeerCheck(expected, options.TimeProvider);
         var tls = new SslStream(raw, leaveInnerStreamOpen: false);
         try
         {
             await AuthenticateAsync(tls.AuthenticateAsServerAsync(TlsUpgrade.ServerOptions(CertificateCache.Get(options), check), cancellationToken), check).ConfigureAwait(false);
+            progress?.Invoke(HandshakeStage.Muxing);
+            if (admit?.Invoke(check.RemoteKey!) is { } refusal)
+            {
+                await RefuseInsideTlsAsync(tls, cancellationToken).ConfigureAwait(false);
+                throw new PeerException(PeerError.Refused, refusal);
+            }
             if (tls.NegotiatedApplicationProtocol != TlsUpgrade.AlpnYamux)
             {
                 await MultistreamSelect.NegotiateAsync(tls, static p => p == TlsUpgrade.YamuxProtocolId, cancellationToken).ConfigureAwait(false);
@@ -66,9 +83,29 @@ internal static class ConnectionUpgrader
         }
     }
 
-    /// <summary>Refuses a dialer during multistream-select (every proposal gets "na"), so it fails with a reason.</summary>
-    public static Task RefuseAsync(Stream raw, CancellationToken cancellationToken)
-        => MultistreamSelect.NegotiateAsync(raw, static _ => false, cancellationToken);
+    /// <summary>
+    /// What a listener sends at once, without reading, to refuse a dialer: its header and "na". The dialer
+    /// (which sent its header and "/tls/1.0.0" in one write) reads them as the refusal of its proposal and
+    /// fails with <see cref="PeerError.Refused"/>.
+    /// </summary>
+    public static readonly byte[] Refusal = MultistreamMessage.Encode(MultistreamMessage.Header, MultistreamMessage.NotAvailable);
+
+    // A yamux GoAway (type 3, stream 0, code 0 "normal"): no new streams, so the dialer's first open fails with Refused.
+    private static readonly byte[] GoAway = [0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+
+    private static async Task RefuseInsideTlsAsync(SslStream tls, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await tls.WriteAsync(tls.NegotiatedApplicationProtocol == TlsUpgrade.AlpnYamux ? GoAway : Refusal, cancellationToken).ConfigureAwait(false);
+            await tls.FlushAsync(cancellationToken).ConfigureAwait(false);
+            await tls.ShutdownAsync().ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException)
+        {
+            // The dialer is gone already; it is refused either way.
+        }
+    }
 
     private static async Task AuthenticateAsync(Task handshake, TlsUpgrade.PeerCheck check)
     {
@@ -105,6 +142,7 @@ internal static class ConnectionUpgrader
         MaxPendingInboundStreams = options.MaxPendingInboundStreams,
         MaxReceivedFrameSize = options.MaxFrameSize,
         KeepAliveInterval = options.KeepAliveInterval,
+        PingTimeout = options.KeepAliveTimeout,
         IdleTimeout = options.IdleTimeout,
     };
 }

@@ -9,6 +9,11 @@ internal static class TcpDialer
 {
     public static async Task<IReadOnlyList<IPEndPoint>> ResolveAsync(Multiaddr hint, CancellationToken cancellationToken)
     {
+        if (CircuitAddress.IsCircuit(hint))
+        {
+            // Its leading /ip4/../tcp/.. is the relay's, not the peer's: dialing it would reach the wrong peer.
+            throw new PeerException(PeerError.Unreachable, $"Cannot dial {hint} over tcp: it is a relayed (/p2p-circuit) address; dial it through a relay client.");
+        }
         if (hint.TryGetIPEndPoint(out var endPoint, out var transport))
         {
             return transport == "tcp"

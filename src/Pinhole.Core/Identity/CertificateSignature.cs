@@ -86,6 +86,6 @@ internal static class CertificateSignature
         // SubjectPublicKeyInfo's BIT STRING holds the raw 32-byte key.
         var key = certificate.PublicKey.EncodedKeyValue.RawData;
         return key.Length == Ed25519.PublicKeySize && signature.Length == Ed25519.SignatureSize
-            && Ed25519.Verify(signature, 0, key, 0, tbs.ToArray(), 0, tbs.Length);
+            && Ed25519.Verify(signature, key, tbs);
     }
 }

@@ -1,4 +1,5 @@
 using System.Net;
+using Pinhole.Connections;
 using Pinhole.Dtls.Native;
 
 namespace Pinhole.Dtls.Internal;
@@ -17,6 +18,7 @@ internal sealed class StatelessListener : IDtlsCallbackTarget, IDisposable
     private readonly CookieSecret _cookies;
     private readonly HandshakeRateLimiter _rateLimiter;
     private readonly SafeBioAddrHandle _clientAddress;
+    private readonly LogThrottle _refusalLog;
     private NativeDtlsSession _listening;
     private EndPoint? _source;
 
@@ -26,6 +28,7 @@ internal sealed class StatelessListener : IDtlsCallbackTarget, IDisposable
         DtlsEndpointOptions options = endpoint.Options;
         _cookies = endpoint.Cookies;
         _rateLimiter = new HandshakeRateLimiter(options.TimeProvider, options.HandshakesPerSecondPerAddress, options.HandshakeBurstPerAddress, maxEntries: 16 * 1024);
+        _refusalLog = new LogThrottle(options.TimeProvider, LogThrottle.DefaultInterval);
         _clientAddress = LibCrypto.BIO_ADDR_new();
         OpenSslError.ThrowIf(_clientAddress.IsInvalid, "BIO_ADDR_new");
         _listening = NewListeningSession();
@@ -87,19 +90,43 @@ internal sealed class StatelessListener : IDtlsCallbackTarget, IDisposable
 
         NativeDtlsSession candidate = _listening;
         _listening = NewListeningSession();
-        string? refusal = _endpoint.SessionCount - (replacing ? 1 : 0) >= _endpoint.Options.MaxSessions ? "too many sessions"
-            : !_endpoint.HasAcceptRoom ? "the accept queue is full"
-            : !_rateLimiter.TryAcquire(source) ? "handshake rate limit for this address"
+        // The source proved it receives at its address. Like WireGuard under load, only such sources get state,
+        // and half-open sessions (cookie answered, then silence) give way before a proven source is refused.
+        (string Word, string Text)? refusal = !_endpoint.HasAcceptRoom ? ("accept_queue_full", "the accept queue is full")
+            : !_rateLimiter.TryAcquire(source) ? ("rate_limit", "handshake rate limit for this address")
             : null;
-        if (refusal is not null)
+        if (refusal is null && _endpoint.SessionCount - (replacing ? 1 : 0) >= _endpoint.Options.MaxSessions
+            && !_endpoint.HalfOpen.EvictLeastAdvanced())
         {
-            DtlsLog.Refused(_endpoint.Logger, source, refusal);
+            refusal = ("session_limit", "too many sessions, none of them half-open");
+        }
+        HandshakeAdmission.Ticket? ticket = null;
+        if (refusal is null)
+        {
+            refusal = _endpoint.HalfOpen.TryAdmit(AddressKey.From(source), out ticket) switch
+            {
+                AdmissionRefusal.AddressLimit => ("handshake_address_limit", "too many half-open sessions from this address"),
+                AdmissionRefusal.BudgetFull => ("handshake_budget", "too many half-open sessions, this source holding as many as any"),
+                _ => null,
+            };
+        }
+        if (refusal is { } r)
+        {
+            AdmissionMetrics.CountRefused("udp", r.Word);
+            if (_refusalLog.ShouldLog(out long suppressed))
+            {
+                DtlsLog.Refused(_endpoint.Logger, source, $"{r.Text} ({suppressed} more refusals since the last report)");
+            }
             candidate.Dispose();
             return reply;
         }
         accepted = candidate;
+        HalfOpenTicket = ticket;
         return reply;
     }
+
+    /// <summary>The half-open budget's ticket of the session just accepted (taken by the endpoint).</summary>
+    internal HandshakeAdmission.Ticket? HalfOpenTicket { get; set; }
 
     private void ReplaceListening()
     {

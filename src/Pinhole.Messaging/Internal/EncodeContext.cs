@@ -10,6 +10,9 @@ internal sealed class EncodeContext(MessageSession session)
 
     public MessageSession Session { get; } = session;
 
+    /// <summary>Nerdbank's starting context carrying this object, made once per sender (setting state allocates).</summary>
+    public Shaped.ShapedContext? ShapedContext { get; set; }
+
     public int Count => _attachments.Count;
 
     /// <summary>Reserves an id for an attachment; <paramref name="start"/> runs with its stream once opened.</summary>

@@ -12,10 +12,15 @@ internal sealed class ReceiverCodec<T>(IMessageCodec<T> codec) : IMessageCodec<R
     public void Write(ref MessagePackWriter writer, Receiver<T> value)
     {
         ArgumentNullException.ThrowIfNull(value);
-        var context = AttachmentCodec.Context(ref writer, "Receiver");
-        var session = context.Session;
-        ulong id = context.Add(stream => _ = ForwardAsync(value, new RemoteSender<T>(session, codec, stream)));
+        ulong id = Attach(AttachmentCodec.Context(ref writer, "Receiver"), value, codec);
         AttachmentCodec.WriteId(ref writer, AttachmentType.Receiver, id);
+    }
+
+    /// <summary>Registers <paramref name="value"/> with the message being encoded; returns the id its ext value carries.</summary>
+    internal static ulong Attach(EncodeContext context, Receiver<T> value, IMessageCodec<T> codec)
+    {
+        var session = context.Session;
+        return context.Add(stream => _ = ForwardAsync(value, new RemoteSender<T>(session, codec, stream)));
     }
 
     public Receiver<T> Read(ref MessagePackReader reader)

@@ -168,6 +168,11 @@ internal sealed class RemoteSender<T> : Sender<T>
         catch (Exception e) when (e is not OperationCanceledException)
         {
             Fail(e);
+            if (_failure is { } failure && !ReferenceEquals(failure, e))
+            {
+                // The channel had already failed (the pump saw the loss and closed the stream under us): that is the reason.
+                throw failure;
+            }
             throw;
         }
         Interlocked.Add(ref _sent, length);

@@ -12,9 +12,7 @@ internal sealed class SenderCodec<T>(IMessageCodec<T> codec) : IMessageCodec<Sen
     public void Write(ref MessagePackWriter writer, Sender<T> value)
     {
         ArgumentNullException.ThrowIfNull(value);
-        var context = AttachmentCodec.Context(ref writer, "Sender");
-        var session = context.Session;
-        ulong id = context.Add(stream => _ = ForwardAsync(new RemoteReceiver<T>(session, codec, stream), value));
+        ulong id = Attach(AttachmentCodec.Context(ref writer, "Sender"), value, codec);
         AttachmentCodec.WriteId(ref writer, AttachmentType.Sender, id);
     }
 
@@ -22,6 +20,13 @@ internal sealed class SenderCodec<T>(IMessageCodec<T> codec) : IMessageCodec<Sen
     {
         var (session, stream, _) = AttachmentCodec.Read(ref reader, AttachmentType.Sender, AttachmentType.Sender, "Sender");
         return new RemoteSender<T>(session, codec, stream);
+    }
+
+    /// <summary>Registers <paramref name="value"/> with the message being encoded; returns the id its ext value carries.</summary>
+    internal static ulong Attach(EncodeContext context, Sender<T> value, IMessageCodec<T> codec)
+    {
+        var session = context.Session;
+        return context.Add(stream => _ = ForwardAsync(new RemoteReceiver<T>(session, codec, stream), value));
     }
 
     /// <summary>Peer's messages into the local Sender, with its close or error; stops the peer if the Sender closes.</summary>

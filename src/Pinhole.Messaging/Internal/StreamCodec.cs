@@ -14,7 +14,19 @@ internal sealed class StreamCodec : IMessageCodec<Stream>
     public void Write(ref MessagePackWriter writer, Stream value)
     {
         ArgumentNullException.ThrowIfNull(value);
-        var context = AttachmentCodec.Context(ref writer, "Stream");
+        var (type, id) = Attach(AttachmentCodec.Context(ref writer, "Stream"), value);
+        AttachmentCodec.WriteId(ref writer, type, id);
+    }
+
+    public Stream Read(ref MessagePackReader reader)
+    {
+        var (_, stream, type) = AttachmentCodec.Read(ref reader, AttachmentType.DuplexStream, AttachmentType.WriteStream, "Stream");
+        return Bind(stream, type);
+    }
+
+    /// <summary>Registers <paramref name="value"/> with the message being encoded; returns its ext type and id.</summary>
+    internal static (sbyte Type, ulong Id) Attach(EncodeContext context, Stream value)
+    {
         sbyte type = (value.CanRead, value.CanWrite) switch
         {
             (true, true) => AttachmentType.DuplexStream,
@@ -22,15 +34,12 @@ internal sealed class StreamCodec : IMessageCodec<Stream>
             (false, true) => AttachmentType.WriteStream,
             _ => throw new ArgumentException("The stream can neither be read nor written.", nameof(value)),
         };
-        ulong id = context.Add(stream => _ = CopyAsync(value, stream));
-        AttachmentCodec.WriteId(ref writer, type, id);
+        return (type, context.Add(stream => _ = CopyAsync(value, stream)));
     }
 
-    public Stream Read(ref MessagePackReader reader)
-    {
-        var (_, stream, type) = AttachmentCodec.Read(ref reader, AttachmentType.DuplexStream, AttachmentType.WriteStream, "Stream");
-        return new AttachedStream(stream, canRead: type != AttachmentType.WriteStream, canWrite: type != AttachmentType.ReadStream);
-    }
+    /// <summary>The local end of a stream attachment of ext <paramref name="type"/> (1 duplex, 2 readable, 3 writable).</summary>
+    internal static Stream Bind(Task<PeerStream> stream, sbyte type) =>
+        new AttachedStream(stream, canRead: type != AttachmentType.WriteStream, canWrite: type != AttachmentType.ReadStream);
 
     private static async Task CopyAsync(Stream local, Task<PeerStream> remoteTask)
     {

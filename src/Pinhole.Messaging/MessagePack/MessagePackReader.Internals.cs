@@ -8,7 +8,21 @@ public ref partial struct MessagePackReader
     /// Skips one value and everything nested in it. Iterative (a count of values still to skip), so
     /// hostile nesting costs neither stack nor memory; every length is checked against the input.
     /// </summary>
-    public void Skip()
+    public void Skip() => Skip(validateStrings: false);
+
+    /// <summary>
+    /// Like <see cref="ReadRaw()"/>, and every str inside must also be valid UTF-8: for decoders (Nerdbank.MessagePack)
+    /// that would otherwise replace bad bytes instead of refusing them, as this reader does.
+    /// </summary>
+    internal ReadOnlySequence<byte> ReadRawValidated()
+    {
+        var startPosition = _reader.Position;
+        long startConsumed = Consumed;
+        Skip(validateStrings: true);
+        return _reader.Sequence.Slice(startPosition, Consumed - startConsumed);
+    }
+
+    private void Skip(bool validateStrings)
     {
         long pending = 1;
         while (pending > 0)
@@ -29,7 +43,14 @@ public ref partial struct MessagePackReader
                     _ = ReadDouble();
                     break;
                 case MessagePackType.String:
-                    Advance(ReadStringHeader());
+                    if (validateStrings)
+                    {
+                        ValidateUtf8(ReadStringSequence(), start);
+                    }
+                    else
+                    {
+                        Advance(ReadStringHeader());
+                    }
                     break;
                 case MessagePackType.Binary:
                     Advance(ReadBinaryHeader());
@@ -46,6 +67,26 @@ public ref partial struct MessagePackReader
                 default:
                     throw new MessagePackException("Byte 0xc1 is never used in MessagePack", start);
             }
+        }
+    }
+
+    private static void ValidateUtf8(ReadOnlySequence<byte> bytes, long start)
+    {
+        bool valid;
+        if (bytes.IsSingleSegment)
+        {
+            valid = System.Text.Unicode.Utf8.IsValid(bytes.FirstSpan);
+        }
+        else
+        {
+            var copy = ArrayPool<byte>.Shared.Rent((int)bytes.Length);
+            bytes.CopyTo(copy);
+            valid = System.Text.Unicode.Utf8.IsValid(copy.AsSpan(0, (int)bytes.Length));
+            ArrayPool<byte>.Shared.Return(copy);
+        }
+        if (!valid)
+        {
+            throw new MessagePackException("str value is not valid UTF-8", start);
         }
     }
 

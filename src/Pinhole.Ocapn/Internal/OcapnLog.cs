@@ -21,14 +21,14 @@ internal static partial class OcapnLog
     [LoggerMessage(3111, LogLevel.Debug, "tcp-tls accepted {Remote} ({Protocol}); dialer {Designator}")]
     public static partial void Accepted(ILogger logger, EndPoint? remote, string protocol, string designator);
 
-    [LoggerMessage(3112, LogLevel.Information, "tcp-tls handshake with {Remote} failed: {Reason}")]
-    public static partial void HandshakeFailed(ILogger logger, EndPoint? remote, string reason);
+    [LoggerMessage(3112, LogLevel.Information, "tcp-tls handshake with {Remote} failed: {Reason}; {Suppressed} more failures since the last report (counted in pinhole.handshake.failed)")]
+    public static partial void HandshakeFailed(ILogger logger, EndPoint? remote, string reason, long suppressed);
 
-    [LoggerMessage(3113, LogLevel.Warning, "tcp-tls refused {Remote}: {Live} live connections reached max-connections {Max}")]
-    public static partial void RefusedOverCap(ILogger logger, EndPoint? remote, int live, int max);
+    [LoggerMessage(3113, LogLevel.Information, "tcp-tls refused {Remote} ({Reason}); {Suppressed} more refusals since the last report (counted in pinhole.connection.refused)")]
+    public static partial void Refused(ILogger logger, EndPoint? remote, string reason, long suppressed);
 
-    [LoggerMessage(3114, LogLevel.Error, "tcp-tls accept loop failed")]
-    public static partial void AcceptLoopFailed(ILogger logger, Exception exception);
+    [LoggerMessage(3114, LogLevel.Warning, "tcp-tls accept() failed ({Reason}); retrying with backoff. {Suppressed} more failures since the last report")]
+    public static partial void AcceptFailed(ILogger logger, string reason, long suppressed, Exception exception);
 
     [LoggerMessage(3120, LogLevel.Debug, "tcp-tls connected to {Designator} at {Remote} ({Protocol}); presented client certificate: {Presented}")]
     public static partial void Connected(ILogger logger, string designator, EndPoint? remote, string protocol, bool presented);

@@ -56,7 +56,7 @@ public sealed class LimitAndBadInputTests : IDisposable
     [Fact]
     public async Task HandshakeDeadlineFollowsTheTimeProvider()
     {
-        var clock = new ManualTimeProvider();
+        var clock = Clocks.StartingNow();
         await using var listener = await TestNodes.ListenAsync(_server, o =>
         {
             o.TimeProvider = clock;
@@ -173,12 +173,5 @@ public sealed class LimitAndBadInputTests : IDisposable
         return socket;
     }
 
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        using var cts = new CancellationTokenSource(TestNodes.Timeout);
-        while (!condition())
-        {
-            await Task.Delay(20, cts.Token);
-        }
-    }
+    private static Task WaitUntilAsync(Func<bool> condition) => Eventually.TrueAsync(condition, "the listener's connection count", TestNodes.Timeout);
 }

@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using Pinhole.Core.Tests.Support;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Pinhole.Core.Tests.Identity;
 
@@ -33,10 +33,12 @@ public class Libp2pCertificateTests
         Assert.Equal(PeerError.InvalidCertificate, e.Error);
     }
 
-    [Fact]
-    public void OwnCertificatesRoundTripWithTheExtensionFirst()
+    [Theory]
+    [InlineData(Libp2pKeyType.Ed25519)]
+    [InlineData(Libp2pKeyType.Ecdsa)]
+    public void OwnCertificatesRoundTripWithTheExtensionFirst(Libp2pKeyType keyType)
     {
-        using var identity = NodeIdentity.Generate();
+        using var identity = NodeIdentity.Generate(keyType);
         using var certificate = Libp2pCertificate.Create(identity);
         Assert.True(certificate.HasPrivateKey);
         Assert.Equal(Libp2pCertificate.ExtensionOid, certificate.Extensions[0].Oid!.Value);
@@ -51,11 +53,11 @@ public class Libp2pCertificateTests
     public void ValidityDatesAreChecked()
     {
         var start = new DateTimeOffset(2030, 1, 1, 0, 0, 0, TimeSpan.Zero);
-        var clock = new ManualTimeProvider(start);
+        var clock = new FakeTimeProvider(start);
         using var identity = NodeIdentity.Generate();
         using var certificate = Libp2pCertificate.Create(identity, clock);
         Assert.Equal(identity.PeerId, Libp2pCertificate.Verify(certificate, clock));
-        var early = new ManualTimeProvider(start - TimeSpan.FromDays(1));
+        var early = new FakeTimeProvider(start - TimeSpan.FromDays(1));
         Assert.Equal(CertificateError.NotYetValid, Assert.Throws<PeerCertificateException>(() => Libp2pCertificate.Verify(certificate, early)).Reason);
         clock.Advance(Libp2pCertificate.Validity + TimeSpan.FromMinutes(1));
         Assert.Equal(CertificateError.Expired, Assert.Throws<PeerCertificateException>(() => Libp2pCertificate.Verify(certificate, clock)).Reason);
@@ -90,20 +92,24 @@ public class Libp2pCertificateTests
         Assert.Equal(CertificateError.MalformedExtension, Assert.Throws<PeerCertificateException>(() => Libp2pCertificate.Verify(certificate)).Reason);
     }
 
-    [Fact]
-    public void HostSignatureOverAnotherKeyIsRejected()
+    [Theory]
+    [InlineData(Libp2pKeyType.Ed25519)]
+    [InlineData(Libp2pKeyType.Ecdsa)]
+    public void HostSignatureOverAnotherKeyIsRejected(Libp2pKeyType keyType)
     {
-        using var identity = NodeIdentity.Generate();
+        using var identity = NodeIdentity.Generate(keyType);
         using var otherKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         // A SignedKey made for a different certificate key, replayed into this certificate.
         using var certificate = Make(identity, signedKeyOverride: Libp2pCertificate.EncodeSignedKey(identity, otherKey.ExportSubjectPublicKeyInfo()));
         Assert.Equal(CertificateError.BadHostKeySignature, Assert.Throws<PeerCertificateException>(() => Libp2pCertificate.Verify(certificate)).Reason);
     }
 
-    [Fact]
-    public void TamperedCertificateFailsItsSelfSignature()
+    [Theory]
+    [InlineData(Libp2pKeyType.Ed25519)]
+    [InlineData(Libp2pKeyType.Ecdsa)]
+    public void TamperedCertificateFailsItsSelfSignature(Libp2pKeyType keyType)
     {
-        using var identity = NodeIdentity.Generate();
+        using var identity = NodeIdentity.Generate(keyType);
         using var certificate = Libp2pCertificate.Create(identity);
         var der = certificate.RawData;
         // Flip a bit inside the subject name (part of tbsCertificate, not of any structure length).
@@ -130,7 +136,7 @@ public class Libp2pCertificateTests
     public void RepeatedVerificationStillChecksDatesAndOnlyHitsForIdenticalBytes()
     {
         var start = new DateTimeOffset(2031, 1, 1, 0, 0, 0, TimeSpan.Zero);
-        var clock = new ManualTimeProvider(start);
+        var clock = new FakeTimeProvider(start);
         using var identity = NodeIdentity.Generate();
         using var certificate = Libp2pCertificate.Create(identity, clock);
         Assert.Equal(identity.PeerId, Libp2pCertificate.Verify(certificate, clock));
@@ -142,6 +148,6 @@ public class Libp2pCertificateTests
         var der = certificate.RawData;
         der[der.AsSpan().IndexOf("pinhole"u8)] ^= 0x01;
         using var tampered = X509CertificateLoader.LoadCertificate(der);
-        Assert.Equal(CertificateError.BadSelfSignature, Assert.Throws<PeerCertificateException>(() => Libp2pCertificate.Verify(tampered, new ManualTimeProvider(start))).Reason);
+        Assert.Equal(CertificateError.BadSelfSignature, Assert.Throws<PeerCertificateException>(() => Libp2pCertificate.Verify(tampered, new FakeTimeProvider(start))).Reason);
     }
 }

@@ -71,13 +71,44 @@ public sealed class NodeIdentityTests : IDisposable
         Assert.True(File.Exists(Path.Combine(_dir, PinholeHome.IdentityFileName)));
     }
 
-    [Fact]
-    public void SignaturesVerifyWithThePublicKey()
+    [Theory]
+    [InlineData(Libp2pKeyType.Ed25519)]
+    [InlineData(Libp2pKeyType.Ecdsa)]
+    public void SignaturesVerifyWithThePublicKey(Libp2pKeyType keyType)
     {
-        using var identity = NodeIdentity.Generate();
+        using var identity = NodeIdentity.Generate(keyType);
         var signature = identity.Sign("data"u8);
         Assert.True(identity.PublicKey.Verify("data"u8, signature));
         Assert.True(identity.PeerId.Matches(identity.PublicKey));
+    }
+
+    [Fact]
+    public async Task NewIdentitiesAreEd25519ByDefault()
+    {
+        using var generated = NodeIdentity.Generate();
+        Assert.Equal(Libp2pKeyType.Ed25519, generated.KeyType);
+        Assert.Equal(Libp2pKeyType.Ed25519, NodeIdentity.DefaultKeyType);
+        using var created = await NodeIdentity.LoadOrCreateAsync(Path.Combine(_dir, "default.key"));
+        Assert.Equal(Libp2pKeyType.Ed25519, created.KeyType);
+        Assert.StartsWith("12D3KooW", created.PeerId.ToString(), StringComparison.Ordinal);
+        using var fromHome = await PinholeHome.LoadOrCreateIdentityAsync(Path.Combine(_dir, "home"));
+        Assert.Equal(Libp2pKeyType.Ed25519, fromHome.KeyType);
+    }
+
+    [Fact]
+    public async Task ExistingEcdsaIdentitiesKeepLoadingWhateverTheDefault()
+    {
+        var path = Path.Combine(_dir, "old.key");
+        using var ecdsa = NodeIdentity.Generate(Libp2pKeyType.Ecdsa);
+        await ecdsa.SaveAsync(path);
+        using var loaded = await NodeIdentity.LoadOrCreateAsync(path);
+        Assert.Equal(Libp2pKeyType.Ecdsa, loaded.KeyType);
+        Assert.Equal(ecdsa.PeerId, loaded.PeerId);
+        using var asked = await NodeIdentity.LoadOrCreateAsync(path, Libp2pKeyType.Ed25519);
+        Assert.Equal(ecdsa.PeerId, asked.PeerId);
+        Assert.True(loaded.PublicKey.Verify("m"u8, loaded.Sign("m"u8)));
+        using var certificate = Libp2pCertificate.Create(loaded);
+        Assert.Equal(ecdsa.PeerId, Libp2pCertificate.Verify(certificate));
     }
 
     [Fact]

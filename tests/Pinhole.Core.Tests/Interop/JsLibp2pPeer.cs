@@ -295,7 +295,7 @@ public sealed class JsLibp2pPeer : IAsyncDisposable
     private static (string? PackageDir, string? SkipReason) Locate()
     {
         const string notInstalled = "js-libp2p not installed: run scripts/setup-test-deps.sh";
-        var root = FindRepoRoot();
+        var root = RepoPaths.TryRoot;
         if (root is null)
         {
             return (null, $"{notInstalled} (repository root with Pinhole.slnx not found above {AppContext.BaseDirectory})");
@@ -308,17 +308,5 @@ public sealed class JsLibp2pPeer : IAsyncDisposable
             return (packageDir, $"{notInstalled} ({packageDir}/node_modules is missing or incomplete)");
         }
         return (packageDir, null);
-    }
-
-    private static string? FindRepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Pinhole.slnx")))
-            {
-                return dir.FullName;
-            }
-        }
-        return null;
     }
 }

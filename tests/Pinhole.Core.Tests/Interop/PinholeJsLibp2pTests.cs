@@ -2,8 +2,9 @@ namespace Pinhole.Core.Tests.Interop;
 
 /// <summary>
 /// Pinhole's TCP netlayer against a real js-libp2p 3.x node: multistream-select, /tls/1.0.0,
-/// /yamux/1.0.0, /ipfs/ping/1.0.0 and /ipfs/id/1.0.0, in both directions. Pinhole uses an Ed25519 node
-/// key here because js-libp2p 3.x cannot verify ECDSA host keys (tests/npm/libp2p/README.md).
+/// /yamux/1.0.0, /ipfs/ping/1.0.0 and /ipfs/id/1.0.0, in both directions. Pinhole's identities are made with
+/// the defaults (<see cref="NodeIdentity.DefaultKeyType"/>, Ed25519): a node created without options must be
+/// dialable by js-libp2p, which cannot verify ECDSA host keys (tests/npm/libp2p/README.md).
 /// </summary>
 [Trait("Category", "Interop")]
 public sealed class PinholeJsLibp2pTests
@@ -14,7 +15,7 @@ public sealed class PinholeJsLibp2pTests
     public async Task PinholeDialsJs_PingsAndIdentifies()
     {
         await using var js = await JsLibp2pPeer.ListenAsync();
-        using var identity = NodeIdentity.Generate(Libp2pKeyType.Ed25519);
+        using var identity = NodeIdentity.Generate();
         using var cts = new CancellationTokenSource(Timeout);
         var jsAddress = Multiaddr.Parse(js.ListenAddresses[0]);
 
@@ -59,7 +60,7 @@ public sealed class PinholeJsLibp2pTests
     [JsLibp2pFact]
     public async Task JsDialsPinhole_PingsAndIdentifies()
     {
-        using var identity = NodeIdentity.Generate(Libp2pKeyType.Ed25519);
+        using var identity = NodeIdentity.Generate();
         using var cts = new CancellationTokenSource(Timeout);
         await using var listener = await PeerListener.ListenAsync(new PeerListenerOptions
         {
@@ -108,7 +109,7 @@ public sealed class PinholeJsLibp2pTests
     public async Task PinholeDialsJs_EchoesFourMebibytesThroughYamuxFlowControl()
     {
         await using var js = await JsLibp2pPeer.ListenAsync();
-        using var identity = NodeIdentity.Generate(Libp2pKeyType.Ed25519);
+        using var identity = NodeIdentity.Generate();
         using var cts = new CancellationTokenSource(Timeout);
         await using var connection = await PeerConnection.ConnectAsync(new PeerConnectOptions
         {
@@ -136,7 +137,7 @@ public sealed class PinholeJsLibp2pTests
     [JsLibp2pFact]
     public async Task JsDialsPinhole_EchoesFourMebibytesThroughYamuxFlowControl()
     {
-        using var identity = NodeIdentity.Generate(Libp2pKeyType.Ed25519);
+        using var identity = NodeIdentity.Generate();
         using var cts = new CancellationTokenSource(Timeout);
         await using var listener = await PeerListener.ListenAsync(new PeerListenerOptions
         {

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using Pinhole.Testing;
 
 namespace Pinhole.Core.Tests.Support;
 

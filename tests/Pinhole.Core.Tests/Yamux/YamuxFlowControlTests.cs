@@ -1,4 +1,4 @@
-using Pinhole.Core.Tests.Support;
+using Microsoft.Extensions.Time.Testing;
 using Pinhole.Transport.Yamux;
 
 namespace Pinhole.Core.Tests.Yamux;
@@ -51,7 +51,7 @@ public class YamuxFlowControlTests
     public async Task FastReader_GrowsTheWindow()
     {
         // A clock that stands still: every window is consumed "within two round trips".
-        var time = new ManualTimeProvider();
+        var time = new FakeTimeProvider();
         var options = new YamuxSessionOptions { MaxStreamWindow = 4 * 1024 * 1024 };
         await using var pair = YamuxTestPair.Start(options, options, time);
         await Eventually.TrueAsync(() => pair.Server.LastRtt is not null && pair.Client.LastRtt is not null, "first RTT samples");
@@ -70,7 +70,7 @@ public class YamuxFlowControlTests
     [Fact]
     public async Task WindowGrowth_StaysWithinTheSessionBudget()
     {
-        var time = new ManualTimeProvider();
+        var time = new FakeTimeProvider();
         var options = new YamuxSessionOptions { MaxStreamWindow = 4 * 1024 * 1024, MaxSessionReceiveWindow = 1024 * 1024 };
         await using var pair = YamuxTestPair.Start(options, options, time);
         await Eventually.TrueAsync(() => pair.Server.LastRtt is not null && pair.Client.LastRtt is not null, "first RTT samples");
@@ -89,7 +89,7 @@ public class YamuxFlowControlTests
     [Fact]
     public async Task SlowReader_DoesNotGrowTheWindow()
     {
-        var time = new ManualTimeProvider();
+        var time = new FakeTimeProvider();
         await using var pair = YamuxTestPair.Start(time: time);
         await Eventually.TrueAsync(() => pair.Server.LastRtt is not null && pair.Client.LastRtt is not null, "first RTT samples");
         var (opened, accepted) = await pair.OpenAsync(pair.Client);

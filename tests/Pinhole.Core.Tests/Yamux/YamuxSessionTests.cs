@@ -1,4 +1,4 @@
-using Pinhole.Core.Tests.Support;
+using Microsoft.Extensions.Time.Testing;
 using Pinhole.Transport.Yamux;
 
 namespace Pinhole.Core.Tests.Yamux;
@@ -29,7 +29,7 @@ public class YamuxSessionTests
     [Fact]
     public async Task PingTimeout_ClosesTheSession()
     {
-        var time = new ManualTimeProvider();
+        var time = new FakeTimeProvider();
         await using var peer = RawYamuxPeer.Start(new YamuxSessionOptions { KeepAliveInterval = TimeSpan.Zero }, time);
         var pendingAccept = peer.Session.AcceptStreamAsync(CancellationToken.None).AsTask();
         var ping = peer.Session.PingAsync(CancellationToken.None);
@@ -49,7 +49,7 @@ public class YamuxSessionTests
     [Fact]
     public async Task KeepAlive_SendsPings()
     {
-        var time = new ManualTimeProvider();
+        var time = new FakeTimeProvider();
         await using var peer = RawYamuxPeer.Start(new YamuxSessionOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) }, time);
         await peer.AnswerFirstPingAsync();
 
@@ -62,7 +62,7 @@ public class YamuxSessionTests
     [Fact]
     public async Task IdleTimeout_SendsGoAwayNormalAndCloses()
     {
-        var time = new ManualTimeProvider();
+        var time = new FakeTimeProvider();
         var options = new YamuxSessionOptions { KeepAliveInterval = TimeSpan.Zero, IdleTimeout = TimeSpan.FromMinutes(5) };
         await using var peer = RawYamuxPeer.Start(options, time);
         await peer.AnswerFirstPingAsync();
@@ -80,7 +80,7 @@ public class YamuxSessionTests
     [Fact]
     public async Task IdleTimeout_NotWhileAStreamIsOpen()
     {
-        var time = new ManualTimeProvider();
+        var time = new FakeTimeProvider();
         var options = new YamuxSessionOptions { KeepAliveInterval = TimeSpan.Zero, IdleTimeout = TimeSpan.FromMinutes(1) };
         await using var pair = YamuxTestPair.Start(options, options, time);
         await Eventually.TrueAsync(() => pair.Client.LastRtt is not null && pair.Server.LastRtt is not null, "first pings answered");

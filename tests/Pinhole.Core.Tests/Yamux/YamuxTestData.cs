@@ -27,20 +27,3 @@ internal static class YamuxTestData
         await stream.ReadExactlyAsync(buffer);
     }
 }
-
-/// <summary>Waits for a condition that another thread makes true.</summary>
-internal static class Eventually
-{
-    public static async Task TrueAsync(Func<bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + YamuxTestPair.Timeout;
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                Assert.Fail($"Timed out waiting for: {what}");
-            }
-            await Task.Delay(5);
-        }
-    }
-}

@@ -7,7 +7,9 @@ public class MessageCodecTests
 {
     private sealed record Point(int X, int Y);
 
-    private sealed record Shape(string Name, List<Point>? Points, Dictionary<string, double>? Tags, DateTimeOffset Created, byte[]? Blob);
+    private sealed record Shape(string Name, List<Point>? Points, Details Details);
+
+    private sealed record Details(Dictionary<string, double>? Tags, DateTimeOffset Created, byte[]? Blob);
 
     private sealed record ChatLine(string From, string Text) : IMessagePackSerializable<ChatLine>
     {
@@ -44,23 +46,27 @@ public class MessageCodecTests
     [Fact]
     public void Nested_records_collections_and_nulls_round_trip()
     {
+        var detailsCodec = MessageCodec.Record(
+            (Details d) => d.Tags, d => d.Created, d => d.Blob,
+            (tags, created, blob) => new Details(tags, created, blob),
+            codec1: MessageCodec.DictionaryOf(MessageCodec.String!, MessageCodec.Double)!);
         var shapeCodec = MessageCodec.Record(
-            (Shape s) => s.Name, s => s.Points, s => s.Tags, s => s.Created, s => s.Blob,
-            (name, points, tags, created, blob) => new Shape(name!, points, tags, created, blob),
+            (Shape s) => s.Name, s => s.Points, s => s.Details,
+            (name, points, details) => new Shape(name!, points, details),
             codec2: MessageCodec.ListOf(PointCodec),
-            codec3: MessageCodec.DictionaryOf(MessageCodec.String!, MessageCodec.Double)!);
-        var shape = new Shape("tri", [new(0, 0), new(10, 0), new(0, 10)], new() { ["area"] = 50.0 }, new DateTimeOffset(2026, 11, 21, 0, 0, 0, TimeSpan.Zero), [1, 2, 3]);
+            codec3: detailsCodec);
+        var shape = new Shape("tri", [new(0, 0), new(10, 0), new(0, 10)], new(new() { ["area"] = 50.0 }, new DateTimeOffset(2026, 11, 21, 0, 0, 0, TimeSpan.Zero), [1, 2, 3]));
         var back = MessageCodec.Deserialize(shapeCodec, MessageCodec.Serialize(shapeCodec, shape));
         Assert.Equal(shape.Name, back.Name);
         Assert.Equal(shape.Points, back.Points);
-        Assert.Equal(shape.Tags, back.Tags);
-        Assert.Equal(shape.Created, back.Created);
-        Assert.Equal(shape.Blob, back.Blob);
-        var empty = new Shape("none", null, null, DateTimeOffset.UnixEpoch, null);
+        Assert.Equal(shape.Details.Tags, back.Details.Tags);
+        Assert.Equal(shape.Details.Created, back.Details.Created);
+        Assert.Equal(shape.Details.Blob, back.Details.Blob);
+        var empty = new Shape("none", null, new(null, DateTimeOffset.UnixEpoch, null));
         var emptyBack = MessageCodec.Deserialize(shapeCodec, MessageCodec.Serialize(shapeCodec, empty));
         Assert.Null(emptyBack.Points);
-        Assert.Null(emptyBack.Tags);
-        Assert.Null(emptyBack.Blob);
+        Assert.Null(emptyBack.Details.Tags);
+        Assert.Null(emptyBack.Details.Blob);
     }
 
     [Fact]

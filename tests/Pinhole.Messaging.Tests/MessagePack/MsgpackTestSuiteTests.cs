@@ -16,7 +16,7 @@ public class MsgpackTestSuiteTests
     [MsgpackSuiteFact]
     public void Every_case_of_the_public_suite_decodes_and_encodes()
     {
-        using var json = JsonDocument.Parse(File.ReadAllText(RepoPaths.MsgpackTestSuite!));
+        using var json = JsonDocument.Parse(File.ReadAllText(MsgpackSuite.Path!));
         var failures = new List<string>();
         int cases = 0, encodings = 0;
         foreach (var group in json.RootElement.EnumerateObject())

@@ -10,6 +10,10 @@ internal sealed partial class YamuxSession
     private YamuxStream? _payloadStream;
     private long _payloadRemaining;
     private YamuxFlags _payloadFlags;
+    private long _bytesReceived;
+
+    /// <summary>Bytes of yamux frames (headers and payloads) read from the transport so far.</summary>
+    public long BytesReceived => Volatile.Read(ref _bytesReceived);
 
     // Queued control frames allowed beyond the data limit before a peer counts as flooding (~87k frames).
     private const int ControlFloodAllowance = 1024 * 1024;
@@ -29,6 +33,8 @@ internal sealed partial class YamuxSession
                 }
                 finally
                 {
+                    // Only this loop writes the counter; readers see whole values (64-bit).
+                    Volatile.Write(ref _bytesReceived, _bytesReceived + (result.Buffer.Length - buffer.Length));
                     _input.AdvanceTo(buffer.Start, buffer.End);
                 }
                 if (sawStreamFrame)

@@ -95,6 +95,9 @@ internal sealed partial class YamuxSession : IAsyncDisposable
         }
     }
 
+    /// <summary>When a stream last opened, closed or carried data (a <see cref="TimeProvider"/> timestamp); keep-alives do not count.</summary>
+    internal long LastActivityTimestamp => Volatile.Read(ref _lastActivity);
+
     /// <summary>The GoAway code the peer sent, or null if it has not sent one.</summary>
     public YamuxGoAwayCode? RemoteGoAway
     {

@@ -33,7 +33,7 @@ internal sealed partial class YamuxStream
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        ThrowIfDisposed();
         var maxFrame = _session.Options.MaxDataFrameSize;
         while (true)
         {
@@ -87,6 +87,27 @@ internal sealed partial class YamuxStream
 
     /// <inheritdoc/>
     public override void Write(ReadOnlySpan<byte> buffer) => Write(buffer.ToArray(), 0, buffer.Length);
+
+    /// <summary>
+    /// After dispose: the stream's failure if it had one (the connection was lost, the stream reset) — that is the
+    /// reason the caller needs, even when some other owner disposed the stream after the loss — else
+    /// <see cref="ObjectDisposedException"/>.
+    /// </summary>
+    private void ThrowIfDisposed()
+    {
+        if (!_disposed)
+        {
+            return;
+        }
+        lock (_lock)
+        {
+            if (_error is not null)
+            {
+                throw CopyError();
+            }
+        }
+        throw new ObjectDisposedException(GetType().FullName);
+    }
 
     private void ThrowIfCannotWriteLocked()
     {

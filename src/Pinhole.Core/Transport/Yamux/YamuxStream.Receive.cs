@@ -38,7 +38,10 @@ internal sealed partial class YamuxStream : IValueTaskSource<int>
     {
         if (_disposed)
         {
-            return ValueTask.FromException<int>(new ObjectDisposedException(GetType().FullName));
+            lock (_lock)
+            {
+                return ValueTask.FromException<int>(_error is not null ? CopyError() : new ObjectDisposedException(GetType().FullName));
+            }
         }
         if (Volatile.Read(ref _reset))
         {

@@ -22,7 +22,7 @@ internal sealed class JsYamuxPeer : IAsyncDisposable
     {
         get
         {
-            if (FindOnPath("node") is null)
+            if (Tools.Find("node") is null)
             {
                 return "node is not installed";
             }
@@ -95,35 +95,14 @@ internal sealed class JsYamuxPeer : IAsyncDisposable
         {
             return configured;
         }
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            // scripts/setup-test-deps.sh installs it in tests/npm/yamux.
-            foreach (var candidate in new[] { Path.Combine(dir.FullName, "tests", "npm", "yamux", "node_modules"), Path.Combine(dir.FullName, "node_modules") })
-            {
-                if (Directory.Exists(Path.Combine(candidate, Package)))
-                {
-                    return candidate;
-                }
-            }
-        }
-        return null;
+        // scripts/setup-test-deps.sh installs it in tests/npm/yamux.
+        var modules = RepoPaths.TryRoot is { } root ? Path.Combine(root, "tests", "npm", "yamux", "node_modules") : null;
+        return modules is not null && Directory.Exists(Path.Combine(modules, Package)) ? modules : null;
     }
 
     private static string? FindScript()
     {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "tests", "Pinhole.Core.Tests", "Yamux", "Interop", "yamux-echo-peer.mjs");
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-        return null;
+        var script = RepoPaths.TryRoot is { } root ? Path.Combine(root, "tests", "Pinhole.Core.Tests", "Yamux", "Interop", "yamux-echo-peer.mjs") : null;
+        return script is not null && File.Exists(script) ? script : null;
     }
-
-    private static string? FindOnPath(string name) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator)
-            .Select(dir => Path.Combine(dir, name))
-            .FirstOrDefault(File.Exists);
 }

@@ -1,0 +1,134 @@
+using System.CommandLine;
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Pinhole.Node;
+
+namespace Pinhole.Cli.Commands.Daemon;
+
+/// <summary>
+/// <c>pinhole daemon</c>: the long-lived node (Microsoft.Extensions.Hosting, systemd notify when run by
+/// systemd). Configuration: <c>pinhole.json</c> in the home, then <c>PINHOLE_Node__*</c> variables, then flags.
+/// </summary>
+internal static class DaemonCommand
+{
+    /// <summary>Longer than the host's shutdown timeout, so that a SIGTERM drain is never cut short.</summary>
+    public static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(30);
+
+    public static Command Create()
+    {
+        var command = new Command("daemon", "Run the node: listen (TCP+UDP on one port), keep the peer store, serve the local API (and the status page with --web); prints its addresses, API socket and status page; Ctrl-C or SIGTERM stops it cleanly.");
+        var listen = new Option<string[]>("--listen", "-l") { Description = "TCP multiaddr to listen on (repeatable; UDP uses the same port). Default /ip4/0.0.0.0/tcp/PORT." };
+        var port = new Option<int?>("--port", "-p") { Description = "Port for TCP and UDP on all IPv4 addresses (default: the one remembered in the home, else any free one, then remembered)." };
+        var noUdp = new Option<bool>("--no-udp") { Description = "Do not listen for DTLS on UDP." };
+        var ocapn = new Option<bool>("--ocapn") { Description = "Also listen on the Goblins-compatible tcp-tls netlayer." };
+        var web = new Option<string?>("--web")
+        {
+            Description = "Serve the status page on loopback: --web (any free port) or --web 127.0.0.1:PORT.",
+            Arity = ArgumentArity.ZeroOrOne,
+        };
+        var socket = new Option<string?>("--api-socket") { Description = "Path of the API socket (default: api.sock in the home)." };
+        var config = new Option<string?>("--config") { Description = $"Configuration file (default: {NodeSettings.FileName} in the home, if present)." };
+        foreach (var option in new Option[] { listen, port, noUdp, ocapn, web, socket, config })
+        {
+            command.Options.Add(option);
+        }
+        command.SetAction((parse, ct) => CommandRunner.RunAsync(async token =>
+        {
+            var home = PinholeHome.Resolve(parse.GetValue(GlobalOptions.Home));
+            using var identity = await GlobalOptions.LoadIdentityAsync(parse, token).ConfigureAwait(false);
+            var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, Args = [], ContentRootPath = home });
+            var configFile = parse.GetValue(config);
+            builder.Configuration
+                .AddJsonFile(Path.GetFullPath(configFile ?? Path.Combine(home, NodeSettings.FileName)), optional: configFile is null, reloadOnChange: false)
+                .AddEnvironmentVariables("PINHOLE_")
+                .AddInMemoryCollection(Flags(parse, listen, port, noUdp, ocapn, web, socket));
+            var settings = NodeSettings.Read(builder.Configuration);
+            var options = settings.ToOptions(identity, home);
+            options.Validate();
+
+            builder.Logging.SetMinimumLevel(parse.GetValue(GlobalOptions.Verbose) ? LogLevel.Debug : LogLevel.Information)
+                .AddFilter("Microsoft", LogLevel.Warning)
+                .AddSimpleConsole(o =>
+                {
+                    o.SingleLine = true;
+                    o.TimestampFormat = "HH:mm:ss ";
+                })
+                .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+            builder.Services.AddSystemd();
+            builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = ShutdownTimeout);
+            builder.Services.AddSingleton(services =>
+            {
+                options.LoggerFactory = services.GetRequiredService<ILoggerFactory>();
+                options.MeterFactory = services.GetRequiredService<IMeterFactory>();
+                return PinholeNode.CreateBuilder(options).Build();
+            });
+            builder.Services.AddHostedService(services => new PinholeNodeHostedService(services.GetRequiredService<PinholeNode>()));
+
+            using var host = builder.Build();
+            await host.StartAsync(token).ConfigureAwait(false);
+            var node = host.Services.GetRequiredService<PinholeNode>();
+            if (settings.RemembersPort && node.ListenAddresses.Count > 0)
+            {
+                NodeSettings.RememberPort(home, node.ListenAddresses[0].ToIPEndPoint().Port);
+            }
+            await PrintReadyAsync(node).ConfigureAwait(false);
+            // Ctrl-C and SIGTERM reach both this token and the host's lifetime: either way the host stops gracefully.
+            await host.WaitForShutdownAsync(token).ConfigureAwait(false);
+            return ExitCodes.Success;
+        }, ct));
+        return command;
+    }
+
+    private static async Task PrintReadyAsync(PinholeNode node)
+    {
+        var lines = node.GetDialableAddresses().Select(a => a.ToString()).ToList();
+        if (node.OcapnLocator is { } locator)
+        {
+            lines.Add(locator.ToString());
+        }
+        lines.Add("api socket: " + node.ApiSocketPath);
+        if (node.WebLoginUri is { } login)
+        {
+            lines.Add("status page: " + login);
+        }
+        foreach (var line in lines)
+        {
+            await Console.Out.WriteLineAsync(line).ConfigureAwait(false);
+        }
+        await Console.Out.FlushAsync().ConfigureAwait(false);
+    }
+
+    private static Dictionary<string, string?> Flags(ParseResult parse, Option<string[]> listen, Option<int?> port, Option<bool> noUdp, Option<bool> ocapn, Option<string?> web, Option<string?> socket)
+    {
+        var flags = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        var addresses = parse.GetValue(listen) ?? [];
+        for (var i = 0; i < addresses.Length; i++)
+        {
+            flags[$"Node:Listen:{i}"] = addresses[i];
+        }
+        if (parse.GetValue(port) is { } p)
+        {
+            flags["Node:Port"] = p.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+        if (parse.GetValue(noUdp))
+        {
+            flags["Node:Udp"] = "false";
+        }
+        if (parse.GetValue(ocapn))
+        {
+            flags["Node:Ocapn"] = "true";
+        }
+        if (parse.GetResult(web) is not null)
+        {
+            flags["Node:Web"] = parse.GetValue(web) ?? "on";
+        }
+        if (parse.GetValue(socket) is { } path)
+        {
+            flags["Node:ApiSocket"] = path;
+        }
+        return flags;
+    }
+}

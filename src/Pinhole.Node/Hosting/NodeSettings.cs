@@ -1,0 +1,156 @@
+using System.Globalization;
+using System.Net;
+using Microsoft.Extensions.Configuration;
+
+namespace Pinhole.Node;
+
+/// <summary>
+/// The daemon's configuration (section <c>Node</c>): from <c>pinhole.json</c> in the home, then
+/// <c>PINHOLE_Node__*</c> environment variables, then command-line flags (later wins). docs/node.md lists
+/// every key. <see cref="Read"/> reports a bad value with its key.
+/// </summary>
+public sealed class NodeSettings
+{
+    /// <summary>The configuration file's name inside the home.</summary>
+    public const string FileName = "pinhole.json";
+
+    /// <summary>The file remembering the port picked when none was configured, so that peers find the node again after a restart.</summary>
+    public const string PortFileName = "listen-port";
+
+    /// <summary>TCP multiaddrs (UDP on the same ports). Empty: all IPv4 addresses on <see cref="Port"/>.</summary>
+    public IReadOnlyList<Multiaddr> Listen { get; init; } = [];
+
+    /// <summary>The port when <see cref="Listen"/> is empty; null: the remembered one, or a free one (then remembered).</summary>
+    public int? Port { get; init; }
+
+    /// <summary>DTLS on UDP.</summary>
+    public bool Udp { get; init; } = true;
+
+    /// <summary>The Goblins tcp-tls netlayer.</summary>
+    public bool Ocapn { get; init; }
+
+    /// <summary>Where the tcp-tls netlayer listens.</summary>
+    public IPEndPoint? OcapnListen { get; init; }
+
+    /// <summary>The API socket; null: <c>api.sock</c> in the home.</summary>
+    public string? ApiSocket { get; init; }
+
+    /// <summary>The status page's loopback address, or null for none.</summary>
+    public IPEndPoint? Web { get; init; }
+
+    /// <summary>The status page's API key; null: the key file in the home.</summary>
+    public string? WebApiKey { get; init; }
+
+    /// <summary><see cref="NodeConnectionOptions.MaxConnections"/>.</summary>
+    public int? MaxConnections { get; init; }
+
+    /// <summary><see cref="NodeConnectionOptions.IdleTimeout"/>.</summary>
+    public TimeSpan? IdleTimeout { get; init; }
+
+    /// <summary>Reads the <c>Node</c> section.</summary>
+    /// <exception cref="FormatException">A value does not parse; the message names its key.</exception>
+    public static NodeSettings Read(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var node = configuration.GetSection("Node");
+        var listen = node.GetSection("Listen").GetChildren().Select(c => c.Value).OfType<string>()
+            .Concat(node["Listen"] is { Length: > 0 } single ? single.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : [])
+            .Select(text => Parse("Node:Listen", text, Multiaddr.Parse))
+            .ToList();
+        var web = node["Web"];
+        return new NodeSettings
+        {
+            Listen = listen,
+            Port = Int(node, "Port", 0, 65535),
+            Udp = Bool(node, "Udp") ?? true,
+            Ocapn = Bool(node, "Ocapn") ?? false,
+            OcapnListen = node["OcapnListen"] is { } ocapn ? Parse("Node:OcapnListen", ocapn, ParseEndPoint) : null,
+            ApiSocket = node["ApiSocket"] is { Length: > 0 } socket ? socket : null,
+            Web = web is null or "" or "off" or "false" ? null
+                : web is "on" or "true" ? new IPEndPoint(IPAddress.Loopback, 0)
+                : Parse("Node:Web", web, ParseEndPoint),
+            WebApiKey = node["WebApiKey"] is { Length: > 0 } key ? key : null,
+            MaxConnections = Int(node, "MaxConnections", 1, 1_000_000),
+            IdleTimeout = Int(node, "IdleTimeoutSeconds", 0, int.MaxValue) is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
+        };
+    }
+
+    /// <summary>The node's options for <paramref name="identity"/> in <paramref name="home"/>.</summary>
+    public PinholeNodeOptions ToOptions(NodeIdentity identity, string home)
+    {
+        var options = new PinholeNodeOptions
+        {
+            Identity = identity,
+            Home = home,
+            ListenAddresses = Listen.Count > 0 ? [.. Listen] : [Multiaddr.Parse($"/ip4/0.0.0.0/tcp/{Port ?? RememberedPort(home) ?? 0}")],
+            EnableUdp = Udp,
+            EnableOcapn = Ocapn,
+            OcapnListenEndPoint = OcapnListen,
+            Api = new LocalApiOptions
+            {
+                SocketPath = ApiSocket,
+                Web = Web is null ? null : new WebUiOptions { EndPoint = Web, ApiKey = WebApiKey },
+            },
+        };
+        if (MaxConnections is { } max)
+        {
+            options.Connections.MaxConnections = max;
+        }
+        if (IdleTimeout is { } idle)
+        {
+            options.Connections.IdleTimeout = idle;
+        }
+        return options;
+    }
+
+    /// <summary>Whether the node's port should be remembered after it starts (no port was configured).</summary>
+    public bool RemembersPort => Listen.Count == 0 && Port is null;
+
+    /// <summary>The port remembered in the home, if any.</summary>
+    public static int? RememberedPort(string home)
+    {
+        var path = Path.Combine(home, PortFileName);
+        return File.Exists(path) && int.TryParse(File.ReadAllText(path).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port is > 0 and <= 65535
+            ? port
+            : null;
+    }
+
+    /// <summary>Remembers the port the node got.</summary>
+    public static void RememberPort(string home, int port) =>
+        File.WriteAllText(Path.Combine(home, PortFileName), port.ToString(CultureInfo.InvariantCulture) + "\n");
+
+    private static IPEndPoint ParseEndPoint(string text) =>
+        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var port) ? new IPEndPoint(IPAddress.Loopback, port)
+        : IPEndPoint.TryParse(text, out var endPoint) ? endPoint
+        : throw new FormatException($"'{text}' is not IP:PORT or PORT.");
+
+    private static T Parse<T>(string key, string text, Func<string, T> parse)
+    {
+        try
+        {
+            return parse(text);
+        }
+        catch (FormatException e)
+        {
+            throw new FormatException($"{key}: {e.Message}", e);
+        }
+    }
+
+    private static int? Int(IConfigurationSection section, string key, int min, int max)
+    {
+        if (section[key] is not { Length: > 0 } text)
+        {
+            return null;
+        }
+        return int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) && value >= min && value <= max
+            ? value
+            : throw new FormatException($"Node:{key}: '{text}' is not a whole number from {min} to {max}.");
+    }
+
+    private static bool? Bool(IConfigurationSection section, string key) => section[key] switch
+    {
+        null or "" => null,
+        var text when bool.TryParse(text, out var value) => value,
+        var text => throw new FormatException($"Node:{key}: '{text}' is not true or false."),
+    };
+}

@@ -1,0 +1,68 @@
+namespace Pinhole.Node;
+
+/// <summary>
+/// Transport settings for every connection of a node (the node builds <see cref="PeerListenerOptions"/> and
+/// <see cref="PeerConnectOptions"/> from them). Defaults are those of <see cref="PeerConnectionOptions"/>.
+/// </summary>
+public sealed class NodeTransportOptions
+{
+    /// <summary>The whole connection upgrade must finish within this. Default 10 s.</summary>
+    public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Keep-alive pings (which also measure the round-trip time shown by the API). Default 30 s; zero disables.</summary>
+    public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Open streams per connection. Default 512.</summary>
+    public int MaxStreamsPerConnection { get; set; } = 512;
+
+    /// <summary>Inbound connections the TCP listener keeps at once (it refuses more during negotiation). Default 1024.</summary>
+    public int MaxInboundConnections { get; set; } = 1024;
+
+    /// <summary>Inbound handshakes running at once. Default 64.</summary>
+    public int MaxConcurrentHandshakes { get; set; } = 64;
+
+    /// <summary>Largest DTLS datagram the node sends. Default 1452 (1500-byte path over IPv6).</summary>
+    public int MaxDatagramSize { get; set; } = 1452;
+
+    /// <summary>DTLS sessions per UDP socket. Default 1024.</summary>
+    public int MaxDatagramSessions { get; set; } = 1024;
+
+    /// <summary>UDP sockets the sockets API may hold at once. Default 256.</summary>
+    public int MaxSockets { get; set; } = 256;
+
+    internal void Validate()
+    {
+        if (MaxSockets < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxSockets), MaxSockets, "Must not be negative.");
+        }
+        if (HandshakeTimeout <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(HandshakeTimeout), HandshakeTimeout, "Must be positive.");
+        }
+        if (KeepAliveInterval < TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(KeepAliveInterval), KeepAliveInterval, "Must not be negative.");
+        }
+        if (MaxStreamsPerConnection < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxStreamsPerConnection), MaxStreamsPerConnection, "Must be at least 1.");
+        }
+        if (MaxInboundConnections < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxInboundConnections), MaxInboundConnections, "Must be at least 1.");
+        }
+        if (MaxConcurrentHandshakes < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxConcurrentHandshakes), MaxConcurrentHandshakes, "Must be at least 1.");
+        }
+        if (MaxDatagramSize is < 256 or > 65507)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxDatagramSize), MaxDatagramSize, "Must be 256..65507.");
+        }
+        if (MaxDatagramSessions < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxDatagramSessions), MaxDatagramSessions, "Must be at least 1.");
+        }
+    }
+}

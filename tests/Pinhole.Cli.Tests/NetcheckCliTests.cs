@@ -1,0 +1,34 @@
+using System.Net;
+using Pinhole.Nat;
+
+namespace Pinhole.Cli.Tests;
+
+public sealed class NetcheckCliTests
+{
+    [Fact]
+    public async Task Netcheck_prints_a_json_report_against_a_local_stun_server()
+    {
+        await using StunServer server = StunServer.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        string home = Directory.CreateTempSubdirectory("pinhole-netcheck").FullName;
+        await using CliProcess cli = CliProcess.Start(home, "netcheck", "--json", "--no-hairpin", "--stun", server.LocalEndPoints[0].ToString());
+        string stdout = await cli.Process.StandardOutput.ReadToEndAsync();
+        await cli.Process.WaitForExitAsync(new CancellationTokenSource(CliProcess.Timeout).Token);
+        Assert.True(cli.Process.ExitCode == 0, cli.Stderr);
+        NetcheckReport report = NetcheckReport.FromJson(stdout);
+        Assert.True(report.Udp);
+        Assert.StartsWith("127.0.0.1:", report.PublicIPv4, StringComparison.Ordinal);
+        Assert.Single(report.Servers);
+        Assert.NotNull(report.Servers[0].LatencyMilliseconds);
+        Assert.Contains(report.Notes, n => n.Contains("RFC 5780", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Netcheck_without_a_server_is_a_usage_error()
+    {
+        string home = Directory.CreateTempSubdirectory("pinhole-netcheck").FullName;
+        await using CliProcess cli = CliProcess.Start(home, "netcheck");
+        await cli.Process.WaitForExitAsync(new CancellationTokenSource(CliProcess.Timeout).Token);
+        Assert.Equal(2, cli.Process.ExitCode);
+        Assert.Contains("--stun", cli.Stderr, StringComparison.Ordinal);
+    }
+}

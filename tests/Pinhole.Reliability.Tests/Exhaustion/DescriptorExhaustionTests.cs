@@ -1,0 +1,82 @@
+using System.Net;
+using System.Text.RegularExpressions;
+using Pinhole.Reliability.Tests.Support;
+using Pinhole.Testing;
+using Xunit.Abstractions;
+
+namespace Pinhole.Reliability.Tests.Exhaustion;
+
+/// <summary>
+/// A listener in a child process limited to 256 descriptors, flooded until accept() fails with EMFILE: the process
+/// keeps running, keeps serving the peer that was already connected, and accepts new peers once the flood ends.
+/// </summary>
+[Collection(nameof(Hostile.HostileCollection))]
+public sealed partial class DescriptorExhaustionTests(ITestOutputHelper output)
+{
+    [ToolFact("bash", "dotnet")]
+    public async Task Running_out_of_descriptors_neither_kills_the_process_nor_the_accept_loop()
+    {
+        var dll = typeof(ChildProgram).Assembly.Location;
+        await using var child = ExternalProcess.Start("bash", ["-c", $"ulimit -n 256 && exec dotnet exec \"{dll}\" listen"]);
+        var ready = await child.WaitForLineAsync(l => l.StartsWith("listening ", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
+        var parts = ready.Split(' ');
+        Assert.Equal("nofile=256", parts[3]);
+        var port = int.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture);
+        var serverPeer = PeerId.Parse(parts[2]);
+        var address = new PeerAddress(serverPeer, [Multiaddr.Parse($"/ip4/127.0.0.1/tcp/{port}")]);
+        using var identity = NodeIdentity.Generate();
+
+        // A peer connected before the flood, with a stream open.
+        await using var connected = await PeerConnection.ConnectAsync(new PeerConnectOptions { Identity = identity, Remote = address }, Dialer.Bounded());
+        await using var stream = await connected.OpenStreamAsync("/echo/1", Dialer.Bounded());
+        await EchoAsync(stream, 1);
+
+        // Flood: far more sockets than the child may hold (silent, many addresses, each reconnecting when closed).
+        var target = new IPEndPoint(IPAddress.Loopback, port);
+        var errors = 0L;
+        await using (var attack = Attack.Start(target, AttackKind.Silent, connections: 1500, addresses: 250))
+        {
+            using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+            // Held out of descriptors long enough for the backoff to reach its ceiling and timers to fire meanwhile.
+            while (errors < 10)
+            {
+                await EchoAsync(stream, (int)errors);
+                await Task.Delay(200, wait.Token);
+                await child.StandardInput.WriteLineAsync("report");
+                await child.StandardInput.FlushAsync(wait.Token);
+                var report = await child.WaitForLineAsync(l => l.StartsWith("report ", StringComparison.Ordinal), TimeSpan.FromSeconds(30), wait.Token);
+                errors = long.Parse(AcceptErrors().Match(report).Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+            }
+            // Out of descriptors right now: the established connection still works, streams and all.
+            for (var i = 2; i < 20; i++)
+            {
+                await EchoAsync(stream, i);
+            }
+            await connected.PingAsync(Dialer.Bounded());
+            Assert.False(child.HasExited, child.Output());
+            output.WriteLine($"accept() failed {errors} times during the flood ({attack.Connects} hostile connects); the connected peer was served throughout");
+        }
+
+        // The flood is over: a new peer gets in, so the accept loop survived.
+        using var later = NodeIdentity.Generate();
+        await using var fresh = await PeerConnection.ConnectAsync(new PeerConnectOptions { Identity = later, Remote = address }, Dialer.Bounded());
+        await using var freshStream = await fresh.OpenStreamAsync("/echo/1", Dialer.Bounded());
+        await EchoAsync(freshStream, 99);
+        await EchoAsync(stream, 100);
+        Assert.False(child.HasExited, child.Output());
+        child.StandardInput.Close();
+        Assert.Equal(0, await child.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+    }
+
+    private static async Task EchoAsync(PeerStream stream, int value)
+    {
+        var message = BitConverter.GetBytes(value);
+        await stream.WriteAsync(message, Dialer.Bounded());
+        var back = new byte[4];
+        await stream.ReadExactlyAsync(back, Dialer.Bounded());
+        Assert.Equal(message, back);
+    }
+
+    [GeneratedRegex("accept_errors=([0-9]+)")]
+    private static partial Regex AcceptErrors();
+}
