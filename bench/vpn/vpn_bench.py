@@ -117,8 +117,11 @@ table inet bench_guard {
         deadline = time.monotonic() + 20
         for process in self.processes:
             try:
-                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+                code = process.wait(timeout=max(0.1, deadline - time.monotonic()))
+                if code not in (0, -signal.SIGTERM):
+                    log(f"{' '.join(process.args[4:6])} exited {code}")
             except subprocess.TimeoutExpired:
+                log(f"{' '.join(process.args[4:6])} did not stop within 20 s: killed")
                 process.kill()
                 process.wait()
         for name in self.namespaces:
@@ -246,17 +249,21 @@ def measure(lab, path, test, seconds, dataplane_pids):
     end = json.loads(out)["end"]
     if test == "udp":
         total = end["sum"]
-        received = total["bytes"] * (1 - total["lost_percent"] / 100)
+        sent = total["bytes"]
+        received = sent * (1 - total["lost_percent"] / 100)
         seconds_run = total["seconds"]
         retransmits, lost = 0, total["lost_percent"]
     else:
         received = end["sum_received"]["bytes"]
+        sent = end["sum_sent"]["bytes"]
         seconds_run = end["sum_received"]["seconds"]
         retransmits, lost = end["sum_sent"].get("retransmits", 0), 0
     dataplane_cpu = sum(after[p] - before[p] for p in dataplane_pids)
-    gib = received / GIB
+    # UDP: every datagram sent crossed the sending data plane, most of the loss is at iperf3's receiver, so
+    # CPU is per GiB sent; TCP: per GiB delivered.
+    gib = (sent if test == "udp" else received) / GIB
     return {
-        "path": path, "test": test, "bytes": received, "gbit_s": received * 8 / seconds_run / 1e9,
+        "path": path, "test": test, "bytes": received, "gbit_s": received * 8 / seconds_run / 1e9, "sent_gbit_s": sent * 8 / seconds_run / 1e9,
         "retransmits": retransmits, "udp_lost_percent": lost,
         "dataplane_cpu_s": dataplane_cpu, "iperf_cpu_s": client_cpu + server_cpu,
         "dataplane_cpu_s_per_gib": dataplane_cpu / gib if gib else None,
@@ -274,8 +281,8 @@ def median_of(rows, key):
 def report(results, idle, args, load_before, load_after):
     lines = [f"Command: `{' '.join(sys.argv)}`  ",
              f"Load average before/after: {load_before} / {load_after} on {os.cpu_count()} cores; "
-             f"{args.rounds} rounds × {args.seconds} s per test, medians shown.", "",
-             "| test | path | Gbit/s | × wg-go | × veth | data-plane CPU s/GiB | +iperf3 CPU s/GiB | RTT under load median / p90 ms | retr. / UDP loss |",
+             f"{args.rounds} rounds × {args.seconds} s per test, medians shown; UDP CPU is per GiB sent.", "",
+             "| test | path | Gbit/s | × wg-go | × veth | data-plane CPU s/GiB | +iperf3 CPU s/GiB | RTT under load median / p90 ms | TCP retransmits / UDP loss |",
              "|---|---|---|---|---|---|---|---|---|"]
     for test in args.tests:
         medians = {}
@@ -291,7 +298,8 @@ def report(results, idle, args, load_before, load_after):
             rtt_text = f"{statistics.median(x['median_ms'] for x in rtt):.2f} / {statistics.median(x['p90_ms'] for x in rtt):.2f}" if rtt else "-"
             cpu = median_of(rows, "dataplane_cpu_s_per_gib")
             total = median_of(rows, "total_cpu_s_per_gib")
-            extra = f"{median_of(rows, 'udp_lost_percent'):.1f} %" if test == "udp" else f"{median_of(rows, 'retransmits'):.0f}"
+            extra = (f"{median_of(rows, 'udp_lost_percent'):.1f} % of {median_of(rows, 'sent_gbit_s'):.2f} Gbit/s sent" if test == "udp"
+                     else f"{median_of(rows, 'retransmits'):.0f}")
             lines.append(f"| {TESTS[test]['label']} | {PATHS[path]['label']} | {gbit:.2f} | "
                          f"{(gbit / wg) if wg else float('nan'):.2f} | {(gbit / bare) if bare else float('nan'):.3f} | "
                          f"{'-' if path == 'bare' else f'{cpu:.2f}'} | {total:.2f} | {rtt_text} | {extra} |")

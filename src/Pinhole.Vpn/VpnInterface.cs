@@ -104,7 +104,7 @@ public sealed partial class VpnInterface : IAsyncDisposable
                     VpnLog.OffloadProbe(lf.CreateLogger<VpnInterface>(), probe);
                 }
             }
-            var vpn = new VpnInterface(options, tun, transport, netlink, VpnTimings.Default);
+            var vpn = new VpnInterface(options, tun, transport, netlink, options.Timings ?? VpnTimings.Default);
             await vpn.StartCoreAsync(cancellationToken).ConfigureAwait(false);
             return vpn;
         }

@@ -6,9 +6,10 @@ using Pinhole.Vpn.Routing;
 namespace Pinhole.Vpn;
 
 /// <summary>
-/// <see cref="VpnStatus"/> as JSON (camelCase; PeerIds, endpoints and prefixes as their text forms, times as
-/// ISO 8601, durations as "hh:mm:ss.fffffff"): what <c>pinhole vpn status --json</c> prints and the control
-/// socket answers.
+/// <see cref="VpnStatus"/> as one line of JSON (docs/cli.md conventions: camelCase, every property present,
+/// PeerIds, endpoints and prefixes as their text forms, times as RFC 3339, durations as milliseconds with an
+/// <c>Ms</c> suffix, offloads as camelCase names): what <c>pinhole vpn status --json</c> prints, the control
+/// socket answers and the node's status shows under <c>services.vpn</c>.
 /// </summary>
 public static class VpnStatusJson
 {
@@ -20,9 +21,9 @@ public static class VpnStatusJson
         JsonSerializer.Deserialize(json, VpnJsonContext.Default.VpnStatus) ?? throw new JsonException("null status");
 }
 
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = true,
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = false,
     DefaultIgnoreCondition = JsonIgnoreCondition.Never,
-    Converters = [typeof(PeerIdConverter), typeof(EndPointConverter), typeof(PrefixConverter), typeof(AddressConverter), typeof(JsonStringEnumConverter<VpnOffloads>)])]
+    Converters = [typeof(PeerIdConverter), typeof(EndPointConverter), typeof(PrefixConverter), typeof(AddressConverter), typeof(OffloadsConverter)])]
 [JsonSerializable(typeof(VpnStatus))]
 internal sealed partial class VpnJsonContext : JsonSerializerContext;
 
@@ -56,4 +57,36 @@ internal sealed class AddressConverter : JsonConverter<InterfaceAddress>
         InterfaceAddress.TryParse(reader.GetString(), out InterfaceAddress a) ? a : throw new JsonException("not an address");
 
     public override void Write(Utf8JsonWriter writer, InterfaceAddress value, JsonSerializerOptions options) => writer.WriteStringValue(value.ToString());
+}
+
+internal sealed class OffloadsConverter() : JsonStringEnumConverter<VpnOffloads>(JsonNamingPolicy.CamelCase);
+
+/// <summary>A duration as a number of milliseconds.</summary>
+internal sealed class MillisecondsConverter : JsonConverter<TimeSpan>
+{
+    public override TimeSpan Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+        reader.TryGetDouble(out double ms) && double.IsFinite(ms) && Math.Abs(ms) < TimeSpan.MaxValue.TotalMilliseconds ? TimeSpan.FromMilliseconds(ms) : throw new JsonException("not a duration in ms");
+
+    public override void Write(Utf8JsonWriter writer, TimeSpan value, JsonSerializerOptions options) => writer.WriteNumberValue(value.TotalMilliseconds);
+}
+
+/// <summary>An optional duration as a number of milliseconds or null.</summary>
+internal sealed class NullableMillisecondsConverter : JsonConverter<TimeSpan?>
+{
+    public override bool HandleNull => true;
+
+    public override TimeSpan? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+        reader.TokenType == JsonTokenType.Null ? null : new MillisecondsConverter().Read(ref reader, typeof(TimeSpan), options);
+
+    public override void Write(Utf8JsonWriter writer, TimeSpan? value, JsonSerializerOptions options)
+    {
+        if (value is { } v)
+        {
+            writer.WriteNumberValue(v.TotalMilliseconds);
+        }
+        else
+        {
+            writer.WriteNullValue();
+        }
+    }
 }

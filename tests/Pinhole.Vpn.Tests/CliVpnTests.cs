@@ -67,18 +67,21 @@ public class CliVpnTests
 
             string json = (await ExternalProcess.RunAsync("dotnet", [Pinhole, "--home", homeB, "vpn", "status", "--json"], TimeSpan.FromSeconds(60))).EnsureSuccess().StandardOutput;
             using var document = JsonDocument.Parse(json);
-            JsonElement peer = document.RootElement[0].GetProperty("peers")[0];
+            Assert.Single(json.Trim().Split('\n')); // one line (docs/cli.md)
+            JsonElement peer = document.RootElement.GetProperty("interfaces")[0].GetProperty("peers")[0];
             Assert.Equal(idA, peer.GetProperty("peerId").GetString());
             Assert.Equal("10.0.0.1:51820", peer.GetProperty("endpoint").GetString());
             Assert.True(peer.GetProperty("rxPackets").GetInt64() >= 3);
             Assert.True(peer.GetProperty("handshakes").GetInt32() >= 1);
+            Assert.Equal(0, peer.GetProperty("persistentKeepaliveMs").GetDouble());
+            Assert.True(peer.TryGetProperty("rttMs", out _));
 
             // Ctrl-C: the interface goes away cleanly.
             await lab.A.ExecAsync("kill", "-INT", a.Id.ToString());
             Assert.Equal(0, await a.WaitForExitAsync(TimeSpan.FromSeconds(30)));
             Assert.DoesNotContain("ph0", (await lab.A.ExecAsync("ip", "link")).StandardOutput);
             var gone = await ExternalProcess.RunAsync("dotnet", [Pinhole, "--home", homeA, "vpn", "status"], TimeSpan.FromSeconds(60));
-            Assert.Equal(4, gone.ExitCode);
+            Assert.Equal(6, gone.ExitCode); // nothing running: like a daemon that is not there
         }
         finally
         {

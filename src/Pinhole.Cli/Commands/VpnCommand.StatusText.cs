@@ -9,8 +9,9 @@ internal static partial class VpnCommand
     /// <summary>The text of 'vpn status', laid out like 'wg show'.</summary>
     internal static class StatusText
     {
+        // One line, one object (docs/cli.md): {"interfaces": [status, ...]}.
         internal static string Json(IReadOnlyList<VpnStatus> statuses) =>
-            "[" + string.Join(",", statuses.Select(VpnStatusJson.Serialize)) + "]\n";
+            "{\"interfaces\":[" + string.Join(",", statuses.Select(VpnStatusJson.Serialize)) + "]}\n";
 
         internal static string Format(IReadOnlyList<VpnStatus> statuses, DateTimeOffset now)
         {

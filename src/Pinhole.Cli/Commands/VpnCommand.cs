@@ -1,7 +1,10 @@
 using System.CommandLine;
 using Microsoft.Extensions.Logging;
+using Pinhole.Cli.Output;
+using Pinhole.Node;
 using Pinhole.Vpn;
 using Pinhole.Vpn.Config;
+using Pinhole.Vpn.Hosting;
 
 namespace Pinhole.Cli.Commands;
 
@@ -39,7 +42,22 @@ internal static partial class VpnCommand
             using var logging = GlobalOptions.CreateLoggerFactory(parse, LogLevel.Information);
             VpnInterfaceOptions options = await parsed.ToOptionsAsync(identity, token);
             options.LoggerFactory = logging;
-            await using var vpn = await VpnInterface.StartAsync(options, token);
+            options.Validate();
+            // The VPN is a part of a node (PinholeNode is the composition root): here a minimal one, with a
+            // loopback-only listener, no UDP socket, no API and an in-memory peer store, so it never competes
+            // with a daemon running on the same home.
+            var service = new VpnNodeService(new VpnNodeServiceOptions { Interface = options });
+            var nodeOptions = new PinholeNodeOptions
+            {
+                Identity = identity,
+                ListenAddresses = { Multiaddr.Parse("/ip4/127.0.0.1/tcp/0") },
+                EnableUdp = false,
+                StorePath = ":memory:",
+                LoggerFactory = logging,
+            };
+            await using var node = PinholeNode.CreateBuilder(nodeOptions).AddService(service).Build();
+            await node.StartAsync(token);
+            VpnInterface vpn = service.Interface ?? throw new InvalidOperationException("The VPN service did not start.");
             string path = parse.GetValue(Control) ?? DefaultControlPath(parse, vpn.InterfaceName);
             await using var control = await VpnControlServer.StartAsync(vpn, path, token);
             await Console.Out.WriteLineAsync($"{vpn.InterfaceName} up: {vpn.LocalPeer} on UDP {vpn.ListenEndPoint}, MTU {vpn.Mtu}, {options.Peers.Count} peer(s); status: pinhole vpn status");
@@ -60,7 +78,7 @@ internal static partial class VpnCommand
     {
         var command = new Command("status", "Show running interfaces and their peers: endpoint, path, last handshake, transfer, RTT (like 'wg show').");
         var name = new Option<string?>("--interface", "-i") { Description = "Only this interface." };
-        var json = new Option<bool>("--json") { Description = "Print the status as JSON (an array, one object per interface)." };
+        var json = CliJson.CreateOption("the status ({\"interfaces\": [...]}, one object per interface)");
         command.Options.Add(name);
         command.Options.Add(json);
         command.Options.Add(Control);
@@ -69,12 +87,27 @@ internal static partial class VpnCommand
             var paths = ControlPaths(parse, parse.GetValue(name));
             if (paths.Count == 0)
             {
-                return CommandRunner.Fail($"No VPN interface is running with home {PinholeHome.Resolve(parse.GetValue(GlobalOptions.Home))} (start one with 'pinhole vpn up --config FILE').", ExitCodes.Unreachable);
+                return CommandRunner.Fail($"No VPN interface is running with home {PinholeHome.Resolve(parse.GetValue(GlobalOptions.Home))} (start one with 'pinhole vpn up --config FILE').", ExitCodes.DaemonUnavailable);
             }
             var statuses = new List<VpnStatus>();
             foreach (string path in paths)
             {
-                statuses.Add(await VpnControlClient.GetStatusAsync(path, token));
+                try
+                {
+                    statuses.Add(await VpnControlClient.GetStatusAsync(path, token));
+                }
+                catch (PeerException e) when (e.Error == PeerError.Unreachable)
+                {
+                    // A socket file left by a process that died: not an error unless nothing answers at all.
+                    if (paths.Count == 1)
+                    {
+                        return CommandRunner.Fail(e.Message, ExitCodes.DaemonUnavailable);
+                    }
+                }
+            }
+            if (statuses.Count == 0)
+            {
+                return CommandRunner.Fail($"No VPN interface answers in {ControlDirectory(parse)} (stale sockets of stopped processes only).", ExitCodes.DaemonUnavailable);
             }
             await Console.Out.WriteAsync(parse.GetValue(json) ? StatusText.Json(statuses) : StatusText.Format(statuses, DateTimeOffset.UtcNow));
             return ExitCodes.Success;
