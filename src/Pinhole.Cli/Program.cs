@@ -41,6 +41,7 @@ internal static class Program
         root.Subcommands.Add(Commands.Networks.CoordinatorCommand.Create());
         root.Subcommands.Add(Commands.Networks.NetworkCommands.Create());
         root.Subcommands.Add(Commands.Networks.JoinCommand.Create());
+        root.Subcommands.Add(VpnCommand.Create());
         return root;
     }
 }
