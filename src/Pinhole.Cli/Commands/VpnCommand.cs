@@ -33,8 +33,10 @@ internal static partial class VpnCommand
     {
         var command = new Command("up", "Bring an interface up from a configuration file and run it until interrupted (needs CAP_NET_ADMIN).");
         var config = new Option<FileInfo>("--config", "-c") { Description = "WireGuard-style configuration with PeerIds (docs/vpn.md).", Required = true };
+        var json = CliJson.CreateOption("one line {\"type\": \"up\", \"status\": {...}} once the interface is up");
         command.Options.Add(config);
         command.Options.Add(Control);
+        command.Options.Add(json);
         command.SetAction((parse, ct) => CommandRunner.RunAsync(async token =>
         {
             VpnConfig parsed = await LoadAsync(parse.GetValue(config)!, token);
@@ -60,7 +62,9 @@ internal static partial class VpnCommand
             VpnInterface vpn = service.Interface ?? throw new InvalidOperationException("The VPN service did not start.");
             string path = parse.GetValue(Control) ?? DefaultControlPath(parse, vpn.InterfaceName);
             await using var control = await VpnControlServer.StartAsync(vpn, path, token);
-            await Console.Out.WriteLineAsync($"{vpn.InterfaceName} up: {vpn.LocalPeer} on UDP {vpn.ListenEndPoint}, MTU {vpn.Mtu}, {options.Peers.Count} peer(s); status: pinhole vpn status");
+            await Console.Out.WriteLineAsync(parse.GetValue(json)
+                ? "{\"type\":\"up\",\"status\":" + VpnStatusJson.Serialize(vpn.GetStatus()) + "}"
+                : $"{vpn.InterfaceName} up: {vpn.LocalPeer} on UDP {vpn.ListenEndPoint}, MTU {vpn.Mtu}, {options.Peers.Count} peer(s); status: pinhole vpn status");
             await Console.Out.FlushAsync(token);
             try
             {

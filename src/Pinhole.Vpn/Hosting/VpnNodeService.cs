@@ -88,7 +88,11 @@ public sealed class VpnNodeService : INodeService, IAsyncDisposable
             _vpn = vpn;
             _membership = membership;
         }
-        if (membership is not null)
+        if (membership is null)
+        {
+            return;
+        }
+        try
         {
             membership.Changed += OnNetworkChanged;
             // A change between the first view and the subscription would be missed: apply the current one again.
@@ -98,6 +102,12 @@ public sealed class VpnNodeService : INodeService, IAsyncDisposable
                 IReadOnlyList<IPAddress> local = _options.AnnounceAddresses.Count > 0 ? [.. _options.AnnounceAddresses] : LocalAddresses(vpn.InterfaceName);
                 await membership.PublishEndpointAsync(MembershipPeers.Announce(local, vpn.ListenEndPoint.Port), cancellationToken: cancellationToken).ConfigureAwait(false);
             }
+        }
+        catch
+        {
+            // The node does not stop a service whose start failed: take the interface down here.
+            await StopAsync(CancellationToken.None).ConfigureAwait(false);
+            throw;
         }
     }
 
