@@ -1,3 +1,4 @@
+using Pinhole.Messaging.Internal;
 using Pinhole.Messaging.MessagePack;
 
 namespace Pinhole.Messaging;
@@ -32,20 +33,66 @@ public static class RequestReply
             ChannelCodec.Sender(response));
 
     /// <summary>Sends <paramref name="body"/> with a reply channel and waits for the one reply.</summary>
+    /// <remarks>When the request goes to a peer, the reply is read straight from the reply channel's stream.</remarks>
     /// <exception cref="ChannelAbortedException">The responder failed the request.</exception>
     /// <exception cref="PeerException">The reply channel or the connection was lost.</exception>
     public static async Task<TResponse> RequestAsync<TRequest, TResponse>(this Sender<Request<TRequest, TResponse>> sender, TRequest body, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(sender);
-        var (replySender, replies) = MessageChannel.CreatePipe<TResponse>(1);
-        await using (((IAsyncDisposable)replies).ConfigureAwait(false))
+        var reply = new ReplySender<TResponse>();
+        Receiver<TResponse>? remote = null;
+        var answered = false;
+        try
         {
-            await sender.WriteAsync(new Request<TRequest, TResponse>(body, replySender), cancellationToken).ConfigureAwait(false);
+            await sender.WriteAsync(new Request<TRequest, TResponse>(body, reply), cancellationToken).ConfigureAwait(false);
+            var replies = reply.LocalReceiver;
+            if (!reply.Remote.IsCompleted)
+            {
+                // A local responder writes the pipe; a request forwarded to a peer later still sets Remote.
+                var local = reply.LocalReceiver.WaitToReadAsync(cancellationToken).AsTask();
+                await Task.WhenAny(local, reply.Remote).ConfigureAwait(false);
+                // Whichever lost is left behind; observe its fault (the pipe's wait fails once it is disposed).
+                _ = local.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            }
+            if (reply.Remote.IsCompletedSuccessfully)
+            {
+                replies = remote = reply.Remote.Result;
+            }
             if (await replies.WaitToReadAsync(cancellationToken).ConfigureAwait(false) && replies.TryRead(out var response))
             {
+                answered = true;
                 return response;
             }
             throw new ChannelAbortedException("The responder closed the reply channel without replying.");
         }
+        finally
+        {
+            await reply.LocalReceiver.DisposeAsync().ConfigureAwait(false);
+            if (remote is not null)
+            {
+                if (answered)
+                {
+                    // Let the responder finish its reply channel (its close follows the reply) before the stream goes.
+                    _ = DisposeWhenCompleteAsync(remote);
+                }
+                else
+                {
+                    await remote.DisposeAsync().ConfigureAwait(false);
+                }
+            }
+        }
+    }
+
+    private static async Task DisposeWhenCompleteAsync<T>(Receiver<T> receiver)
+    {
+        try
+        {
+            await receiver.Completion.ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // The reply was delivered; how the channel ended after it does not concern the requester.
+        }
+        await receiver.DisposeAsync().ConfigureAwait(false);
     }
 }

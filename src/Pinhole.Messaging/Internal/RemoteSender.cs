@@ -305,6 +305,11 @@ internal sealed class RemoteSender<T> : Sender<T>
         {
             Fail(e);
             await _stopPump.CancelAsync().ConfigureAwait(false);
+            if (_failure is { } failure && !ReferenceEquals(failure, e))
+            {
+                // The channel had already failed (the pump saw the loss and closed the stream under us): that is the reason.
+                throw failure;
+            }
             throw;
         }
         OnDirectSent(length);

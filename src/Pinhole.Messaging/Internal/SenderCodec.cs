@@ -26,6 +26,11 @@ internal sealed class SenderCodec<T>(IMessageCodec<T> codec) : IMessageCodec<Sen
     internal static ulong Attach(EncodeContext context, Sender<T> value, IMessageCodec<T> codec)
     {
         var session = context.Session;
+        if (value is ReplySender<T> reply && reply.TryClaimRemote())
+        {
+            // RequestAsync reads the reply stream itself: no forwarding task, no in-process queue.
+            return context.Add(stream => reply.SetRemote(new RemoteReceiver<T>(session, codec, stream)));
+        }
         return context.Add(stream => _ = ForwardAsync(new RemoteReceiver<T>(session, codec, stream), value));
     }
 

@@ -114,6 +114,73 @@ public class NestedChannelTests
     }
 
     [Fact]
+    public async Task Request_reply_works_in_process_and_reports_a_missing_reply()
+    {
+        var (requests, incoming) = MessageChannel.CreatePipe<Request<int, string>>();
+        var served = Task.Run(async () =>
+        {
+            await foreach (var request in incoming)
+            {
+                if (request.Body == 0)
+                {
+                    request.Reply.TryComplete(); // no reply at all
+                }
+                else
+                {
+                    await request.ReplyAsync($"#{request.Body}");
+                }
+            }
+        });
+        Assert.Equal("#7", await requests.RequestAsync(7).WaitAsync(Timeout));
+        var e = await Assert.ThrowsAsync<ChannelAbortedException>(() => requests.RequestAsync(0).WaitAsync(Timeout));
+        Assert.Contains("without replying", e.Message, StringComparison.Ordinal);
+        requests.TryComplete();
+        await served.WaitAsync(Timeout);
+    }
+
+    [Fact]
+    public async Task Request_reply_over_a_peer_reports_a_missing_reply_and_survives_a_forwarding_hop()
+    {
+        await using var pair = SessionPair.Create();
+        var codec = RequestReply.Codec(MessageCodec.Int32, MessageCodec.Text);
+        var remote = await pair.Left.OpenSenderAsync(codec);
+        var served = pair.Right.AcceptReceiverAsync(codec).AsTask().ContinueWith(async t =>
+        {
+            await foreach (var request in t.Result)
+            {
+                if (request.Body == 0)
+                {
+                    request.Reply.TryComplete();
+                }
+                else
+                {
+                    await request.ReplyAsync($"#{request.Body}");
+                }
+            }
+        }, TaskScheduler.Default).Unwrap();
+        var e = await Assert.ThrowsAsync<ChannelAbortedException>(() => remote.RequestAsync(0).WaitAsync(Timeout));
+        Assert.Contains("without replying", e.Message, StringComparison.Ordinal);
+
+        // The request is written into an in-process pipe first and only later encoded for the peer by a forwarder:
+        // the requester is already waiting when the reply stream appears.
+        var (local, toForward) = MessageChannel.CreatePipe<Request<int, string>>();
+        var forwarding = Task.Run(async () =>
+        {
+            await foreach (var request in toForward)
+            {
+                await Task.Yield();
+                await remote.WriteAsync(request);
+            }
+        });
+        var answers = await Task.WhenAll(Enumerable.Range(1, 20).Select(i => local.RequestAsync(i))).WaitAsync(Timeout);
+        Assert.Equal(Enumerable.Range(1, 20).Select(i => $"#{i}"), answers);
+        local.TryComplete();
+        await forwarding.WaitAsync(Timeout);
+        remote.TryComplete();
+        await served.WaitAsync(Timeout);
+    }
+
+    [Fact]
     public async Task Byte_streams_of_hundreds_of_megabytes_arrive_intact()
     {
         const long Size = 256L * 1024 * 1024;
