@@ -22,6 +22,7 @@ public sealed partial class RelayClient
         }
         var state = await ReserveOnceAsync(relay, cancellationToken).ConfigureAwait(false);
         RelayReservation reservation;
+        RelayReservation? replaced;
         lock (_lock)
         {
             if (_reservations.TryGetValue(relay.RemotePeer, out var existing) && ReferenceEquals(existing.Connection, relay) && !existing.Completion.IsCompleted)
@@ -32,9 +33,16 @@ public sealed partial class RelayClient
             reservation = new RelayReservation(relay, state);
             _reservations[relay.RemotePeer] = reservation;
             _refreshLoops.RemoveAll(static t => t.IsCompleted);
-            _refreshLoops.Add(Task.Run(() => KeepAsync(reservation), CancellationToken.None));
-            existing?.Cancel();
+            replaced = existing;
         }
+        // Started here, not on the pool: the loop arms its first refresh timer before this returns, so the refresh is
+        // due at RefreshAt on the time provider whenever the caller moves it (a fake clock in tests).
+        var loop = KeepAsync(reservation);
+        lock (_lock)
+        {
+            _refreshLoops.Add(loop);
+        }
+        replaced?.Cancel();
         RelayLog.ClientReserved(_logger, relay.RemotePeer, state.Expiration, state.Limit);
         return reservation;
     }

@@ -70,6 +70,13 @@ public sealed class TestPeer : IAsyncDisposable
             ListenAddresses = [Multiaddr.Parse(ns is null ? "/ip4/127.0.0.1/tcp/0" : "/ip4/0.0.0.0/tcp/0")],
             LimitedConnectionProtocols = ["/test/small/1.0.0"],
             ReusePort = ns is not null,
+            // Every test peer dials from 127.0.0.1 (or one lab host) and tests run in parallel on a loaded machine:
+            // the listener's per-address admission limits and its 3 s first-byte deadline would refuse them at random.
+            MaxConnectionsPerAddress = 100_000,
+            MaxHandshakesPerAddress = 256,
+            HandshakesPerSecondPerAddress = 1_000_000,
+            HandshakeBurstPerAddress = 1_000_000,
+            FirstByteTimeout = Timeout,
         };
         configure?.Invoke(options);
         var peer = new TestPeer(identity, options, ns);
@@ -160,6 +167,9 @@ public sealed class TestPeer : IAsyncDisposable
             LimitedConnectionProtocols = Options.LimitedConnectionProtocols,
             TimeProvider = Options.TimeProvider,
             IdleTimeout = Options.IdleTimeout,
+            // On a fake clock a jump of minutes would send a keep-alive and expire it in the same jump.
+            KeepAliveInterval = Options.KeepAliveInterval,
+            HandshakeTimeout = Options.HandshakeTimeout,
         };
         var connection = await PeerConnection.ConnectAsync(options, Bounded());
         Route(connection);

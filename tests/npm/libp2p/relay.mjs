@@ -5,10 +5,12 @@
 //                   [--max-reservations N] [--ttl-ms N]
 //       A relay server (circuitRelayServer 4.2.13). Prints {"event":"listening","peerId","addrs"},
 //       {"event":"reserved","peer","expire","limit"} per RESERVE it accepts, connection events.
-//   relay.mjs client --relay <relay multiaddr> [--host H] [--echo-limited]
+//   relay.mjs client --relay <relay multiaddr> [--host H] [--echo-limited] [--dcutr --port P]
 //       Reserves a slot on the relay (listens on <relay>/p2p-circuit) and prints {"event":"reserved","addrs"};
 //       then {"event":"connection","remoteAddr","limits",...} per relayed connection and serves
-//       /pinhole-test/echo/1.0.0 (on limited connections only with --echo-limited).
+//       /pinhole-test/echo/1.0.0 (on limited connections only with --echo-limited). With --dcutr it also listens on
+//       /ip4/H/tcp/P, announces that address (js sends only announced/verified addresses in DCUtR CONNECT) and runs
+//       @libp2p/dcutr, which starts the upgrade as the inbound side of each relayed connection.
 //   relay.mjs dial <circuit multiaddr> [--count N] [--echo BYTES] [--no-identify] [--hold MS]
 //       Dials through the relay, prints {"event":"connected","limits",...}, pings N times, echoes BYTES
 //       (opening the echo stream with runOnLimitedConnection), identifies, waits MS, prints {"event":"done"}.
@@ -21,6 +23,7 @@
 // Stops on stdin EOF or SIGTERM. Traffic goes only to the addresses the test passes.
 
 import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { dcutr } from '@libp2p/dcutr'
 import { generateKeyPair, publicKeyToProtobuf } from '@libp2p/crypto/keys'
 import { identify } from '@libp2p/identify'
 import { peerIdFromPrivateKey, peerIdFromPublicKey, peerIdFromString } from '@libp2p/peer-id'
@@ -75,6 +78,7 @@ function parseArgs (argv) {
     else if (a === '--ttl-ms') args.ttlMs = Number.parseInt(next(), 10)
     else if (a === '--relay') args.relay = next()
     else if (a === '--echo-limited') args.echoLimited = true
+    else if (a === '--dcutr') args.dcutr = true
     else if (a === '--count') args.count = Number.parseInt(next(), 10)
     else if (a === '--echo') args.echo = Number.parseInt(next(), 10)
     else if (a === '--no-identify') args.identify = false
@@ -187,15 +191,20 @@ async function relay (args) {
 
 async function client (args) {
   if (args.relay == null) throw new Error('client needs --relay <multiaddr>')
+  const direct = `/ip4/${args.host}/tcp/${args.port}`
+  const services = { identify: identify(), ping: ping() }
+  if (args.dcutr) services.dcutr = dcutr()
   const node = await createLibp2p({
     start: false,
     privateKey: await generateKeyPair('Ed25519'),
-    addresses: { listen: [`${args.relay}/p2p-circuit`] },
+    addresses: args.dcutr
+      ? { listen: [`${args.relay}/p2p-circuit`, direct], appendAnnounce: [direct] }
+      : { listen: [`${args.relay}/p2p-circuit`] },
     transports: [tcp(), circuitRelayTransport()],
     connectionEncrypters: [tls()],
     streamMuxers: [yamux()],
     connectionMonitor: { enabled: false },
-    services: { identify: identify(), ping: ping() }
+    services
   })
   await node.handle(ECHO_PROTOCOL, serveEcho, { runOnLimitedConnection: args.echoLimited === true })
   logConnections(node)
