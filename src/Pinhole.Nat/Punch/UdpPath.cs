@@ -14,7 +14,7 @@ public sealed class UdpPath : IAsyncDisposable
     private readonly PunchSession _session;
     private readonly CancellationTokenSource _stop = new();
     private readonly ITimer? _keepalive;
-    private int _missed, _keepaliveRunning, _lost, _disposed;
+    private int _missed, _answered, _lost, _disposed;
     private long _lastHeard;
 
     internal UdpPath(PunchSession session, UdpCandidate remote, TimeSpan? rtt)
@@ -56,6 +56,9 @@ public sealed class UdpPath : IAsyncDisposable
     /// <summary>Keepalives unanswered in a row so far.</summary>
     public int MissedKeepalives => Volatile.Read(ref _missed);
 
+    /// <summary>Probes (keepalives and <see cref="ProbeAsync"/>) answered so far.</summary>
+    public int ProbesAnswered => Volatile.Read(ref _answered);
+
     /// <summary>False once <see cref="Lost"/> was raised or the path disposed.</summary>
     public bool IsAlive => Volatile.Read(ref _lost) == 0 && Volatile.Read(ref _disposed) == 0;
 
@@ -72,6 +75,7 @@ public sealed class UdpPath : IAsyncDisposable
         {
             RoundTripTime = rtt;
             Interlocked.Exchange(ref _missed, 0);
+            Interlocked.Increment(ref _answered);
         }
         return rtt;
     }
@@ -95,9 +99,10 @@ public sealed class UdpPath : IAsyncDisposable
     /// <inheritdoc/>
     public override string ToString() => $"UDP path to {Candidate}";
 
+    // Each tick probes on its own (a probe outlives a tick only if CheckTimeout exceeds the interval, harmlessly).
     private void SendKeepalive()
     {
-        if (!IsAlive || Interlocked.Exchange(ref _keepaliveRunning, 1) != 0)
+        if (!IsAlive)
         {
             return;
         }
@@ -108,16 +113,12 @@ public sealed class UdpPath : IAsyncDisposable
                 if (await ProbeAsync(_stop.Token).ConfigureAwait(false) is null && Interlocked.Increment(ref _missed) >= _session.Options.MaxMissedKeepalives
                     && Interlocked.Exchange(ref _lost, 1) == 0)
                 {
-                    PunchLog.PathLost(_session.Logger, RemoteEndPoint, _missed);
+                    PunchLog.PathLost(_session.Logger, RemoteEndPoint, _session.Options.MaxMissedKeepalives);
                     Lost?.Invoke(this, EventArgs.Empty);
                 }
             }
             catch (ObjectDisposedException)
             {
-            }
-            finally
-            {
-                Volatile.Write(ref _keepaliveRunning, 0);
             }
         });
     }

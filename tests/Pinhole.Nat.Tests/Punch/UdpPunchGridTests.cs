@@ -68,8 +68,8 @@ public sealed class UdpPunchGridTests(ITestOutputHelper output)
 
     private async Task<(PathTaken, string, TimeSpan)> RunPairAsync(NatLab lab, Dictionary<string, NetcheckReport> netcheck, Pair pair, CancellationToken cancellationToken)
     {
-        await using Side a = await Side.StartAsync(lab, lab[pair.A], netcheck[pair.A], cancellationToken);
-        await using Side b = await Side.StartAsync(lab, lab[pair.B], netcheck[pair.B], cancellationToken);
+        await using LabPeer a = await LabPeer.StartAsync(lab, lab[pair.A], netcheck[pair.A], cancellationToken);
+        await using LabPeer b = await LabPeer.StartAsync(lab, lab[pair.B], netcheck[pair.B], cancellationToken);
         var clock = Stopwatch.StartNew();
         Task<UdpPath> punchA = UdpHolePunch.PunchAsync(a.Mux, a.PunchOptions(b, controlling: true), cancellationToken);
         Task<UdpPath> punchB = UdpHolePunch.PunchAsync(b.Mux, b.PunchOptions(a, controlling: false), cancellationToken);
@@ -92,7 +92,7 @@ public sealed class UdpPunchGridTests(ITestOutputHelper output)
         TurnAllocation turnA, turnB;
         try
         {
-            turnA = await TurnAllocation.AllocateAsync(a.Mux, Side.Turn(lab), cancellationToken);
+            turnA = await TurnAllocation.AllocateAsync(a.Mux, LabPeer.Turn(lab), cancellationToken);
         }
         catch (PeerException e) when (pair.Expected == PathTaken.None)
         {
@@ -101,7 +101,7 @@ public sealed class UdpPunchGridTests(ITestOutputHelper output)
         }
         await using (turnA)
         {
-            turnB = await TurnAllocation.AllocateAsync(b.Mux, Side.Turn(lab), cancellationToken);
+            turnB = await TurnAllocation.AllocateAsync(b.Mux, LabPeer.Turn(lab), cancellationToken);
             await using (turnB)
             {
                 TurnPeerEndPoint aToB = await turnA.BindChannelAsync(turnB.RelayedAddress, cancellationToken);
@@ -112,7 +112,7 @@ public sealed class UdpPunchGridTests(ITestOutputHelper output)
         }
     }
 
-    private static async Task ExchangeOverDtlsAsync(Side a, EndPoint aToB, Side b, EndPoint bToA, CancellationToken cancellationToken)
+    internal static async Task ExchangeOverDtlsAsync(LabPeer a, EndPoint aToB, LabPeer b, EndPoint bToA, CancellationToken cancellationToken)
     {
         await using DtlsListener listener = b.Dtls.Listen();
         Task<DtlsConnection> dial = a.Dtls.ConnectAsync(aToB, b.Identity.PeerId, cancellationToken);
@@ -137,83 +137,4 @@ public sealed class UdpPunchGridTests(ITestOutputHelper output)
         "NoNat" => "none",
         _ => behaviour,
     };
-
-    /// <summary>One peer: its node socket (mux) in its site's namespace, DTLS on it, its candidates and credential.</summary>
-    private sealed class Side : IAsyncDisposable
-    {
-        private Side(LabSite site, NetcheckReport report, UdpMux mux)
-        {
-            Site = site;
-            Report = report;
-            Mux = mux;
-            Dtls = DtlsEndpoint.Create(new DtlsEndpointOptions { Identity = Identity, Bind = mux.OpenDtlsBind() });
-        }
-
-        public LabSite Site { get; }
-
-        public NetcheckReport Report { get; }
-
-        public UdpMux Mux { get; }
-
-        public NodeIdentity Identity { get; } = NodeIdentity.Generate();
-
-        public DtlsEndpoint Dtls { get; }
-
-        public UdpPunchCredentials Credentials { get; } = UdpPunchCredentials.Generate();
-
-        public List<UdpCandidate> Candidates { get; } = [];
-
-        public static TurnClientOptions Turn(NatLab lab) => new() { Server = lab.StunServer, Username = NatLab.TurnUser, Password = NatLab.TurnPassword };
-
-        public static async Task<Side> StartAsync(NatLab lab, LabSite site, NetcheckReport report, CancellationToken cancellationToken)
-        {
-            LabHost host = site.Host;
-            UdpMux mux = host.RunInside(() => UdpMux.Bind(new IPEndPoint(host.Address, 0), new UdpMuxOptions
-            {
-                StunClient = new StunClientOptions { InitialRetransmitTimeout = TimeSpan.FromMilliseconds(250), MaxSends = 5, FinalWaitMultiplier = 8 },
-            }));
-            var side = new Side(site, report, mux);
-            side.Candidates.Add(new UdpCandidate(UdpCandidateKind.Host, (IPEndPoint)mux.LocalEndPoint));
-            try
-            {
-                StunResponse stun = await mux.Stun.BindingAsync(lab.StunServer, cancellationToken: cancellationToken);
-                if (!stun.Message.ReflexiveAddress!.Equals(mux.LocalEndPoint))
-                {
-                    side.Candidates.Add(new UdpCandidate(UdpCandidateKind.ServerReflexive, stun.Message.ReflexiveAddress));
-                }
-            }
-            catch (PeerException) when (site.Nat == NatType.UdpBlocked)
-            {
-                // No reflexive candidate without UDP: only the host one (unreachable from outside).
-            }
-            return side;
-        }
-
-        public UdpPunchOptions PunchOptions(Side peer, bool controlling)
-        {
-            var options = new UdpPunchOptions
-            {
-                Local = Credentials,
-                Remote = peer.Credentials,
-                Controlling = controlling,
-                Timeout = TimeSpan.FromSeconds(8),
-                LocalMapping = Report.Mapping,
-                LocalFiltering = Report.Filtering,
-                RemoteMapping = peer.Report.Mapping,
-                RemoteFiltering = peer.Report.Filtering,
-            };
-            foreach (UdpCandidate candidate in peer.Candidates)
-            {
-                options.RemoteCandidates.Add(candidate);
-            }
-            return options;
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            await Dtls.DisposeAsync();
-            await Mux.DisposeAsync();
-            Identity.Dispose();
-        }
-    }
 }
