@@ -257,7 +257,9 @@ public sealed class LocalApiTests : IAsyncLifetime
             await garbage.ConnectAsync(TestNodes.TcpAddress(node).ToIPEndPoint());
             var stream = garbage.GetStream();
             await stream.WriteAsync("GET / HTTP/1.1\r\n\r\n"u8.ToArray());
-            // The listener answers with its multistream header, then closes: read to the end (bounded).
+            // Then end our side: the listener's multistream read ends mid-message, the handshake fails and the
+            // listener closes (without the end of input it would wait for its handshake deadline).
+            garbage.Client.Shutdown(System.Net.Sockets.SocketShutdown.Send);
             using var cut = new CancellationTokenSource(TestNodes.Wait);
             var buffer = new byte[256];
             try

@@ -124,14 +124,20 @@ public sealed class PinholeNodeTests : IAsyncLifetime
         var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var finished = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var server = await _nodes.StartAsync(b => b.Handle("/slow/1.0.0", async (_, stream, ct) =>
+        // The handler is released by the test, not by the clock: the drain deadline is only a hang guard here,
+        // far beyond any stall of a loaded machine (at 10 s a stalled handler could be cancelled mid-test).
+        var server = await _nodes.StartAsync(b =>
         {
-            entered.SetResult();
-            await release.Task;
-            await stream.WriteAsync(new byte[] { 42 }, ct);
-            stream.CompleteWrites();
-            finished.SetResult();
-        }));
+            b.Options.ShutdownTimeout = TimeSpan.FromMinutes(10);
+            b.Handle("/slow/1.0.0", async (_, stream, ct) =>
+            {
+                entered.SetResult();
+                await release.Task;
+                await stream.WriteAsync(new byte[] { 42 }, ct);
+                stream.CompleteWrites();
+                finished.SetResult();
+            });
+        });
         var client = await _nodes.StartAsync();
         client.Peers.Add(server.LocalPeer, addresses: [TestNodes.TcpAddress(server)]);
         await using var stream = await client.Connections.OpenStreamAsync(server.LocalPeer, "/slow/1.0.0");

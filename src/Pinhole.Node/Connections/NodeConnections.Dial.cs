@@ -62,7 +62,8 @@ public sealed partial class NodeConnections
             ObjectDisposedException.ThrowIf(_stopped, this);
             var slot = Slot(peer);
             slot.ReconnectSuspended = false;
-            if (slot.Primary is { Closed: false } primary)
+            // A connection the node is closing (idle, disconnected) is not handed out: dial a new one.
+            if (slot.Primary is { Closed: false, CloseNote: null } primary)
             {
                 return primary.Connection;
             }

@@ -307,7 +307,11 @@ public sealed partial class NodeConnections
         return completion.IsFaulted ? completion.Exception?.InnerException?.Message ?? "closed" : "closed";
     }
 
-    internal static async Task CloseAsync(ManagedConnection managed, string reason, CancellationToken cancellationToken)
+    /// <summary>
+    /// Closes a connection the node decided to close; once it returns, the manager has done its bookkeeping too
+    /// (slot, events), so a caller that connects again right after gets a new connection, never this one.
+    /// </summary>
+    private async Task CloseAsync(ManagedConnection managed, string reason, CancellationToken cancellationToken)
     {
         managed.CloseNote ??= reason;
         try
@@ -318,6 +322,8 @@ public sealed partial class NodeConnections
         {
         }
         await managed.Connection.DisposeAsync().ConfigureAwait(false);
+        // The completion callback may still be on its way; OnClosed runs once whoever comes first.
+        OnClosed(managed);
     }
 
     private PeerSlot Slot(PeerId peer)

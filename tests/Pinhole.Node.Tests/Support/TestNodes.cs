@@ -19,7 +19,13 @@ public sealed class TestNodes : IAsyncDisposable
         TimeProvider = time ?? TimeProvider.System,
         // On a fake clock a jump of minutes would send a keep-alive and expire it in the same jump, before the
         // peer (on real sockets) can answer: fake-clock tests run without keep-alives.
-        Transport = { KeepAliveInterval = time is FakeTimeProvider ? TimeSpan.Zero : TimeSpan.FromSeconds(30) },
+        // On the real clock the handshake deadline is only a hang guard: a loaded CI machine can stall a handshake
+        // for seconds, and no test here is about that deadline.
+        Transport =
+        {
+            KeepAliveInterval = time is FakeTimeProvider ? TimeSpan.Zero : TimeSpan.FromSeconds(30),
+            HandshakeTimeout = time is FakeTimeProvider ? TimeSpan.FromSeconds(10) : TimeSpan.FromSeconds(60),
+        },
     };
 
     public NodeIdentity NewIdentity()
