@@ -77,8 +77,33 @@ public sealed partial class PeerListener
                 }
                 continue;
             }
+            if (!DescriptorReserve.Process.HasRoom())
+            {
+                ShedForDescriptors(client);
+                continue;
+            }
             Admit(client);
         }
+    }
+
+    /// <summary>
+    /// The process is short of descriptors (see <see cref="DescriptorReserve"/>): <paramref name="client"/> is reset at
+    /// once (a socket with nothing pending closes synchronously) and the least advanced stranger is evicted, so each
+    /// such accept gives back more than it took. Admitting the newcomer in the evicted one's place would not: the
+    /// evicted handshake closes its socket only when its task next runs, and an accept loop draining a full backlog
+    /// never yields to it.
+    /// </summary>
+    private void ShedForDescriptors(Socket client)
+    {
+        var evicted = _handshakes.EvictLeastAdvanced();
+        AdmissionMetrics.CountDescriptorShortage(Transport, evicted ? "evicted" : "reset");
+        AdmissionMetrics.CountRefused(Transport, "descriptors");
+        if (_throttle.ShouldLog(out var suppressed))
+        {
+            ConnectionLog.Refused(_logger, null, "descriptors", suppressed);
+        }
+        Refuser.Reset(client);
+        DescriptorReserve.Process.Returned();
     }
 
     private void Admit(Socket client)

@@ -173,6 +173,16 @@ public sealed class OcapnTcpTlsListener : IAsyncDisposable
                 }
                 continue;
             }
+            // Short of descriptors (DescriptorReserve): reset this one at once and evict a stranger, so each such
+            // accept gives back more than it took (an evicted handshake closes its socket only when its task runs).
+            if (!DescriptorReserve.Process.HasRoom())
+            {
+                AdmissionMetrics.CountDescriptorShortage(Transport, _handshakes.EvictLeastAdvanced() ? "evicted" : "reset");
+                Count(null, "descriptors");
+                Refuser.Reset(socket);
+                DescriptorReserve.Process.Returned();
+                continue;
+            }
             Admit(socket);
         }
         _accepted.Writer.TryComplete();

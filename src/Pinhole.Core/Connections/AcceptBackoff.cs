@@ -30,7 +30,9 @@ internal sealed class AcceptBackoff
         || e.NativeErrorCode is 23 /* ENFILE */ or 24 /* EMFILE */ or 12 /* ENOMEM */ or 105 /* ENOBUFS */;
 
     /// <summary>A short name for metrics and logs.</summary>
-    public static string Describe(SocketException e) => e.NativeErrorCode switch
+    /// <remarks>.NET maps EMFILE and ENFILE both to <see cref="SocketError.TooManyOpenSockets"/> (and reports one
+    /// errno for it), so the two cannot be told apart here: both are "too_many_open_files".</remarks>
+    public static string Describe(SocketException e) => e.SocketErrorCode == SocketError.TooManyOpenSockets ? "too_many_open_files" : e.NativeErrorCode switch
     {
         24 => "emfile",
         23 => "enfile",

@@ -34,6 +34,13 @@ internal static class AdmissionMetrics
     public static readonly Counter<long> AcceptErrors = Meter.CreateCounter<long>(
         "pinhole.listener.accept_errors", "{error}", "accept() failures; the loop backs off and retries.");
 
+    public static readonly Counter<long> DescriptorShortage = Meter.CreateCounter<long>(
+        "pinhole.listener.descriptor_shortage", "{connection}",
+        "Sockets accepted while the process was short of file descriptors: a stranger's handshake was evicted to give one back (action=evicted) or the socket was reset (action=reset).");
+
+    public static void CountDescriptorShortage(string transport, string action) =>
+        DescriptorShortage.Add(1, new KeyValuePair<string, object?>("network.transport", transport), new KeyValuePair<string, object?>("action", action));
+
     public static void CountRefused(string transport, string reason) =>
         Refused.Add(1, new KeyValuePair<string, object?>("network.transport", transport), new KeyValuePair<string, object?>("reason", reason));
 

@@ -8,7 +8,7 @@ namespace Pinhole.Reliability.Tests.Exhaustion;
 /// The test assembly doubles as the program a test runs in a child process (under a low <c>ulimit -n</c>):
 /// <c>dotnet exec Pinhole.Reliability.Tests.dll listen</c> starts a <see cref="PeerListener"/> that echoes
 /// every stream, prints <c>listening PORT PEERID</c>, and on a line <c>report</c> on stdin prints
-/// <c>report accept_errors=N refused=N connections=N</c>; it exits when stdin closes.
+/// <c>report accept_errors=N shortage=N refused=N connections=N fds=N</c>; it exits when stdin closes.
 /// </summary>
 public static class ChildProgram
 {
@@ -23,6 +23,7 @@ public static class ChildProgram
         using var identity = NodeIdentity.Generate();
         using var acceptErrors = new MetricCollector<long>(null, AdmissionMetrics.MeterName, "pinhole.listener.accept_errors");
         using var refused = new MetricCollector<long>(null, AdmissionMetrics.MeterName, "pinhole.connection.refused");
+        using var shortage = new MetricCollector<long>(null, AdmissionMetrics.MeterName, "pinhole.listener.descriptor_shortage");
         await using var listener = await PeerListener.ListenAsync(new PeerListenerOptions
         {
             Identity = identity,
@@ -39,7 +40,7 @@ public static class ChildProgram
             if (line == "report")
             {
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"report accept_errors={acceptErrors.GetMeasurementSnapshot().Sum(m => m.Value)} refused={refused.GetMeasurementSnapshot().Sum(m => m.Value)} connections={listener.AuthenticatedCount}"));
+                    $"report accept_errors={acceptErrors.GetMeasurementSnapshot().Sum(m => m.Value)} shortage={shortage.GetMeasurementSnapshot().Sum(m => m.Value)} refused={refused.GetMeasurementSnapshot().Sum(m => m.Value)} connections={listener.AuthenticatedCount} fds={DescriptorReserve.CountOpenDescriptors()} accept_error_reasons={string.Join(",", acceptErrors.GetMeasurementSnapshot().Select(m => m.Tags["reason"]).Distinct())}"));
             }
         }
         await stop.CancelAsync();

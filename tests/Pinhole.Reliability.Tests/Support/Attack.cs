@@ -55,6 +55,9 @@ public sealed class Attack : IAsyncDisposable
     /// <summary>Times the server closed or reset an attacker connection.</summary>
     public long ClosedByServer => Interlocked.Read(ref _closedByServer);
 
+    /// <summary>Attack slots still running: each keeps one hostile connection open or reconnecting until disposed.</summary>
+    public int SlotsRunning => _slots.Count(t => !t.IsCompleted);
+
     /// <summary>Connect attempts that failed (backlog full, refused).</summary>
     public long FailedConnects => Interlocked.Read(ref _failedConnects);
 
