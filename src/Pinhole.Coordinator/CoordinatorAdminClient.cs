@@ -133,7 +133,10 @@ public sealed class CoordinatorAdminClient : IDisposable
 
     private async Task<T> PostAsync<T>(string path, object body, CancellationToken cancellationToken)
     {
-        using var content = JsonContent.Create(body, body.GetType(), options: AdminApiJsonContext.Default.Options);
+        // The source-generated contract, not reflection: the CLI is published NativeAOT (docs/packaging.md).
+        var contract = AdminApiJsonContext.Default.GetTypeInfo(body.GetType())
+            ?? throw new InvalidOperationException($"{body.GetType()} is not in AdminApiJsonContext.");
+        using var content = JsonContent.Create(body, contract);
         using var response = await SendAsync(() => _http.PostAsync(path, content, cancellationToken)).ConfigureAwait(false);
         return await ReadAsync<T>(response, cancellationToken).ConfigureAwait(false);
     }

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Net;
 using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
@@ -273,7 +274,9 @@ internal static class ApiRoutes
         return ConnectionResponse.From(info, now);
     }
 
-    private static Results<TResult, ProblemHttpResult> Guard<TResult>(Func<Results<TResult, ProblemHttpResult>> body) where TResult : IResult
+    // Results<T1, T2> keeps T1's methods for endpoint metadata (IL2091 in the NativeAOT publish of the CLI without it).
+    private static Results<TResult, ProblemHttpResult> Guard<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicMethods | DynamicallyAccessedMemberTypes.NonPublicMethods)] TResult>(
+        Func<Results<TResult, ProblemHttpResult>> body) where TResult : IResult
     {
         try
         {

@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using System.Globalization;
 
 namespace Pinhole.Core.Tests.Yamux.Interop;
 
@@ -6,11 +6,13 @@ namespace Pinhole.Core.Tests.Yamux.Interop;
 internal sealed class JsYamuxPeer : IAsyncDisposable
 {
     private const string Package = "@chainsafe/libp2p-yamux";
-    private readonly Process _process;
+    private readonly ExternalProcess _process;
 
-    private JsYamuxPeer(Process process, int port)
+    private JsYamuxPeer(ExternalProcess process, int port)
     {
         _process = process;
+        // Closing stdin ends the script; ExternalProcess kills it (its own PID only) if it lingers.
+        _process.StopGrace = TimeSpan.FromSeconds(5);
         Port = port;
     }
 
@@ -37,56 +39,30 @@ internal sealed class JsYamuxPeer : IAsyncDisposable
     /// <summary>Starts the js peer: listening (yamux server) or, with <paramref name="dialPort"/>, dialing us (yamux client).</summary>
     public static async Task<JsYamuxPeer> StartAsync(int? dialPort = null)
     {
-        var start = new ProcessStartInfo("node")
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(FindScript()!);
-        start.ArgumentList.Add(FindModules()!);
+        List<string> arguments = [FindScript()!, FindModules()!];
         if (dialPort is { } port)
         {
-            start.ArgumentList.Add(port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            arguments.Add(port.ToString(CultureInfo.InvariantCulture));
         }
-        var process = Process.Start(start) ?? throw new InvalidOperationException("node did not start");
+        var process = ExternalProcess.Start(Tools.Require("node"), arguments);
         if (dialPort is not null)
         {
             return new JsYamuxPeer(process, 0);
         }
         try
         {
-            var line = await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30));
-            if (line is null || !line.StartsWith("PORT ", StringComparison.Ordinal))
-            {
-                var error = await process.StandardError.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(5));
-                throw new InvalidOperationException($"The js peer did not start: {line} {error}");
-            }
-            return new JsYamuxPeer(process, int.Parse(line[5..], System.Globalization.CultureInfo.InvariantCulture));
+            // Throws with the peer's output if it exits or stays silent instead.
+            var line = await process.WaitForLineAsync(l => l.StartsWith("PORT ", StringComparison.Ordinal), TimeSpan.FromSeconds(30));
+            return new JsYamuxPeer(process, int.Parse(line[5..], CultureInfo.InvariantCulture));
         }
         catch
         {
-            process.Kill();
-            process.Dispose();
+            await process.DisposeAsync();
             throw;
         }
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        // Closing stdin ends the script; kill it if it lingers.
-        _process.StandardInput.Close();
-        try
-        {
-            await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(5));
-        }
-        catch (TimeoutException)
-        {
-            _process.Kill();
-        }
-        _process.Dispose();
-    }
+    public ValueTask DisposeAsync() => _process.DisposeAsync();
 
     private static string? FindModules()
     {
