@@ -1,5 +1,6 @@
 using Pinhole.Benchmarks.Identity;
 using Pinhole.Benchmarks.Messaging;
+using Pinhole.Benchmarks.Daemon;
 using Pinhole.Benchmarks.Relay;
 using Pinhole.Benchmarks.Transport;
 
@@ -8,7 +9,8 @@ namespace Pinhole.Benchmarks;
 /// <summary>
 /// <c>transport [--seconds N] [--rounds N] [--only a,b]</c> runs the whole-system loopback comparison with a
 /// bare SslStream (docs/performance.md); <c>keys</c> measures signing and verification against ECDSA P-256;
-/// <c>relay</c> compares relayed with direct connections (circuit relay v2); <c>messaging</c> measures channels
+/// <c>relay</c> compares relayed with direct connections (circuit relay v2); <c>node</c> the daemon's API and
+/// connect path with the direct one; <c>messaging</c> measures channels
 /// and codecs with CPU per message; any other arguments go to BenchmarkDotNet's switcher.
 /// </summary>
 internal static class Program
@@ -34,6 +36,10 @@ internal static class Program
         if (args.Length > 0 && args[0] == RelayChild.Command)
         {
             return RelayChild.Run(args[1..]);
+        }
+        if (args.Length > 0 && args[0] == NodeHarness.Command)
+        {
+            return NodeHarness.Run(args[1..]);
         }
         if (args.Length > 0 && args[0] == MessagingHarness.Command)
         {

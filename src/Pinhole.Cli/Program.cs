@@ -38,6 +38,7 @@ internal static class Program
         root.Subcommands.Add(PacketCommand.Create());
         root.Subcommands.Add(NetcheckCommand.Create());
         Commands.Daemon.DaemonCommands.Register(root);
+        root.Subcommands.Add(VpnCommand.Create());
         return root;
     }
 }

@@ -44,6 +44,9 @@ public sealed class CoordinatorOptions
     /// <summary>How often a shared store is re-read even without notifications (covers a lost NOTIFY). Default 5 s.</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>How long a node's TLS handshake and protocol negotiation may take. Default 10 s.</summary>
+    public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>How long one message may take to send before the subscriber is dropped as stuck. Default 60 s.</summary>
     public TimeSpan SendTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
@@ -85,7 +88,7 @@ public sealed class CoordinatorOptions
         {
             throw new ArgumentException("CoordinatorOptions.ClockSkew must be 0 to 1 hour.");
         }
-        if (HeartbeatInterval <= TimeSpan.Zero || PollInterval <= TimeSpan.Zero || SendTimeout <= TimeSpan.Zero)
+        if (HeartbeatInterval <= TimeSpan.Zero || PollInterval <= TimeSpan.Zero || SendTimeout <= TimeSpan.Zero || HandshakeTimeout <= TimeSpan.Zero)
         {
             throw new ArgumentException("CoordinatorOptions intervals must be positive.");
         }

@@ -75,6 +75,7 @@ public sealed partial class CoordinatorServer : IAsyncDisposable
                     ListenAddresses = options.ListenAddresses.Count > 0 ? options.ListenAddresses : [Multiaddr.Parse("/ip4/0.0.0.0/tcp/4100")],
                     MaxConnections = options.MaxConnections,
                     MaxConcurrentHandshakes = 256,
+                    HandshakeTimeout = options.HandshakeTimeout,
                     AcceptQueueLength = 1024,
                     Protocols = [CoordinatorMessage.Protocol],
                     TimeProvider = options.TimeProvider,

@@ -33,6 +33,7 @@ public sealed class AdminChangeRecord : NetworkRecord
         Previous = previous;
         Admins = admins;
         CreatedAt = createdAt;
+        Signers = [.. envelopes.Select(e => e.Signer)];
     }
 
     /// <inheritdoc/>
@@ -51,7 +52,7 @@ public sealed class AdminChangeRecord : NetworkRecord
     public DateTimeOffset CreatedAt { get; }
 
     /// <summary>The keys that signed it.</summary>
-    public IEnumerable<PeerId> Signers => Envelopes.Select(e => e.Signer);
+    public IReadOnlyList<PeerId> Signers { get; }
 
     /// <inheritdoc/>
     public override DateTimeOffset? Obsolete => null;

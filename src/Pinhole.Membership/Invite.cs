@@ -49,6 +49,8 @@ public sealed class Invite
         RedeemBy = redeemBy;
         MembershipNotAfter = membershipNotAfter;
         Id = RecordId.Compute(IdKind, envelope.Payload);
+        KeyId = key.PeerId;
+        Issuer = envelope.Signer;
     }
 
     /// <summary>The signed envelope.</summary>
@@ -64,7 +66,7 @@ public sealed class Invite
     public Libp2pPublicKey Key { get; }
 
     /// <summary>The invite key's PeerId (revoking it voids the invite).</summary>
-    public PeerId KeyId => Key.PeerId;
+    public PeerId KeyId { get; }
 
     /// <summary>Where the coordinator listens; each address ends in <c>/p2p/&lt;coordinator PeerId&gt;</c>.</summary>
     public IReadOnlyList<Multiaddr> Coordinators { get; }
@@ -88,7 +90,7 @@ public sealed class Invite
     public DateTimeOffset MembershipNotAfter { get; }
 
     /// <summary>The admin or issuer that signed it.</summary>
-    public PeerId Issuer => Envelope.Signer;
+    public PeerId Issuer { get; }
 
     /// <summary>Signs an invite for the one-time key <paramref name="inviteKey"/>.</summary>
     public static Invite Create(NodeIdentity issuer, NetworkId network, Libp2pPublicKey inviteKey, IEnumerable<Multiaddr> coordinators,

@@ -114,6 +114,15 @@ public sealed partial class MembershipClient
         }
     }
 
+    /// <summary>Starts a client from a state already verified in this process (simulations and tests of many members).</summary>
+    internal static MembershipClient StartFrom(MembershipClientOptions options, NetworkState state, ulong cursor = 0)
+    {
+        options.Validate(requireNetwork: false);
+        var client = new MembershipClient(options, state, cursor, options.Coordinators);
+        client.Start(null);
+        return client;
+    }
+
     // Asks the coordinators in turn for the network's genesis and admin chain; the genesis must hash to the id.
     private static async Task<(NetworkState State, PeerConnection Connection)> FetchNetworkAsync(MembershipClientOptions options, NetworkId network, IReadOnlyList<Multiaddr> coordinators, CancellationToken cancellationToken)
     {

@@ -60,9 +60,10 @@ public sealed partial class MembershipClient
                     if (message.CaughtUp)
                     {
                         delay = _options.ReconnectDelay;
+                        var member = IsMember(LocalPeer);
                         lock (_lock)
                         {
-                            _status = _view.IsMember(LocalPeer) ? MembershipStatus.Synced : MembershipStatus.NotMember;
+                            _status = member ? MembershipStatus.Synced : MembershipStatus.NotMember;
                         }
                         _caughtUp.TrySetResult();
                     }

@@ -33,6 +33,8 @@ public sealed partial class MembershipClient : IAsyncDisposable
     private readonly string? _cachePath;
     private readonly List<Task> _loops = [];
     private NetworkView _view;
+    private bool _viewDirty;
+    private bool _recomputeQueued;
     private ulong _cursor;
     private MembershipStatus _status;
     private EndpointRecord? _ownEndpoint;
@@ -61,16 +63,7 @@ public sealed partial class MembershipClient : IAsyncDisposable
     public PeerId LocalPeer => _identity.PeerId;
 
     /// <summary>The current verified view (recomputed when records arrive and when a validity edge passes).</summary>
-    public NetworkView View
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _view;
-            }
-        }
-    }
+    public NetworkView View => CurrentView();
 
     /// <summary>The coordinator change cursor the records are current to.</summary>
     public ulong Cursor
@@ -91,6 +84,7 @@ public sealed partial class MembershipClient : IAsyncDisposable
         {
             lock (_lock)
             {
+                _ = CurrentView(); // Brings NotMember up to date with records just applied.
                 return _status;
             }
         }
@@ -195,8 +189,8 @@ public sealed partial class MembershipClient : IAsyncDisposable
     {
         lock (_lock)
         {
-            // The view object stays valid until its next edge; past it (a timer not yet fired) recompute now.
-            if (_view.NextChange is { } edge && _time.GetUtcNow() >= edge)
+            // Recompute now if records arrived since, or a validity edge passed before its timer fired.
+            if (_viewDirty || (_view.NextChange is { } edge && _time.GetUtcNow() >= edge))
             {
                 Recompute();
             }
@@ -226,16 +220,35 @@ public sealed partial class MembershipClient : IAsyncDisposable
             }
             if (_state.Version != before)
             {
-                Recompute();
+                // Coalesced: a burst of changes costs one view computation, done by the event loop (or by the next reader).
+                _viewDirty = true;
                 _cacheDirty = true;
+                if (!_recomputeQueued)
+                {
+                    _recomputeQueued = true;
+                    _events.Writer.TryWrite(RecomputeQueued);
+                }
             }
         }
         return results;
     }
 
+    private void RecomputeQueued()
+    {
+        lock (_lock)
+        {
+            _recomputeQueued = false;
+            if (_viewDirty && _disposed == 0)
+            {
+                Recompute();
+            }
+        }
+    }
+
     // Under _lock: computes the view, queues the diff as an event, arms the timer for the next validity edge.
     private void Recompute()
     {
+        _viewDirty = false;
         var before = _view;
         var after = _state.GetView(_time.GetUtcNow());
         _view = after;

@@ -38,6 +38,7 @@ public sealed class MembershipRecord : NetworkRecord
         NotBefore = notBefore;
         NotAfter = notAfter;
         IssuedAt = issuedAt;
+        Issuer = envelope.Signer; // Derived once: a PeerId is a hash and a base58 string.
     }
 
     /// <inheritdoc/>
@@ -65,7 +66,7 @@ public sealed class MembershipRecord : NetworkRecord
     public DateTimeOffset IssuedAt { get; }
 
     /// <summary>The issuer (an admin or issuer key of the network).</summary>
-    public PeerId Issuer => Envelopes[0].Signer;
+    public PeerId Issuer { get; }
 
     /// <inheritdoc/>
     public override DateTimeOffset? Obsolete => NotAfter;

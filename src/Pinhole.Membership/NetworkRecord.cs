@@ -78,6 +78,18 @@ public abstract class NetworkRecord
         {
             throw new FormatException($"Record is {blob.Length} bytes; at most {MaxEncodedLength} are accepted.");
         }
+        var key = Internal.Digest.Hash(blob);
+        if (Internal.RecordMemo.TryGet(key, out var known))
+        {
+            return known;
+        }
+        var decoded = DecodeNew(blob);
+        Internal.RecordMemo.Add(key, decoded);
+        return decoded;
+    }
+
+    private static NetworkRecord DecodeNew(ReadOnlySpan<byte> blob)
+    {
         var reader = new ProtobufReader(blob);
         var fields = new Internal.FieldTracker("RecordBlob");
         ulong kind = 0;

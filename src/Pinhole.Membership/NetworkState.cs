@@ -167,7 +167,7 @@ public sealed partial class NetworkState
         {
             return ApplyResult.Reject(MembershipError.Unauthorized, $"{change} is signed by {stranger}, which is not an admin of epoch {change.Epoch - 1}.");
         }
-        var votes = previousAdmins.CountAdminSignatures(change.Envelopes);
+        var votes = change.Signers.Distinct().Count(previousAdmins.IsAdmin);
         if (votes < previousAdmins.Threshold)
         {
             return ApplyResult.Reject(MembershipError.ThresholdNotMet, $"{change} has {votes} admin signature(s); epoch {change.Epoch - 1} requires {previousAdmins.Threshold}.");

@@ -30,6 +30,7 @@ public sealed class RevocationRecord : NetworkRecord
         Threshold = threshold;
         IssuedAt = issuedAt;
         Reason = reason;
+        Issuer = envelope.Signer;
     }
 
     /// <inheritdoc/>
@@ -48,7 +49,7 @@ public sealed class RevocationRecord : NetworkRecord
     public string Reason { get; }
 
     /// <summary>The admin or issuer that signed it.</summary>
-    public PeerId Issuer => Envelopes[0].Signer;
+    public PeerId Issuer { get; }
 
     /// <summary>No credential issued before the threshold lives longer than the longest membership, so nothing it voids is left after that.</summary>
     public override DateTimeOffset? Obsolete => Threshold + RecordFormat.MaxMembershipLifetime;

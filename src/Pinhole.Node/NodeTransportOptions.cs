@@ -30,6 +30,12 @@ public sealed class NodeTransportOptions
     /// <summary>UDP sockets the sockets API may hold at once. Default 256.</summary>
     public int MaxSockets { get; set; } = 256;
 
+    /// <summary>
+    /// Bind the TCP listener with SO_REUSEPORT so that hole punching (DCUtR) can dial from the listen port. Set by
+    /// <see cref="NodeRelayExtensions.UseRelays"/> when hole punching is on. Default false.
+    /// </summary>
+    public bool ReusePort { get; set; }
+
     internal void Validate()
     {
         if (MaxSockets < 0)

@@ -22,7 +22,8 @@ public sealed partial class PinholeNode
 
     /// <summary>
     /// Every address a peer can dial, each ending in <c>/p2p/&lt;PeerId&gt;</c>: TCP (libp2p) addresses, then
-    /// the UDP (DTLS) ones; wildcard binds expand to the host's interface addresses.
+    /// the UDP (DTLS) ones, then those of services that are <see cref="INodeAddressSource"/>s (relay circuits); wildcard
+    /// binds expand to the host's interface addresses.
     /// </summary>
     public IReadOnlyList<Multiaddr> GetDialableAddresses()
     {
@@ -36,7 +37,7 @@ public sealed partial class PinholeNode
                 udp.Add(Multiaddr.FromIPEndPoint(endPoint, "udp").Encapsulate(LocalPeer));
             }
         }
-        return [.. tcp, .. udp];
+        return [.. tcp, .. udp, .. _parts.Services.OfType<INodeAddressSource>().SelectMany(s => s.GetAddresses())];
     }
 
     /// <summary>
@@ -190,6 +191,7 @@ public sealed partial class PinholeNode
         MaxStreamsPerConnection = Options.Transport.MaxStreamsPerConnection,
         MaxConnections = Options.Transport.MaxInboundConnections,
         MaxConcurrentHandshakes = Options.Transport.MaxConcurrentHandshakes,
+        ReusePort = Options.Transport.ReusePort,
         IdleTimeout = TimeSpan.Zero,
         TimeProvider = Options.TimeProvider,
         LoggerFactory = Options.LoggerFactory,

@@ -131,7 +131,9 @@ public sealed class PinholeNodeBuilder
             [.. _services],
             [.. _dialers],
             [.. _routes],
-            _datagramLayer,
+            _datagramLayer ?? (Options.StunServers.Count > 0
+                ? new StunDatagramLayerFactory(Options.StunServers, Options.TimeProvider, Options.LoggerFactory)
+                : null),
             _datagramHandler,
             _ocapnHandler));
     }

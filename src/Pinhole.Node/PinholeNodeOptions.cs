@@ -33,6 +33,14 @@ public sealed class PinholeNodeOptions
     /// </summary>
     public IList<Multiaddr> ListenAddresses { get; init; } = [];
 
+    /// <summary>
+    /// STUN servers (<see cref="System.Net.IPEndPoint"/> or <see cref="System.Net.DnsEndPoint"/>) that tell each UDP
+    /// socket of the node its public address (<c>publicAddress</c> of <c>POST /v1/sockets</c>). When set, and no
+    /// other layer was plugged in with <see cref="PinholeNodeBuilder.UseDatagramLayer"/>, every UDP socket gets a
+    /// <see cref="StunDatagramLayerFactory"/> layer (STUN and DTLS on one port; Binding requests answered). Default none.
+    /// </summary>
+    public IList<EndPoint> StunServers { get; init; } = [];
+
     /// <summary>Also listen for DTLS datagrams on UDP, on the port number of each TCP address. Default true.</summary>
     public bool EnableUdp { get; set; } = true;
 
@@ -109,6 +117,13 @@ public sealed class PinholeNodeOptions
         if (ShutdownTimeout < TimeSpan.Zero)
         {
             throw new ArgumentOutOfRangeException(nameof(ShutdownTimeout), ShutdownTimeout, "Must not be negative.");
+        }
+        foreach (var server in StunServers)
+        {
+            if (server is not (IPEndPoint { Port: > 0 } or DnsEndPoint { Port: > 0 }))
+            {
+                throw new ArgumentException($"STUN server '{server}' must be IP:PORT or HOST:PORT with a port.", nameof(StunServers));
+            }
         }
         ArgumentNullException.ThrowIfNull(Transport, nameof(Transport));
         ArgumentNullException.ThrowIfNull(Connections, nameof(Connections));

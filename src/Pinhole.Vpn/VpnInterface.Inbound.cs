@@ -70,15 +70,16 @@ public sealed partial class VpnInterface
                             break;
                     }
                 }
-                if (count > 0)
-                {
-                    _tun.Write(toTun.AsSpan(0, count));
-                }
+                // Roam before the packets reach the kernel: a reply to them must already go to the new address.
                 foreach (Peer peer in touched)
                 {
                     EndBatch(peer);
                 }
                 touched.Clear();
+                if (count > 0)
+                {
+                    _tun.Write(toTun.AsSpan(0, count));
+                }
             }
         }
         catch (Exception e) when (!IsStopping)

@@ -104,7 +104,7 @@ public sealed partial class VpnInterface : IAsyncDisposable
                     VpnLog.OffloadProbe(lf.CreateLogger<VpnInterface>(), probe);
                 }
             }
-            var vpn = new VpnInterface(options, tun, transport, netlink, VpnTimings.Default);
+            var vpn = new VpnInterface(options, tun, transport, netlink, options.Timings ?? VpnTimings.Default);
             await vpn.StartCoreAsync(cancellationToken).ConfigureAwait(false);
             return vpn;
         }
@@ -117,8 +117,8 @@ public sealed partial class VpnInterface : IAsyncDisposable
         }
     }
 
-    /// <summary>1500-byte path over IPv6.</summary>
-    internal static int DefaultMtu => 1500 - Overhead(ipv6: true);
+    /// <summary>The default TUN MTU: a 1500-byte path over IPv6 minus the overhead (1423).</summary>
+    public static int DefaultMtu => 1500 - Overhead(ipv6: true);
 
     /// <summary>Starts an interface over a given TUN and transport (in-memory doubles in tests).</summary>
     internal static async Task<VpnInterface> StartOverAsync(VpnInterfaceOptions options, ITunDevice tun, IPacketTransport transport, VpnTimings? timings = null, CancellationToken cancellationToken = default)

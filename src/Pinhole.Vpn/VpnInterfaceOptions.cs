@@ -54,7 +54,11 @@ public sealed class VpnInterfaceOptions
     /// <summary>Logging.</summary>
     public ILoggerFactory? LoggerFactory { get; set; }
 
-    internal void Validate()
+    /// <summary>Timer settings other than WireGuard's (tests that must not see pings, probes or passive keepalives).</summary>
+    internal VpnTimings? Timings { get; set; }
+
+    /// <summary>Checks every setting; throws <see cref="ArgumentException"/> naming the first problem. <see cref="VpnInterface.StartAsync(VpnInterfaceOptions, CancellationToken)"/> calls it.</summary>
+    public void Validate()
     {
         if (Identity is null)
         {

@@ -38,4 +38,7 @@ internal static partial class VpnLog
 
     [LoggerMessage(11009, LogLevel.Information, "VPN {Interface} down")]
     internal static partial void Stopped(ILogger logger, string @interface);
+
+    [LoggerMessage(11011, LogLevel.Warning, "VPN peers not updated from network {Network}")]
+    internal static partial void PeersNotUpdated(ILogger logger, string network, Exception error);
 }

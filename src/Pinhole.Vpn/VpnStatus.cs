@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.Json.Serialization;
 using Pinhole.Vpn.Routing;
 
 namespace Pinhole.Vpn;
@@ -64,13 +65,17 @@ public sealed record VpnPeerStatus
     /// <summary>Packets sent.</summary>
     public long TxPackets { get; init; }
 
-    /// <summary>Round-trip time of the last ping answered, or null.</summary>
+    /// <summary>Round-trip time of the last ping answered, or null (JSON: <c>rttMs</c>).</summary>
+    [JsonPropertyName("rttMs")]
+    [JsonConverter(typeof(NullableMillisecondsConverter))]
     public TimeSpan? Rtt { get; init; }
 
     /// <summary>Largest outer packet known to pass (probed), or null before a probe answered.</summary>
     public int? PathMtu { get; init; }
 
-    /// <summary>Persistent keepalive interval (zero = off).</summary>
+    /// <summary>Persistent keepalive interval (zero = off; JSON: <c>persistentKeepaliveMs</c>).</summary>
+    [JsonPropertyName("persistentKeepaliveMs")]
+    [JsonConverter(typeof(MillisecondsConverter))]
     public TimeSpan PersistentKeepalive { get; init; }
 
     /// <summary>Packets dropped: no key yet (queue full), a source address the peer does not own, send failures.</summary>

@@ -212,9 +212,10 @@ public sealed class ConnectionManagerTests : IAsyncLifetime
     public async Task IdleConnectionsCloseButKeepConnectedOnesStay()
     {
         var time = TestNodes.FakeClock();
+        var idleTimeout = TimeSpan.FromMinutes(1);
         var server = await _nodes.StartAsync();
         var kept = await _nodes.StartAsync();
-        var client = await _nodes.StartAsync(b => b.Options.Connections.IdleTimeout = TimeSpan.FromMinutes(1), time: time);
+        var client = await _nodes.StartAsync(b => b.Options.Connections.IdleTimeout = idleTimeout, time: time);
         using var events = client.Events.Subscribe();
         client.Peers.Add(server.LocalPeer, addresses: [TestNodes.TcpAddress(server)]);
         client.Peers.Add(kept.LocalPeer, keepConnected: true, addresses: [TestNodes.TcpAddress(kept)]);
@@ -226,16 +227,36 @@ public sealed class ConnectionManagerTests : IAsyncLifetime
         await TestNodes.UntilAsync(() => server.Peers.Get(client.LocalPeer)?.Addresses.Count > 0 && kept.Peers.Get(client.LocalPeer)?.Addresses.Count > 0, "the peers identified the client");
         await TestNodes.UntilAsync(() => client.Connections.List().All(c => c.Streams == 0), "no stream open");
 
-        time.Advance(TimeSpan.FromSeconds(30));
-        await Task.Delay(100);
-        Assert.Equal(2, client.Connections.Count);
-        time.Advance(TimeSpan.FromSeconds(31));
+        // The clock has not moved since the connections opened, so no activity is stamped later than now. The
+        // housekeeping passes run inside Advance (FakeTimeProvider calls timers on the caller's thread) and mark
+        // what they close as Closing in the same step: each state below is the decision of the passes so far.
+        var quiet = time.GetUtcNow();
+        var period = NodeConnections.HousekeepingPeriod(client.Options.Connections);
+        ConnectionState StateOf(PinholeNode peer) =>
+            client.Connections.List(peer.LocalPeer) is [var only] ? only.State : throw new InvalidOperationException($"{peer.LocalPeer}: not exactly one connection");
+        while (time.GetUtcNow() + period < quiet + idleTimeout)
+        {
+            time.Advance(period);
+            Assert.Equal(ConnectionState.Active, StateOf(server));
+            Assert.Equal(ConnectionState.Active, StateOf(kept));
+        }
+        // The first pass at or past the timeout closes the idle one (yamux stamps activity before it handles a
+        // frame, so nothing seen above was stamped later than `quiet`); the kept one is never touched.
+        time.Advance(period);
+        Assert.True(time.GetUtcNow() - quiet >= idleTimeout);
+        // Closing, or already gone if the close completed inside that step (the event below says which it was).
+        Assert.All(client.Connections.List(server.LocalPeer), c => Assert.Equal(ConnectionState.Closing, c.State));
+        Assert.Equal(ConnectionState.Active, StateOf(kept));
         var closed = await TestNodes.NextAsync<PeerDisconnectedEvent>(events);
 
         Assert.Equal(server.LocalPeer, closed.Peer);
         Assert.StartsWith("idle for", closed.Reason, StringComparison.Ordinal);
-        time.Advance(TimeSpan.FromMinutes(5));
-        await Task.Delay(100);
+        var keptFor = time.GetUtcNow() + TimeSpan.FromMinutes(5);
+        while (time.GetUtcNow() < keptFor)
+        {
+            time.Advance(period);
+            Assert.Equal(ConnectionState.Active, StateOf(kept));
+        }
         Assert.Equal(kept.LocalPeer, Assert.Single(client.Connections.List()).Peer);
     }
 

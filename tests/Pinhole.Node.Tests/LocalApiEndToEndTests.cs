@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Pinhole.Nat;
 using Pinhole.Node.Api;
 
 namespace Pinhole.Node.Tests;
@@ -101,11 +102,23 @@ public sealed class LocalApiEndToEndTests : IAsyncLifetime
         Assert.Equal(1, a.Connections.Count);
     }
 
-    [Fact]
-    public async Task SocketsCarryDatagramsBetweenTwoNodesOverDtls()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task SocketsCarryDatagramsBetweenTwoNodesOverDtls(bool withStun)
     {
-        var (a, apiA) = await ApiNodes.StartAsync(_nodes);
-        var (b, apiB) = await ApiNodes.StartAsync(_nodes);
+        // With STUN servers configured, every UDP socket of the nodes is shared by STUN and DTLS (Pinhole.Nat's
+        // UdpMux) and learns its public address from the server (on loopback: the address it is bound to).
+        await using var stunServer = withStun ? StunServer.Bind(new IPEndPoint(IPAddress.Loopback, 0)) : null;
+        void Stun(PinholeNodeBuilder builder)
+        {
+            if (stunServer is not null)
+            {
+                builder.Options.StunServers.Add(stunServer.LocalEndPoints[0]);
+            }
+        }
+        var (a, apiA) = await ApiNodes.StartAsync(_nodes, Stun);
+        var (b, apiB) = await ApiNodes.StartAsync(_nodes, Stun);
         using var clientA = apiA;
         using var clientB = apiB;
         using var appA = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
@@ -114,7 +127,21 @@ public sealed class LocalApiEndToEndTests : IAsyncLifetime
         var socketA = await clientA.CreateSocketAsync(new CreateSocketRequest("127.0.0.1:0"));
         var socketB = await clientB.CreateSocketAsync(new CreateSocketRequest("127.0.0.1:0", ForwardTo: appB.Client.LocalEndPoint!.ToString()));
         Assert.Equal("bound", socketA.State);
-        Assert.Null(socketA.PublicAddress); // no NAT traversal layer plugged in
+        if (stunServer is null)
+        {
+            Assert.Null(socketA.PublicAddress); // no NAT traversal layer plugged in
+        }
+        else
+        {
+            Assert.Equal(socketA.LocalAddress, socketA.PublicAddress);
+            Assert.Equal(socketB.LocalAddress, socketB.PublicAddress);
+            Assert.True(stunServer.RequestsServed >= 2);
+            // The node's own UDP port answers STUN Binding requests too (peers may ask any node where they are seen).
+            await using var probe = UdpMux.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            var nodeUdp = b.ListenAddresses.First(x => x.ToString().Contains("/udp/", StringComparison.Ordinal)).ToIPEndPoint();
+            var seen = await probe.Stun.BindingAsync(nodeUdp).WaitAsync(TestNodes.Wait);
+            Assert.Equal((IPEndPoint)probe.LocalEndPoint, seen.Message.ReflexiveAddress);
+        }
         Assert.NotNull(socketA.ForwardAddress);
 
         var waiting = await clientB.ConnectSocketAsync(socketB.Id, new SocketPeerRequest(a.LocalPeer.ToString(), Mode: "wait"));

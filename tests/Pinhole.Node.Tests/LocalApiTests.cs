@@ -246,6 +246,41 @@ public sealed class LocalApiTests : IAsyncLifetime
         Assert.Contains("pinhole_network_io_bytes_total", text, StringComparison.Ordinal);
         Assert.Contains("network_io_direction=\"transmit\"", text, StringComparison.Ordinal);
         Assert.DoesNotContain(other.LocalPeer.ToString(), text, StringComparison.Ordinal);
+
+        // The listeners' counters (meter Pinhole.Net) are exported too: a peer that dialled in is counted as
+        // accepted, and a client that sends garbage instead of multistream-select as a handshake failure.
+        await other.Connections.DisconnectAsync(node.LocalPeer);
+        other.Peers.Add(node.LocalPeer, addresses: [TestNodes.TcpAddress(node)]);
+        await other.Connections.ConnectAsync(node.LocalPeer);
+        using (var garbage = new System.Net.Sockets.TcpClient())
+        {
+            await garbage.ConnectAsync(TestNodes.TcpAddress(node).ToIPEndPoint());
+            var stream = garbage.GetStream();
+            await stream.WriteAsync("GET / HTTP/1.1\r\n\r\n"u8.ToArray());
+            // The listener answers with its multistream header, then closes: read to the end (bounded).
+            using var cut = new CancellationTokenSource(TestNodes.Wait);
+            var buffer = new byte[256];
+            try
+            {
+                while (await stream.ReadAsync(buffer, cut.Token) > 0)
+                {
+                }
+            }
+            catch (IOException)
+            {
+                // Reset instead of closed: over as well.
+            }
+        }
+        var listeners = "";
+        for (var attempt = 0; !(listeners.Contains("pinhole_connection_accepted_total{", StringComparison.Ordinal)
+            && listeners.Contains("pinhole_handshake_failed_total{", StringComparison.Ordinal)); attempt++)
+        {
+            Assert.True(attempt < 300, "the listener's counters are exported:\n" + listeners);
+            await Task.Delay(attempt == 0 ? 0 : 100);
+            listeners = await client.GetTextAsync("metrics");
+        }
+        Assert.Contains("network_transport=\"tcp\"", listeners, StringComparison.Ordinal);
+        Assert.DoesNotContain(other.LocalPeer.ToString(), listeners, StringComparison.Ordinal);
     }
 
     internal static async Task<(HttpStatusCode Status, string? ContentType, JsonElement Json)> RawAsync(PinholeApiClient client, HttpMethod method, string path, string? body)

@@ -4,7 +4,7 @@ using Pinhole.Testing;
 namespace Pinhole.Vpn.Tests;
 
 /// <summary>
-/// A behind a NAT router R (masquerade, UDP conntrack timeout 2 s, unsolicited inbound dropped), B public:
+/// A behind a NAT router R (masquerade, UDP conntrack timeout <c>udpTimeout</c>, unsolicited inbound dropped), B public:
 /// A 10.1.0.2 — R 10.1.0.1 | 203.0.113.1 — B 203.0.113.2. B knows no endpoint for A.
 /// </summary>
 internal sealed class NatLab : IAsyncDisposable
@@ -14,12 +14,14 @@ internal sealed class NatLab : IAsyncDisposable
     internal required NetworkNamespace B { get; init; }
     internal required VpnLab Vpn { get; init; }
 
-    internal static async Task<NatLab> CreateAsync(TimeSpan keepalive)
+    internal static async Task<NatLab> CreateAsync(TimeSpan keepalive, int udpTimeoutSeconds = 2, VpnTimings? timings = null)
     {
         var lab = await VpnLab.CreateAsync(configure: (a, b) =>
         {
             a.Peers[0].Endpoint = IPEndPoint.Parse("203.0.113.2:51820");
             a.Peers[0].PersistentKeepalive = keepalive;
+            a.Timings = timings;
+            b.Timings = timings;
         }, start: false);
         // Rewire: the lab's direct veth is replaced by a path through a router.
         await lab.A.ExecAsync("ip", "link", "del", "eth0");
@@ -50,8 +52,9 @@ internal sealed class NatLab : IAsyncDisposable
                 }
                 """);
             // After the nat table exists conntrack is loaded: short UDP timeouts, as wireguard-go's netns.sh.
-            await r.SysctlAsync("net.netfilter.nf_conntrack_udp_timeout", "2");
-            await r.SysctlAsync("net.netfilter.nf_conntrack_udp_timeout_stream", "2");
+            string timeout = udpTimeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            await r.SysctlAsync("net.netfilter.nf_conntrack_udp_timeout", timeout);
+            await r.SysctlAsync("net.netfilter.nf_conntrack_udp_timeout_stream", timeout);
             lab.StartB();
             lab.StartA();
             return new NatLab { A = lab.A, R = r, B = lab.B, Vpn = lab };

@@ -1,4 +1,5 @@
 using System.Net;
+using Pinhole.Testing;
 using Pinhole.Vpn.DataPlane;
 using Pinhole.Vpn.Routing;
 using Pinhole.Vpn.Tun;
@@ -54,18 +55,7 @@ internal sealed class VpnPair : IAsyncDisposable
     }
 
     /// <summary>Waits (bounded, as a hang guard) until <paramref name="condition"/> holds.</summary>
-    internal static async Task WaitUntilAsync(Func<bool> condition, string what)
-    {
-        using var cts = new CancellationTokenSource(Patience);
-        while (!condition())
-        {
-            if (cts.IsCancellationRequested)
-            {
-                throw new TimeoutException($"Gave up waiting for {what} after {Patience}.");
-            }
-            await Task.Delay(10);
-        }
-    }
+    internal static Task WaitUntilAsync(Func<bool> condition, string what) => Eventually.TrueAsync(condition, what, Patience);
 
     public async ValueTask DisposeAsync()
     {

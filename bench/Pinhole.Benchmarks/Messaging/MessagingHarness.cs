@@ -8,7 +8,8 @@ namespace Pinhole.Benchmarks.Messaging;
 /// <c>messaging [--rounds N] [--scale F]</c>: one channel over a real Pinhole connection (TCP loopback, TLS 1.3,
 /// yamux; both ends in this process), messages per second and process CPU per message, for the codecs users pick
 /// between; and the codecs alone (encode + decode, no transport). Rounds alternate the order of the scenarios;
-/// medians are printed (docs/performance.md, "Messaging").
+/// medians are printed (docs/performance.md, "Messaging"). <c>--codec-only NAME --ops N</c> runs one codec scenario
+/// N times and nothing else, for counting instructions under valgrind on a machine too busy for timings.
 /// </summary>
 internal static partial class MessagingHarness
 {
@@ -31,6 +32,8 @@ internal static partial class MessagingHarness
     {
         var rounds = 5;
         var scale = 1.0;
+        string? codecOnly = null;
+        var ops = 0;
         for (var i = 0; i < args.Length; i++)
         {
             var value = i + 1 < args.Length ? args[i + 1] : null;
@@ -38,8 +41,11 @@ internal static partial class MessagingHarness
             {
                 case "--rounds": rounds = int.Parse(value!, CultureInfo.InvariantCulture); i++; break;
                 case "--scale": scale = double.Parse(value!, CultureInfo.InvariantCulture); i++; break;
+                // For instruction counts (valgrind --tool=callgrind): one codec scenario, a fixed number of operations.
+                case "--codec-only": codecOnly = value; i++; break;
+                case "--ops": ops = int.Parse(value!, CultureInfo.InvariantCulture); i++; break;
                 default:
-                    Console.Error.WriteLine($"Unknown option '{args[i]}'. Usage: messaging [--rounds N] [--scale F]");
+                    Console.Error.WriteLine($"Unknown option '{args[i]}'. Usage: messaging [--rounds N] [--scale F] [--codec-only NAME-PART --ops N]");
                     return 2;
             }
         }
@@ -59,6 +65,12 @@ internal static partial class MessagingHarness
             new("3-field record (MessageCodec.Record), encode + decode", n => EncodeDecode(OrderRecordCodec, order, n)),
         };
         AddScenarios(channels, codecs);
+        if (codecOnly is not null)
+        {
+            var scenario = codecs.Single(c => c.Name.Contains(codecOnly, StringComparison.Ordinal));
+            Console.WriteLine($"{scenario.Name}: {ops} operations, {scenario.Run(ops)} bytes");
+            return 0;
+        }
 
         Console.WriteLine($"pinhole messaging benchmark: {Environment.ProcessorCount} cores, {rounds} rounds, scale {scale}");
         var rate = new Dictionary<string, List<double>>();

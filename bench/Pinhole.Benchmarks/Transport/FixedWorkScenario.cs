@@ -11,6 +11,10 @@ namespace Pinhole.Benchmarks.Transport;
 /// Under valgrind everything runs ~50-100 times slower, so every timer of the Pinhole side runs on a clock
 /// slowed down by the same factor (<see cref="SlowTimeProvider"/>) and the harness's own bounds are an hour:
 /// a keepalive or handshake timeout must not end the run.
+/// Message scenarios take thousands of units instead of MiB: <c>fixed requests 10</c> makes 10,000
+/// <c>RequestAsync</c> round trips (a new reply stream each), <c>fixed pingpong 10</c> 10,000 64-byte bare
+/// SslStream round trips, <c>fixed small 100</c> sends 100,000 64-byte messages on one channel; with
+/// <c>strace -f -c</c> or <c>perf stat -e context-switches</c> that gives system calls and thread switches per unit.
 /// </summary>
 internal static class FixedWorkScenario
 {
@@ -20,7 +24,7 @@ internal static class FixedWorkScenario
     {
         if (args.Length != 2 || !int.TryParse(args[1], NumberStyles.None, CultureInfo.InvariantCulture, out var mib) || mib < 1)
         {
-            Console.Error.WriteLine("Usage: fixed bare1|pinhole1|bare64|pinhole64 MIB");
+            Console.Error.WriteLine("Usage: fixed bare1|pinhole1|bare64|pinhole64 MIB, or fixed requests|pingpong|small THOUSANDS");
             return 2;
         }
         var bytes = (long)mib << 20;
@@ -34,6 +38,9 @@ internal static class FixedWorkScenario
             "bare64" => BareAsync(identities, 64, bytes),
             "pinhole1" => PinholeAsync(identities, 1, bytes),
             "pinhole64" => PinholeAsync(identities, 64, bytes),
+            "requests" => FixedMessagingScenario.RequestsAsync(mib * 1000),
+            "pingpong" => FixedMessagingScenario.PingPongAsync(mib * 1000),
+            "small" => FixedMessagingScenario.SmallAsync(mib * 1000),
             _ => null,
         };
         if (task is null)
@@ -43,7 +50,7 @@ internal static class FixedWorkScenario
         }
         task.GetAwaiter().GetResult();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{args[0]}: {mib} MiB in {clock.Elapsed.TotalSeconds:F2} s, {(Harness.CpuTime() - cpu).TotalSeconds:F2} CPU s"));
+            $"{args[0]}: {mib} {(args[0] is "requests" or "pingpong" or "small" ? "thousand" : "MiB")} in {clock.Elapsed.TotalSeconds:F2} s, {(Harness.CpuTime() - cpu).TotalSeconds:F2} CPU s"));
         return 0;
     }
 

@@ -38,9 +38,15 @@ internal static class MessagingScenario
             await reading;
         });
 
-    /// <summary>Bytes per second: 64 KiB messages on one channel.</summary>
+    /// <summary>Bytes per second: 64 KiB messages on one channel, received as pooled leases
+    /// (<see cref="MessageCodec.PooledMemory"/>, the codec meant for bulk payloads; each lease is disposed once counted).</summary>
     public static Task<double> ChannelBulkAsync(MessagingPeers peers, TimeSpan duration) =>
-        ChannelAsync(peers, duration, BulkSize, perGiB: true);
+        ChannelAsync(peers, duration, BulkSize, perGiB: true, MessageCodec.PooledMemory,
+            payload => new ArrayLease(payload), static lease => { var length = lease.Memory.Length; lease.Dispose(); return length; });
+
+    /// <summary>Bytes per second: 64 KiB messages on one channel, each received into a new array (<see cref="MessageCodec.Memory"/>).</summary>
+    public static Task<double> ChannelBulkArraysAsync(MessagingPeers peers, TimeSpan duration) =>
+        ChannelAsync(peers, duration, BulkSize, perGiB: true, MessageCodec.Memory, static payload => payload, static message => message.Length);
 
     /// <summary>Messages per second: 64-byte records through a pipe into SslStream (the pump batches them).</summary>
     public static Task<double> BareSmallAsync(MessagingPeers peers, TimeSpan duration) =>
@@ -70,7 +76,7 @@ internal static class MessagingScenario
 
     /// <summary>Messages per second: 64-byte messages on one channel.</summary>
     public static Task<double> ChannelSmallAsync(MessagingPeers peers, TimeSpan duration) =>
-        ChannelAsync(peers, duration, SmallSize, perGiB: false);
+        ChannelAsync(peers, duration, SmallSize, perGiB: false, MessageCodec.Memory, static payload => payload, static message => message.Length);
 
     /// <summary>Microseconds per round trip: 64 bytes out and back on the bare SslStream pair.</summary>
     public static async Task<double> BarePingPongAsync(MessagingPeers peers, TimeSpan duration)
@@ -138,22 +144,24 @@ internal static class MessagingScenario
         return 1e6 / rate;
     }
 
-    private static async Task<double> ChannelAsync(MessagingPeers peers, TimeSpan duration, int size, bool perGiB)
+    private static async Task<double> ChannelAsync<T>(MessagingPeers peers, TimeSpan duration, int size, bool perGiB,
+        IMessageCodec<T> codec, Func<byte[], T> message, Func<T, int> consume)
     {
-        var sender = await peers.ClientSession.OpenSenderAsync(MessageCodec.Memory);
-        var receiver = await peers.ServerSession.AcceptReceiverAsync(MessageCodec.Memory);
+        var sender = await peers.ClientSession.OpenSenderAsync(codec);
+        var receiver = await peers.ServerSession.AcceptReceiverAsync(codec);
         try
         {
             return await MeasureAsync(duration, perGiB, async (count, stop) =>
             {
-                ReadOnlyMemory<byte> payload = Payload(size);
+                var payload = message(Payload(size));
                 var reading = Task.Run(async () =>
                 {
                     while (await receiver.WaitToReadAsync())
                     {
-                        while (receiver.TryRead(out var message))
+                        while (receiver.TryRead(out var received))
                         {
-                            Interlocked.Add(ref count.Value, perGiB ? message.Length : 1);
+                            var length = consume(received);
+                            Interlocked.Add(ref count.Value, perGiB ? length : 1);
                         }
                     }
                 }, CancellationToken.None);
@@ -179,6 +187,16 @@ internal static class MessagingScenario
         var payload = new byte[size];
         new Random(size).NextBytes(payload);
         return payload;
+    }
+
+    /// <summary>The sender's payload as a lease (the codec only reads it; never disposed).</summary>
+    private sealed class ArrayLease(byte[] array) : IMemoryOwner<byte>
+    {
+        public Memory<byte> Memory => array;
+
+        public void Dispose()
+        {
+        }
     }
 
     private sealed class Counter

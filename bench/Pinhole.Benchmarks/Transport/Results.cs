@@ -56,6 +56,8 @@ internal sealed class Results
         Row("connect to first byte (lower is better)", "first byte bare", "first byte pinhole", "<=", 1.05);
         Row("64 KiB messages on one channel", "throughput msg bare 64 KiB writes", "throughput msg channel 64 KiB messages", ">=", 0.80);
         Row("(info) CPU per GiB, 64 KiB messages (lower is better)", "cpu/GiB msg bare 64 KiB writes", "cpu/GiB msg channel 64 KiB messages", null, 0);
+        Row("(info) 64 KiB messages, each received into a new array (MessageCodec.Memory)", "throughput msg bare 64 KiB writes", "throughput msg channel 64 KiB messages, new array each", null, 0);
+        Row("(info) CPU per GiB, 64 KiB messages into new arrays (lower is better)", "cpu/GiB msg bare 64 KiB writes", "cpu/GiB msg channel 64 KiB messages, new array each", null, 0);
         Row("64-byte messages on one channel vs pipe-batched bare", "messages bare 64 B, pipe-batched", "messages channel 64 B", ">=", 0.50);
         Row("(info) CPU per 64-byte message (lower is better)", "cpu/msg bare 64 B, pipe-batched", "cpu/msg channel 64 B", null, 0);
         Row("request/reply, new reply stream each time, vs bare ping-pong (lower is better)", "round trip bare 64 B ping-pong", "round trip RequestAsync, new reply stream", "<=", 2.0);

@@ -90,6 +90,7 @@ internal static class TransportHarness
                         Pair(results, round, bareFirst,
                             ("throughput msg bare 64 KiB writes", () => MessagingCpu(results, "cpu/GiB msg bare 64 KiB writes", MessagingScenario.BareBulkAsync(peers, duration), bits: true)),
                             ("throughput msg channel 64 KiB messages", () => MessagingCpu(results, "cpu/GiB msg channel 64 KiB messages", MessagingScenario.ChannelBulkAsync(peers, duration), bits: true)));
+                        Record(results, round, "throughput msg channel 64 KiB messages, new array each", () => MessagingCpu(results, "cpu/GiB msg channel 64 KiB messages, new array each", MessagingScenario.ChannelBulkArraysAsync(peers, duration), bits: true));
                         Pair(results, round, bareFirst,
                             ("messages bare 64 B, pipe-batched", () => MessagingCpu(results, "cpu/msg bare 64 B, pipe-batched", MessagingScenario.BareSmallAsync(peers, duration))),
                             ("messages channel 64 B", () => MessagingCpu(results, "cpu/msg channel 64 B", MessagingScenario.ChannelSmallAsync(peers, duration))));

@@ -9,6 +9,10 @@ namespace Pinhole.Coordinator.Internal;
 /// The store is the only source: writes go to the store first and reach the state by the same re-read as changes
 /// made by other instances.
 /// </summary>
+/// <remarks>
+/// Thousands of subscribers wake at once on every change, so their reads take no lock: each refresh publishes an
+/// immutable <see cref="Snapshot"/> (the window's array, how much of it is valid, the view) with one reference write.
+/// </remarks>
 internal sealed class NetworkFeed : IDisposable
 {
     private const int WindowLimit = 8192;
@@ -18,11 +22,14 @@ internal sealed class NetworkFeed : IDisposable
     private readonly TimeProvider _time;
     private readonly object _lock = new();
     private readonly SemaphoreSlim _refreshing = new(1, 1);
-    private readonly List<StoredRecord> _window = [];
+    private StoredRecord[] _window = new StoredRecord[256];
+    private int _windowCount;
+    private Snapshot _snapshot;
     private TaskCompletionSource _advanced = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private ulong _known;
-    private ulong _windowFrom;
     private int _refreshRequested;
+
+    /// <summary>What readers see: the window is complete after <see cref="From"/>, valid up to <see cref="Count"/>.</summary>
+    private sealed record Snapshot(StoredRecord[] Window, int Count, ulong From, ulong Known, NetworkView View);
 
     public NetworkFeed(CoordinatorStore store, GenesisRecord genesis, TimeSpan clockSkew, TimeProvider time)
     {
@@ -30,6 +37,7 @@ internal sealed class NetworkFeed : IDisposable
         _time = time;
         State = new NetworkState(genesis, clockSkew);
         Network = genesis.Network;
+        _snapshot = new Snapshot(_window, 0, 0, 0, State.GetView(time.GetUtcNow()));
     }
 
     public NetworkId Network { get; }
@@ -40,25 +48,25 @@ internal sealed class NetworkFeed : IDisposable
     public object Sync => _lock;
 
     /// <summary>The last sequence read from the store.</summary>
-    public ulong Known
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _known;
-            }
-        }
-    }
+    public ulong Known => Volatile.Read(ref _snapshot).Known;
 
     /// <summary>Records the store returned that this instance could not use (they were checked when written; counts a bug or a tampered database).</summary>
     public long Unreadable { get; private set; }
 
+    /// <summary>The view now: the published one while it holds, else recomputed.</summary>
     public NetworkView View()
     {
+        var snapshot = Volatile.Read(ref _snapshot);
+        var now = _time.GetUtcNow();
+        if (snapshot.View.NextChange is not { } edge || now < edge)
+        {
+            return snapshot.View;
+        }
         lock (_lock)
         {
-            return State.GetView(_time.GetUtcNow());
+            var view = State.GetView(now);
+            Volatile.Write(ref _snapshot, _snapshot with { View = view });
+            return view;
         }
     }
 
@@ -79,8 +87,7 @@ internal sealed class NetworkFeed : IDisposable
             Interlocked.Exchange(ref _refreshRequested, 0);
             while (true)
             {
-                var after = Known;
-                var batch = await _store.ReadChangesAsync(Network, after, ReadBatch, cancellationToken).ConfigureAwait(false);
+                var batch = await _store.ReadChangesAsync(Network, Known, ReadBatch, cancellationToken).ConfigureAwait(false);
                 if (batch.Count == 0)
                 {
                     return;
@@ -97,7 +104,6 @@ internal sealed class NetworkFeed : IDisposable
                         Unreadable++;
                     }
                 }
-                TaskCompletionSource advanced;
                 lock (_lock)
                 {
                     var now = _time.GetUtcNow();
@@ -105,18 +111,9 @@ internal sealed class NetworkFeed : IDisposable
                     {
                         State.Apply(record, now);
                     }
-                    _window.AddRange(batch);
-                    if (_window.Count > WindowLimit)
-                    {
-                        // Everything after the last dropped change is still in the window.
-                        var drop = _window.Count - WindowLimit;
-                        _windowFrom = _window[drop - 1].Sequence;
-                        _window.RemoveRange(0, drop);
-                    }
-                    _known = batch[^1].Sequence;
-                    advanced = _advanced;
-                    _advanced = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    Publish(batch, State.GetView(now));
                 }
+                var advanced = Interlocked.Exchange(ref _advanced, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
                 advanced.TrySetResult();
                 if (batch.Count < ReadBatch)
                 {
@@ -128,6 +125,37 @@ internal sealed class NetworkFeed : IDisposable
         {
             _refreshing.Release();
         }
+    }
+
+    // Under _lock. Appends past the published count (readers never look there), or copies into a new array when
+    // the window must grow or drop its oldest changes; then publishes the new snapshot.
+    private void Publish(IReadOnlyList<StoredRecord> batch, NetworkView view)
+    {
+        var from = _snapshot.From;
+        if (_windowCount + batch.Count > _window.Length)
+        {
+            var keep = Math.Min(_windowCount, WindowLimit - Math.Min(batch.Count, WindowLimit));
+            var dropped = _windowCount - keep;
+            if (dropped > 0)
+            {
+                // Everything after the last dropped change is still in the window.
+                from = _window[dropped - 1].Sequence;
+            }
+            var grown = new StoredRecord[Math.Min(WindowLimit, Math.Max(_window.Length * 2, keep + batch.Count))];
+            Array.Copy(_window, dropped, grown, 0, keep);
+            _window = grown;
+            _windowCount = keep;
+        }
+        var skip = Math.Max(0, batch.Count - _window.Length);
+        if (skip > 0)
+        {
+            from = batch[skip - 1].Sequence;
+        }
+        for (var i = skip; i < batch.Count; i++)
+        {
+            _window[_windowCount++] = batch[i];
+        }
+        Volatile.Write(ref _snapshot, new Snapshot(_window, _windowCount, from, batch[^1].Sequence, view));
     }
 
     /// <summary>Refreshes until <see cref="Known"/> reaches <paramref name="sequence"/> (a write this instance just made).</summary>
@@ -163,29 +191,29 @@ internal sealed class NetworkFeed : IDisposable
     /// <summary>Completes once a change after <paramref name="after"/> is known.</summary>
     public Task WaitAsync(ulong after)
     {
-        lock (_lock)
-        {
-            return _known > after ? Task.CompletedTask : _advanced.Task;
-        }
+        // Read the signal first: a refresh publishes Known before it swaps and completes the signal.
+        var signal = Volatile.Read(ref _advanced);
+        return Known > after ? Task.CompletedTask : signal.Task;
     }
 
     /// <summary>Changes after <paramref name="after"/>: from the window when it reaches back that far, else from the store.</summary>
     public async Task<IReadOnlyList<StoredRecord>> ReadAsync(ulong after, int maxBytes, int maxCount, CancellationToken cancellationToken)
     {
-        lock (_lock)
+        var snapshot = Volatile.Read(ref _snapshot);
+        if (after >= snapshot.Known)
         {
-            if (after >= _windowFrom)
+            return [];
+        }
+        if (after >= snapshot.From)
+        {
+            var result = new List<StoredRecord>();
+            var bytes = 0;
+            for (var i = FirstAfter(snapshot, after); i < snapshot.Count && result.Count < maxCount && (result.Count == 0 || bytes + snapshot.Window[i].Blob.Length <= maxBytes); i++)
             {
-                var start = FirstAfter(after);
-                var result = new List<StoredRecord>();
-                var bytes = 0;
-                for (var i = start; i < _window.Count && result.Count < maxCount && (result.Count == 0 || bytes + _window[i].Blob.Length <= maxBytes); i++)
-                {
-                    result.Add(_window[i]);
-                    bytes += _window[i].Blob.Length;
-                }
-                return result;
+                result.Add(snapshot.Window[i]);
+                bytes += snapshot.Window[i].Blob.Length;
             }
+            return result;
         }
         var fromStore = await _store.ReadChangesAsync(Network, after, maxCount, cancellationToken).ConfigureAwait(false);
         var trimmed = new List<StoredRecord>();
@@ -204,13 +232,13 @@ internal sealed class NetworkFeed : IDisposable
 
     public void Dispose() => _refreshing.Dispose();
 
-    private int FirstAfter(ulong after)
+    private static int FirstAfter(Snapshot snapshot, ulong after)
     {
-        int lo = 0, hi = _window.Count;
+        int lo = 0, hi = snapshot.Count;
         while (lo < hi)
         {
             var mid = (lo + hi) / 2;
-            if (_window[mid].Sequence <= after)
+            if (snapshot.Window[mid].Sequence <= after)
             {
                 lo = mid + 1;
             }

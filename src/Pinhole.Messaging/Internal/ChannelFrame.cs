@@ -39,6 +39,15 @@ internal static class ChannelFrame
         output.Advance(n + 1);
     }
 
+    /// <summary>Writes the prefix and type of a frame whose body is <paramref name="bodyLength"/> bytes into
+    /// <paramref name="destination"/> (at least <see cref="MaxPrefixLength"/> + 1 bytes); returns the bytes written.</summary>
+    public static int WriteHeader(Span<byte> destination, ChannelFrameType type, int bodyLength)
+    {
+        int n = Varint.Write(destination, (ulong)bodyLength + 1);
+        destination[n] = (byte)type;
+        return n + 1;
+    }
+
     /// <summary>
     /// Takes one frame from the front of <paramref name="buffer"/> if it is complete.
     /// </summary>

@@ -1,5 +1,8 @@
 using System.Buffers;
+using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
 using System.IO.Pipelines;
+using System.Runtime.InteropServices;
 using System.Threading.Channels;
 using Pinhole.Messaging.MessagePack;
 
@@ -15,11 +18,25 @@ namespace Pinhole.Messaging.Internal;
 /// streams opened before the message's frame is queued. The pump copies whatever is queued in big writes,
 /// which batches small messages; the pipe's pause threshold and the stream's flow-control window give
 /// back-pressure.
+/// <para>A message that finds nothing queued, the pump idle and no other message written within the last
+/// <see cref="BurstGap"/> skips the pipe: its frame (header and body contiguous in the scratch buffer) is
+/// written to the stream at once, on the caller's thread. That saves the copy into the pipe and the hand-off to
+/// the pump, which is what request/reply traffic pays per message; the yamux stream's write itself only copies
+/// into the session's writer.
+/// Messages of a burst still queue, so that the pump sends them as one write (one yamux frame) instead of one
+/// frame each.</para>
 /// </summary>
 internal sealed class RemoteSender<T> : Sender<T>
 {
     /// <summary>Messages from this size on are written to the stream directly rather than through the pipe.</summary>
     private const int DirectWriteThreshold = 16 * 1024;
+
+    /// <summary>Room left in front of every encoded message for its frame header, so header and body are one write.</summary>
+    private const int HeaderReserve = ChannelFrame.MaxPrefixLength + 1;
+
+    /// <summary>A message written sooner than this after the previous one is part of a burst and goes through the
+    /// pipe (a scheduling heuristic on Stopwatch time, not a timer: both paths deliver the same frames in order).</summary>
+    private static readonly long BurstGap = Stopwatch.Frequency / 50_000; // 20 µs
 
     private readonly MessageSession _session;
     private readonly IMessageCodec<T> _codec;
@@ -36,6 +53,8 @@ internal sealed class RemoteSender<T> : Sender<T>
     private int _completed;
     private long _queued;
     private long _sent;
+    private int _flushWaiters;
+    private long _lastWrite; // Stopwatch timestamp of the last message written (under the write lock)
     private PeerStream? _stream;
 
     public RemoteSender(MessageSession session, IMessageCodec<T> codec, Task<PeerStream> stream)
@@ -69,12 +88,18 @@ internal sealed class RemoteSender<T> : Sender<T>
             {
                 // Streams must be opened first, asynchronously; the lock stays held until the frame is queued.
                 var attachments = _context.Take();
-                var body = _scratch.WrittenSpan.ToArray();
+                var body = Body.ToArray();
                 _pendingFlush = SendWithAttachmentsAsync(attachments, body);
                 handedOff = true;
                 return true;
             }
-            QueueFrame(ChannelFrameType.Message, _scratch.WrittenSpan);
+            if (TryGetIdleStream(out var stream))
+            {
+                var write = WriteFramedAsync(stream);
+                _pendingFlush = write.IsCompletedSuccessfully ? null : write.AsTask();
+                return true;
+            }
+            QueueFrame(ChannelFrameType.Message, Body);
             var flush = _pipe.Writer.FlushAsync();
             _pendingFlush = flush.IsCompleted ? null : flush.AsTask();
             return true;
@@ -130,13 +155,24 @@ internal sealed class RemoteSender<T> : Sender<T>
             {
                 await OpenAttachmentsAsync(_context.Take(), cancellationToken).ConfigureAwait(false);
             }
-            if (_scratch.WrittenCount >= DirectWriteThreshold)
+            if (_scratch.WrittenCount - HeaderReserve >= DirectWriteThreshold)
             {
                 await WriteDirectAsync(cancellationToken).ConfigureAwait(false);
             }
+            else if (TryGetIdleStream(out var stream))
+            {
+                var write = WriteFramedAsync(stream);
+                if (!write.IsCompletedSuccessfully)
+                {
+                    // Not cancelled with the caller: a frame is written whole or the channel fails.
+                    _pendingFlush = write.AsTask();
+                    await _pendingFlush.WaitAsync(cancellationToken).ConfigureAwait(false);
+                    _pendingFlush = null;
+                }
+            }
             else
             {
-                QueueFrame(ChannelFrameType.Message, _scratch.WrittenSpan);
+                QueueFrame(ChannelFrameType.Message, Body);
                 await _pipe.Writer.FlushAsync(cancellationToken).ConfigureAwait(false);
             }
             ThrowIfClosed();
@@ -156,14 +192,12 @@ internal sealed class RemoteSender<T> : Sender<T>
         await _pipe.Writer.FlushAsync(cancellationToken).ConfigureAwait(false);
         await FlushAsync(cancellationToken).ConfigureAwait(false);
         var stream = await _streamTask.WaitAsync(cancellationToken).ConfigureAwait(false);
-        var header = new ArrayBufferWriter<byte>(ChannelFrame.MaxPrefixLength + 1);
-        ChannelFrame.WriteHeader(header, ChannelFrameType.Message, _scratch.WrittenCount);
-        long length = header.WrittenCount + _scratch.WrittenCount;
+        var frame = Framed();
+        long length = frame.Length;
         Interlocked.Add(ref _queued, length);
         try
         {
-            await stream.WriteAsync(header.WrittenMemory, cancellationToken).ConfigureAwait(false);
-            await stream.WriteAsync(_scratch.WrittenMemory, cancellationToken).ConfigureAwait(false);
+            await stream.WriteAsync(frame, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -191,19 +225,112 @@ internal sealed class RemoteSender<T> : Sender<T>
     public override async ValueTask FlushAsync(CancellationToken cancellationToken = default)
     {
         long target = Volatile.Read(ref _queued);
-        while (Volatile.Read(ref _sent) < target)
+        if (Volatile.Read(ref _sent) >= target)
         {
-            var progress = Volatile.Read(ref _progress);
-            if (Volatile.Read(ref _sent) >= target)
-            {
-                break;
-            }
-            if (_failure is not null)
-            {
-                throw _failure;
-            }
-            await progress.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            return;
         }
+        // Announced before reading _sent again, so a direct write that completes now signals progress.
+        Interlocked.Increment(ref _flushWaiters);
+        try
+        {
+            while (Volatile.Read(ref _sent) < target)
+            {
+                var progress = Volatile.Read(ref _progress);
+                if (Volatile.Read(ref _sent) >= target)
+                {
+                    break;
+                }
+                if (_failure is not null)
+                {
+                    throw _failure;
+                }
+                await progress.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _flushWaiters);
+        }
+    }
+
+    /// <summary>The channel's stream, when it is open, the pump has nothing left to send and this message is not
+    /// part of a burst: its frame may then go to the stream directly (still under the write lock) without
+    /// overtaking anything. Called once per message under the write lock (it notes the time of the write).</summary>
+    private bool TryGetIdleStream([NotNullWhen(true)] out PeerStream? stream)
+    {
+        stream = null;
+        long now = Stopwatch.GetTimestamp();
+        long previous = _lastWrite;
+        _lastWrite = now;
+        if (now - previous <= BurstGap || !_streamTask.IsCompletedSuccessfully
+            || Volatile.Read(ref _sent) != Volatile.Read(ref _queued) || _stopPump.IsCancellationRequested)
+        {
+            return false;
+        }
+        stream = _streamTask.Result;
+        return true;
+    }
+
+    /// <summary>Writes the encoded message's frame to the stream; called under the write lock with the pump idle.</summary>
+    private ValueTask WriteFramedAsync(PeerStream stream)
+    {
+        var frame = Framed();
+        long length = frame.Length;
+        Interlocked.Add(ref _queued, length);
+        ValueTask write;
+        try
+        {
+            write = stream.WriteAsync(frame, CancellationToken.None);
+        }
+        catch (Exception e)
+        {
+            write = ValueTask.FromException(e);
+        }
+        if (write.IsCompletedSuccessfully)
+        {
+            write.GetAwaiter().GetResult();
+            OnDirectSent(length);
+            return default;
+        }
+        return new ValueTask(AwaitDirectAsync(write, length));
+    }
+
+    private async Task AwaitDirectAsync(ValueTask write, long length)
+    {
+        try
+        {
+            await write.ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            Fail(e);
+            await _stopPump.CancelAsync().ConfigureAwait(false);
+            throw;
+        }
+        OnDirectSent(length);
+    }
+
+    private void OnDirectSent(long length)
+    {
+        Interlocked.Add(ref _sent, length);
+        if (Volatile.Read(ref _flushWaiters) > 0)
+        {
+            Interlocked.Exchange(ref _progress, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+        }
+    }
+
+    /// <summary>The encoded message.</summary>
+    private ReadOnlySpan<byte> Body => _scratch.WrittenSpan[HeaderReserve..];
+
+    /// <summary>The encoded message with its frame header written into the room reserved in front of it.</summary>
+    private ReadOnlyMemory<byte> Framed()
+    {
+        var written = MemoryMarshal.AsMemory(_scratch.WrittenMemory);
+        Span<byte> header = stackalloc byte[HeaderReserve];
+        int length = ChannelFrame.WriteHeader(header, ChannelFrameType.Message, written.Length - HeaderReserve);
+        var frame = written[(HeaderReserve - length)..];
+        header[..length].CopyTo(frame.Span);
+        return frame;
     }
 
     public override void Abort(string? reason = null)
@@ -274,13 +401,16 @@ internal sealed class RemoteSender<T> : Sender<T>
     private void Encode(T item)
     {
         _scratch.ResetWrittenCount();
+        _scratch.GetSpan(HeaderReserve);
+        _scratch.Advance(HeaderReserve);
         _context.Clear();
         var writer = new MessagePackWriter(_scratch, _context);
         _codec.Write(ref writer, item);
-        if (_scratch.WrittenCount > _session.Options.MaxMessageSize)
+        int length = _scratch.WrittenCount - HeaderReserve;
+        if (length > _session.Options.MaxMessageSize)
         {
             _context.Clear();
-            throw new PeerException(PeerError.LimitExceeded, $"The message of {_scratch.WrittenCount} bytes exceeds the limit of {_session.Options.MaxMessageSize} bytes.");
+            throw new PeerException(PeerError.LimitExceeded, $"The message of {length} bytes exceeds the limit of {_session.Options.MaxMessageSize} bytes.");
         }
     }
 

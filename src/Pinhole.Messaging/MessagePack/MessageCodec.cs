@@ -64,6 +64,20 @@ public static partial class MessageCodec
         (ref MessagePackWriter w, ReadOnlyMemory<byte> v) => w.Write(v.Span),
         (ref MessagePackReader r) => (ReadOnlyMemory<byte>)r.ReadBytes().ToArray());
 
+    /// <summary>
+    /// bin as a pooled lease: a received payload is copied once into an array rented from
+    /// <see cref="ArrayPool{T}.Shared"/> instead of a new array, so bulk receivers do not allocate (and zero) a
+    /// fresh buffer per message. Dispose each received lease when done with it; one that is dropped undisposed
+    /// is simply collected. Writing sends the lease's bytes and leaves it to the caller.
+    /// </summary>
+    public static IMessageCodec<IMemoryOwner<byte>> PooledMemory { get; } = Create(
+        (ref MessagePackWriter w, IMemoryOwner<byte> v) =>
+        {
+            ArgumentNullException.ThrowIfNull(v);
+            w.Write(v.Memory.Span);
+        },
+        (ref MessagePackReader r) => PooledBytes.Copy(r.ReadBytes()));
+
     /// <summary>DateTimeOffset as a timestamp (extension -1).</summary>
     public static IMessageCodec<DateTimeOffset> DateTimeOffset { get; } = Create((ref MessagePackWriter w, DateTimeOffset v) => w.Write(v), (ref MessagePackReader r) => r.ReadDateTimeOffset());
 

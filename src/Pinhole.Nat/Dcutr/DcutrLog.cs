@@ -10,6 +10,6 @@ internal static partial class DcutrLog
     [LoggerMessage(EventId = 921, Level = LogLevel.Debug, Message = "DCUtR: attempt {Attempt} with {Peer} failed: {Reason}")]
     public static partial void AttemptFailed(ILogger logger, PeerId peer, int attempt, string reason);
 
-    [LoggerMessage(EventId = 922, Level = LogLevel.Information, Message = "DCUtR: no direct connection to {Peer} after {Attempts} attempt(s); staying relayed")]
-    public static partial void GaveUp(ILogger logger, PeerId peer, int attempts);
+    [LoggerMessage(EventId = 922, Level = LogLevel.Information, Message = "DCUtR: no direct connection to {Peer} after {Attempts} attempt(s), staying relayed: {Failure}: {Reason}")]
+    public static partial void GaveUp(ILogger logger, PeerId peer, int attempts, DirectConnectionFailure failure, string reason);
 }

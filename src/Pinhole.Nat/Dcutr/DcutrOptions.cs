@@ -21,6 +21,12 @@ public sealed class DcutrOptions
     /// </summary>
     public Func<IReadOnlyList<Multiaddr>>? Addresses { get; set; }
 
+    /// <summary>
+    /// Optional: this node's addresses as others observed them (identify's observed address on the relay connection). Used
+    /// only to explain a failure: an observed port that differs from the listen port means the NAT rewrites ports.
+    /// </summary>
+    public Func<IReadOnlyList<Multiaddr>>? ObservedAddresses { get; set; }
+
     /// <summary>Attempts the inbound side (B) makes before giving up. Default 3 (the spec: retry twice).</summary>
     public int Attempts { get; set; } = 3;
 

@@ -3,7 +3,6 @@ using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Pinhole.Nat.Dcutr.Protocol;
 using Pinhole.Nat.Relay;
-using Pinhole.Nat.Relay.Protocol;
 
 namespace Pinhole.Nat.Dcutr;
 
@@ -24,8 +23,6 @@ public sealed class DcutrService
 {
     /// <summary>The protocol id. It must run on limited connections: add it to <see cref="PeerConnectionOptions.LimitedConnectionProtocols"/>.</summary>
     public const string ProtocolId = "/libp2p/dcutr";
-
-    private const int MaxDialed = 8;
 
     private readonly DcutrOptions _options;
     private readonly PeerConnectionOptions _connectionOptions;
@@ -75,7 +72,8 @@ public sealed class DcutrService
 
     /// <summary>
     /// Runs the exchange as B, the inbound side of <paramref name="relayed"/>: up to <see cref="DcutrOptions.Attempts"/>
-    /// punches. Returns the outcome; throws only for misuse (a connection that is not relayed) or cancellation.
+    /// punches. Returns the outcome (<see cref="DirectConnectionResult.Failure"/> says why it stayed relayed); throws only
+    /// for misuse (a connection that is not relayed, or that this node dialed) or cancellation.
     /// </summary>
     public async Task<DirectConnectionResult> UpgradeAsync(PeerConnection relayed, CancellationToken cancellationToken = default)
     {
@@ -89,56 +87,37 @@ public sealed class DcutrService
             throw new ArgumentException("The inbound side of the relayed connection starts DCUtR; this node dialed it (answer with HandleStreamAsync).", nameof(relayed));
         }
         var start = _time.GetTimestamp();
-        var errors = new List<string>();
-        TimeSpan? rtt = null;
-        var attempts = 0;
-        using var timeout = new CancellationTokenSource(_options.StreamTimeout, _time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, cancellationToken);
-        var token = linked.Token;
+        if (OurAddresses().Count == 0)
+        {
+            return Failed(relayed, new DcutrOutcome<PeerConnection>(null, 0, null, [], DirectConnectionFailure.NoLocalAddress,
+                "this node knows no public TCP address to offer (no observed address yet)"), start);
+        }
+        PeerStream stream;
         try
         {
-            var stream = await relayed.OpenStreamAsync(ProtocolId, token).ConfigureAwait(false);
-            await using (stream.ConfigureAwait(false))
-            {
-                while (attempts < _options.Attempts)
-                {
-                    attempts++;
-                    var sent = _time.GetTimestamp();
-                    await WriteAsync(stream, HolePunchType.Connect, OurAddresses(), token).ConfigureAwait(false);
-                    var answer = await ReadAsync(stream, relayed, token).ConfigureAwait(false);
-                    if (answer is null)
-                    {
-                        errors.Add($"attempt {attempts}: the peer closed the stream");
-                        break;
-                    }
-                    if (answer.Type != HolePunchType.Connect)
-                    {
-                        throw new PeerException(PeerError.ProtocolViolation, $"{relayed.RemotePeer} answered CONNECT with {answer.Type}.");
-                    }
-                    rtt = _time.GetElapsedTime(sent);
-                    var theirs = Endpoints(answer.Addresses);
-                    await WriteAsync(stream, HolePunchType.Sync, [], token).ConfigureAwait(false);
-                    if (theirs.Count == 0)
-                    {
-                        errors.Add($"attempt {attempts}: the peer sent no TCP address");
-                        continue;
-                    }
-                    // A dials when SYNC arrives, half a round trip from now: dial then too.
-                    await Task.Delay(rtt.Value / 2, _time, token).ConfigureAwait(false);
-                    var direct = await TryPunchAsync(relayed, theirs, asClient: false, attempts, errors, token).ConfigureAwait(false);
-                    if (direct is not null)
-                    {
-                        stream.CompleteWrites();
-                        return Succeeded(relayed, direct, attempts, rtt, start, errors);
-                    }
-                }
-            }
+            using var open = new CancellationTokenSource(_options.StreamTimeout, _time);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(open.Token, cancellationToken);
+            stream = await relayed.OpenStreamAsync(ProtocolId, linked.Token).ConfigureAwait(false);
         }
         catch (Exception e) when ((e is PeerException or IOException or OperationCanceledException) && !cancellationToken.IsCancellationRequested)
         {
-            errors.Add(e is OperationCanceledException ? $"the exchange took longer than {_options.StreamTimeout.TotalSeconds:0} s" : e.Message);
+            var failure = e is OperationCanceledException ? DirectConnectionFailure.ExchangeTimedOut : DirectConnectionFailure.NotSupported;
+            return Failed(relayed, new DcutrOutcome<PeerConnection>(null, 0, null, [e.Message], failure, $"no DCUtR stream: {e.Message}"), start);
         }
-        return Failed(relayed, attempts, rtt, start, errors);
+        await using (stream.ConfigureAwait(false))
+        {
+            var outcome = await Exchange(relayed, stream, asClient: false).InitiateAsync(cancellationToken).ConfigureAwait(false);
+            if (outcome.Failure is DirectConnectionFailure.ProtocolViolation or DirectConnectionFailure.ExchangeTimedOut)
+            {
+                stream.Abort();
+            }
+            else
+            {
+                // A clean end tells A there is no further attempt.
+                stream.CompleteWrites();
+            }
+            return outcome.Direct is not null ? Succeeded(relayed, outcome, start) : Failed(relayed, outcome, start);
+        }
     }
 
     /// <summary>
@@ -150,74 +129,67 @@ public sealed class DcutrService
         ArgumentNullException.ThrowIfNull(relayed);
         ArgumentNullException.ThrowIfNull(stream);
         var start = _time.GetTimestamp();
-        var errors = new List<string>();
-        var attempts = 0;
         await using (stream.ConfigureAwait(false))
         {
             if (relayed.Netlayer != RelayClient.Netlayer || relayed.IsInbound)
             {
                 // Only the side that dialed through a relay answers; anything else is a confused or hostile peer.
                 stream.Abort();
-                errors.Add($"refused: DCUtR from {relayed.RemotePeer} over a connection this node did not dial through a relay");
-                return Failed(relayed, 0, null, start, errors);
+                var refusal = $"refused: DCUtR from {relayed.RemotePeer} over a connection this node did not dial through a relay";
+                return Failed(relayed, new DcutrOutcome<PeerConnection>(null, 0, null, [refusal], DirectConnectionFailure.NotSupported, refusal), start);
             }
-            using var timeout = new CancellationTokenSource(_options.StreamTimeout, _time);
-            using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, cancellationToken);
-            var token = linked.Token;
-            try
+            var outcome = await Exchange(relayed, stream, asClient: true).RespondAsync(cancellationToken).ConfigureAwait(false);
+            if (outcome.Direct is not null)
             {
-                while (attempts < _options.Attempts + 2)
-                {
-                    var connect = await ReadAsync(stream, relayed, token).ConfigureAwait(false);
-                    if (connect is null)
-                    {
-                        break;
-                    }
-                    if (connect.Type != HolePunchType.Connect)
-                    {
-                        throw new PeerException(PeerError.ProtocolViolation, $"{relayed.RemotePeer} sent {connect.Type} where CONNECT belongs.");
-                    }
-                    attempts++;
-                    var theirs = Endpoints(connect.Addresses);
-                    await WriteAsync(stream, HolePunchType.Connect, OurAddresses(), token).ConfigureAwait(false);
-                    var sync = await ReadAsync(stream, relayed, token).ConfigureAwait(false);
-                    if (sync is null)
-                    {
-                        break;
-                    }
-                    if (sync.Type != HolePunchType.Sync)
-                    {
-                        throw new PeerException(PeerError.ProtocolViolation, $"{relayed.RemotePeer} sent {sync.Type} where SYNC belongs.");
-                    }
-                    if (theirs.Count == 0)
-                    {
-                        errors.Add($"attempt {attempts}: the peer sent no TCP address");
-                        continue;
-                    }
-                    var direct = await TryPunchAsync(relayed, theirs, asClient: true, attempts, errors, token).ConfigureAwait(false);
-                    if (direct is not null)
-                    {
-                        return Succeeded(relayed, direct, attempts, null, start, errors);
-                    }
-                }
+                return Succeeded(relayed, outcome, start);
             }
-            catch (Exception e) when ((e is PeerException or IOException or OperationCanceledException) && !cancellationToken.IsCancellationRequested)
+            if (outcome.Failure is DirectConnectionFailure.ProtocolViolation or DirectConnectionFailure.ExchangeTimedOut)
             {
-                errors.Add(e is OperationCanceledException ? $"the exchange took longer than {_options.StreamTimeout.TotalSeconds:0} s" : e.Message);
                 stream.Abort();
             }
+            return Failed(relayed, outcome, start);
         }
-        return Failed(relayed, attempts, null, start, errors);
     }
 
-    /// <summary>One punch: simultaneous open, then the upgrade in the role DCUtR fixes. Null (and an error noted) on failure.</summary>
-    private async Task<PeerConnection?> TryPunchAsync(PeerConnection relayed, IReadOnlyList<IPEndPoint> theirs, bool asClient, int attempt, List<string> errors, CancellationToken token)
+    private DcutrExchange<PeerConnection> Exchange(PeerConnection relayed, PeerStream stream, bool asClient) => new(
+        stream, _options, _time, relayed.RemotePeer, OurAddresses,
+        (remotes, attempt, token) => PunchAsync(relayed, remotes, asClient, attempt, token),
+        MappingHint());
+
+    /// <summary>
+    /// Why a prediction may be wrong, from what others observed: an observed TCP address whose port is not the listen port
+    /// means this node's NAT rewrites ports, so a mapping that also depends on the destination defeats the punch.
+    /// </summary>
+    private string? MappingHint()
     {
-        using var timeout = new CancellationTokenSource(_options.AttemptTimeout, _time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, token);
+        if (_options.ObservedAddresses is not { } observed)
+        {
+            return null;
+        }
+        var listenPort = _options.LocalEndPoint!.Port;
+        var rewritten = new List<string>();
+        foreach (var address in observed())
+        {
+            if (!CircuitAddress.IsCircuit(address) && address.TryGetIPEndPoint(out var endPoint, out var transport) && transport == "tcp")
+            {
+                if (endPoint.Port == listenPort)
+                {
+                    return null;
+                }
+                rewritten.Add(endPoint.ToString());
+            }
+        }
+        return rewritten.Count == 0
+            ? null
+            : $"this node's NAT does not preserve ports (listen port {listenPort} was seen as {string.Join(", ", rewritten.Take(3))}): with an address/port-dependent mapping the predicted address is not the one it maps to, and TCP punching cannot succeed";
+    }
+
+    /// <summary>One punch: simultaneous open, then the upgrade in the role DCUtR fixes. Throws on failure (the exchange classifies it).</summary>
+    private async Task<PeerConnection> PunchAsync(PeerConnection relayed, IReadOnlyList<IPEndPoint> theirs, bool asClient, int attempt, CancellationToken token)
+    {
         try
         {
-            var socket = await TcpSimultaneousOpen.ConnectAsync(_options.LocalEndPoint!, theirs, _createSocket, linked.Token).ConfigureAwait(false);
+            var socket = await TcpSimultaneousOpen.ConnectAsync(_options.LocalEndPoint!, theirs, _createSocket, token).ConfigureAwait(false);
             PeerUpgradeOptions info;
             try
             {
@@ -235,33 +207,34 @@ public sealed class DcutrService
             }
             var transport = new NetworkStream(socket, ownsSocket: true);
             var direct = asClient
-                ? await PeerConnection.UpgradeOutboundAsync(transport, relayed.RemotePeer, _connectionOptions, info, linked.Token).ConfigureAwait(false)
-                : await PeerConnection.UpgradeInboundAsync(transport, _connectionOptions, relayed.RemotePeer, info, linked.Token).ConfigureAwait(false);
+                ? await PeerConnection.UpgradeOutboundAsync(transport, relayed.RemotePeer, _connectionOptions, info, token).ConfigureAwait(false)
+                : await PeerConnection.UpgradeInboundAsync(transport, _connectionOptions, relayed.RemotePeer, info, token).ConfigureAwait(false);
             DcutrLog.Punched(_logger, relayed.RemotePeer, attempt, info.RemoteAddress!);
             return direct;
         }
-        catch (Exception e) when (e is PeerException or IOException || (e is OperationCanceledException && !token.IsCancellationRequested))
+        catch (Exception e) when (e is PeerException or IOException or OperationCanceledException)
         {
-            var reason = e is OperationCanceledException ? $"no connection within {_options.AttemptTimeout.TotalSeconds:0.#} s" : e.Message;
-            errors.Add($"attempt {attempt}: {reason}");
-            DcutrLog.AttemptFailed(_logger, relayed.RemotePeer, attempt, reason);
-            return null;
+            DcutrLog.AttemptFailed(_logger, relayed.RemotePeer, attempt, e is OperationCanceledException ? "timed out" : e.Message);
+            throw;
         }
     }
 
-    private DirectConnectionResult Succeeded(PeerConnection relayed, PeerConnection direct, int attempts, TimeSpan? rtt, long start, List<string> errors)
+    private DirectConnectionResult Succeeded(PeerConnection relayed, DcutrOutcome<PeerConnection> outcome, long start)
     {
-        var result = new DirectConnectionResult(relayed, direct, attempts, rtt, _time.GetElapsedTime(start), errors);
+        var result = Result(relayed, outcome, start);
         DirectConnectionEstablished?.Invoke(this, new DirectConnectionEventArgs(result));
         return result;
     }
 
-    private DirectConnectionResult Failed(PeerConnection relayed, int attempts, TimeSpan? rtt, long start, List<string> errors)
+    private DirectConnectionResult Failed(PeerConnection relayed, DcutrOutcome<PeerConnection> outcome, long start)
     {
-        var result = new DirectConnectionResult(relayed, null, attempts, rtt, _time.GetElapsedTime(start), errors);
-        DcutrLog.GaveUp(_logger, relayed.RemotePeer, attempts);
+        var result = Result(relayed, outcome, start);
+        DcutrLog.GaveUp(_logger, relayed.RemotePeer, result.Attempts, result.Failure, result.Reason ?? "");
         return result;
     }
+
+    private DirectConnectionResult Result(PeerConnection relayed, DcutrOutcome<PeerConnection> outcome, long start) => new(
+        relayed, outcome.Direct, outcome.Attempts, outcome.RelayRoundTrip, _time.GetElapsedTime(start), outcome.Errors, outcome.Failure, outcome.Reason);
 
     private List<Multiaddr> OurAddresses()
     {
@@ -278,46 +251,5 @@ public sealed class DcutrService
             }
         }
         return result;
-    }
-
-    /// <summary>The TCP endpoints worth dialing among the peer's addresses (never a wildcard, port 0 or a relay address).</summary>
-    private static List<IPEndPoint> Endpoints(IReadOnlyList<Multiaddr> addresses)
-    {
-        var result = new List<IPEndPoint>();
-        foreach (var address in addresses)
-        {
-            if (result.Count == MaxDialed)
-            {
-                break;
-            }
-            if (CircuitAddress.IsCircuit(address) || !address.TryGetIPEndPoint(out var endPoint, out var transport) || transport != "tcp"
-                || endPoint.Port == 0 || endPoint.Address.Equals(IPAddress.Any) || endPoint.Address.Equals(IPAddress.IPv6Any)
-                || result.Contains(endPoint))
-            {
-                continue;
-            }
-            result.Add(endPoint);
-        }
-        return result;
-    }
-
-    private static async Task WriteAsync(PeerStream stream, HolePunchType type, IReadOnlyList<Multiaddr> addresses, CancellationToken token)
-        => await DelimitedMessage.WriteAsync(stream, new HolePunchMessage(type, addresses).Encode(), token).ConfigureAwait(false);
-
-    private static async Task<HolePunchMessage?> ReadAsync(PeerStream stream, PeerConnection relayed, CancellationToken token)
-    {
-        var body = await DelimitedMessage.ReadAsync(stream, "dcutr", token).ConfigureAwait(false);
-        if (body is null)
-        {
-            return null;
-        }
-        try
-        {
-            return HolePunchMessage.Parse(body);
-        }
-        catch (FormatException e)
-        {
-            throw new PeerException(PeerError.ProtocolViolation, $"Malformed DCUtR message from {relayed.RemotePeer}: {e.Message}", e);
-        }
     }
 }

@@ -7,9 +7,13 @@ namespace Pinhole.Nat.Dcutr;
 /// </summary>
 public sealed class DirectConnectionResult
 {
-    internal DirectConnectionResult(PeerConnection relayed, PeerConnection? direct, int attempts, TimeSpan? relayRtt, TimeSpan elapsed, IReadOnlyList<string> errors)
+    internal DirectConnectionResult(
+        PeerConnection relayed, PeerConnection? direct, int attempts, TimeSpan? relayRtt, TimeSpan elapsed, IReadOnlyList<string> errors,
+        DirectConnectionFailure failure, string? reason)
     {
         Relayed = relayed;
+        Failure = direct is null ? failure : DirectConnectionFailure.None;
+        Reason = direct is null ? reason ?? "no attempt was made" : null;
         Direct = direct;
         Attempts = attempts;
         RelayRoundTrip = relayRtt;
@@ -41,10 +45,44 @@ public sealed class DirectConnectionResult
     /// <summary>Why each failed attempt failed.</summary>
     public IReadOnlyList<string> Errors { get; }
 
+    /// <summary>Why the connection stayed relayed (the last attempt's failure), or <see cref="DirectConnectionFailure.None"/>.</summary>
+    public DirectConnectionFailure Failure { get; }
+
+    /// <summary>The failure in words (which addresses, which timeout, what the NAT did), or null on success.</summary>
+    public string? Reason { get; }
+
     /// <inheritdoc/>
     public override string ToString() => Succeeded
         ? $"direct to {RemotePeer} after {Attempts} attempt(s), {Elapsed.TotalMilliseconds:0} ms"
-        : $"no direct connection to {RemotePeer} after {Attempts} attempt(s): {string.Join("; ", Errors)}";
+        : $"no direct connection to {RemotePeer} after {Attempts} attempt(s) ({Failure}): {string.Join("; ", Errors)}";
+}
+
+/// <summary>Why a DCUtR exchange left the connection relayed.</summary>
+public enum DirectConnectionFailure
+{
+    /// <summary>It did not: a direct connection was made.</summary>
+    None,
+    /// <summary>The peer does not run <c>/libp2p/dcutr</c> (or not on limited connections), or this node refused the exchange.</summary>
+    NotSupported,
+    /// <summary>This node knows no public TCP address to offer (no observed address yet).</summary>
+    NoLocalAddress,
+    /// <summary>The peer offered no TCP address this node can dial.</summary>
+    NoAddresses,
+    /// <summary>The peer closed or reset the DCUtR stream.</summary>
+    PeerClosed,
+    /// <summary>The peer sent a malformed or out-of-order message.</summary>
+    ProtocolViolation,
+    /// <summary>
+    /// No connection within <see cref="DcutrOptions.AttemptTimeout"/>: the SYNs never crossed. The usual cause is a NAT whose
+    /// mapping depends on the destination (address/port-dependent), so the predicted address was not the one it used.
+    /// </summary>
+    PunchTimedOut,
+    /// <summary>The peer's address answered with a reset (a NAT or host that rejects unsolicited SYNs, or nothing listening).</summary>
+    PunchRefused,
+    /// <summary>TCP connected but TLS or multistream failed (or another key answered).</summary>
+    HandshakeFailed,
+    /// <summary>The whole exchange ran past <see cref="DcutrOptions.StreamTimeout"/>.</summary>
+    ExchangeTimedOut,
 }
 
 /// <summary>Raised when a hole punch made a direct connection.</summary>

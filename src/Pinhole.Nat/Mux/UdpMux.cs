@@ -37,6 +37,7 @@ public sealed partial class UdpMux : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Channel<QueuedDatagram> _dtlsQueue;
     private readonly ConcurrentDictionary<EndPoint, EndPoint> _aliases = new();
+    private readonly ConcurrentDictionary<EndPoint, DatagramHandler> _channelDataSources = new();
     private readonly Lock _handlersLock = new();
     private readonly Task _background;
     private StunMessageHandler[] _stunHandlers = [];
@@ -124,8 +125,21 @@ public sealed partial class UdpMux : IAsyncDisposable
         });
     }
 
-    /// <summary>Sets the one handler of TURN ChannelData datagrams (the TURN client); null removes it.</summary>
+    /// <summary>
+    /// Sets the handler of TURN ChannelData datagrams from sources no <see cref="TurnAllocation"/> claims
+    /// (allocations register their server themselves); null removes it.
+    /// </summary>
     public void SetChannelDataHandler(DatagramHandler? handler) => Volatile.Write(ref _channelDataHandler, handler);
+
+    /// <summary>Routes ChannelData from <paramref name="server"/> to <paramref name="handler"/> (one TURN allocation per server).</summary>
+    internal IDisposable AddChannelDataSource(EndPoint server, DatagramHandler handler)
+    {
+        if (!_channelDataSources.TryAdd(server, handler))
+        {
+            throw new InvalidOperationException($"This UDP mux already has a TURN allocation on {server}.");
+        }
+        return new Registration(() => _channelDataSources.TryRemove(new KeyValuePair<EndPoint, DatagramHandler>(server, handler)));
+    }
 
     /// <summary>
     /// Reports DTLS datagrams from <paramref name="remote"/> as coming from <paramref name="alias"/> (a peer's
@@ -251,7 +265,7 @@ public sealed partial class UdpMux : IAsyncDisposable
                 DispatchStun(source, datagram);
                 return false;
             case DatagramKind.ChannelData:
-                if (Volatile.Read(ref _channelDataHandler) is { } handler)
+                if ((!_channelDataSources.IsEmpty && _channelDataSources.TryGetValue(source, out DatagramHandler? turn) ? turn : Volatile.Read(ref _channelDataHandler)) is { } handler)
                 {
                     try
                     {

@@ -113,7 +113,7 @@ public sealed record ConnectionResponse(
         c.Direction == ConnectionDirection.Inbound ? "inbound" : "outbound",
         c.Netlayer,
         c.Path == ConnectionPathKind.Direct ? "direct" : "relayed",
-        c.State == ConnectionState.Active ? "active" : "draining",
+        c.State switch { ConnectionState.Active => "active", ConnectionState.Draining => "draining", _ => "closing" },
         c.LocalAddress?.ToString(),
         c.RemoteAddress?.ToString(),
         c.Opened,

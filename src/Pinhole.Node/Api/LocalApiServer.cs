@@ -79,7 +79,9 @@ internal sealed class LocalApiServer : IAsyncDisposable
             return Task.CompletedTask;
         }));
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
-            .AddMeter(NodeMetrics.MeterName, "Microsoft.AspNetCore.Server.Kestrel")
+            // Every Pinhole meter: the node's, the listeners' admission and handshake counters (Pinhole.Net), and
+            // those of the parts plugged in (relay, coordinator client, VPN), whatever their names under Pinhole.
+            .AddMeter(NodeMetrics.MeterName, "Pinhole.*", "Microsoft.AspNetCore.Server.Kestrel")
             .AddPrometheusExporter());
 
         var app = builder.Build();

@@ -63,7 +63,7 @@ internal sealed class ManagedConnection
         Connection.IsInbound ? ConnectionDirection.Inbound : ConnectionDirection.Outbound,
         Connection.Netlayer,
         Path,
-        DrainingSince is null ? ConnectionState.Active : ConnectionState.Draining,
+        CloseNote is not null ? ConnectionState.Closing : DrainingSince is null ? ConnectionState.Active : ConnectionState.Draining,
         Connection.LocalAddress,
         Connection.RemoteAddress,
         Opened,

@@ -6,7 +6,7 @@ namespace Pinhole.Node;
 /// <param name="Direction">Who dialled.</param>
 /// <param name="Netlayer"><c>tcp</c>, <c>memory</c>, or a plugged-in netlayer's name.</param>
 /// <param name="Path">Direct or relayed.</param>
-/// <param name="State">In use, or a duplicate draining before it closes.</param>
+/// <param name="State">In use, a duplicate draining before it closes, or closing (the node decided to close it).</param>
 /// <param name="LocalAddress">Our end's address, when the netlayer has one.</param>
 /// <param name="RemoteAddress">The peer's address as we see it.</param>
 /// <param name="Opened">When it was established.</param>
@@ -45,4 +45,10 @@ public enum ConnectionState
     Active,
     /// <summary>A duplicate: no new streams; it closes once its streams are done (docs/node.md).</summary>
     Draining,
+    /// <summary>
+    /// The node has decided to close it (idle timeout, a drained duplicate, a disconnect, the node stopping);
+    /// it leaves the list once the close completes. Set in the same step as the decision, so a caller that
+    /// drives the node's clock sees it at once.
+    /// </summary>
+    Closing,
 }

@@ -41,6 +41,9 @@ public sealed class NodeSettings
     /// <summary>The status page's API key; null: the key file in the home.</summary>
     public string? WebApiKey { get; init; }
 
+    /// <summary><see cref="PinholeNodeOptions.StunServers"/> (<c>HOST:PORT</c> or <c>IP:PORT</c>).</summary>
+    public IReadOnlyList<EndPoint> StunServers { get; init; } = [];
+
     /// <summary><see cref="NodeConnectionOptions.MaxConnections"/>.</summary>
     public int? MaxConnections { get; init; }
 
@@ -57,10 +60,15 @@ public sealed class NodeSettings
             .Concat(node["Listen"] is { Length: > 0 } single ? single.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : [])
             .Select(text => Parse("Node:Listen", text, Multiaddr.Parse))
             .ToList();
+        var stun = node.GetSection("Stun").GetChildren().Select(c => c.Value).OfType<string>()
+            .Concat(node["Stun"] is { Length: > 0 } servers ? servers.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : [])
+            .Select(text => Parse("Node:Stun", text, ParseServer))
+            .ToList();
         var web = node["Web"];
         return new NodeSettings
         {
             Listen = listen,
+            StunServers = stun,
             Port = Int(node, "Port", 0, 65535),
             Udp = Bool(node, "Udp") ?? true,
             Ocapn = Bool(node, "Ocapn") ?? false,
@@ -84,6 +92,7 @@ public sealed class NodeSettings
             Home = home,
             ListenAddresses = Listen.Count > 0 ? [.. Listen] : [Multiaddr.Parse($"/ip4/0.0.0.0/tcp/{Port ?? RememberedPort(home) ?? 0}")],
             EnableUdp = Udp,
+            StunServers = [.. StunServers],
             EnableOcapn = Ocapn,
             OcapnListenEndPoint = OcapnListen,
             Api = new LocalApiOptions
@@ -123,6 +132,18 @@ public sealed class NodeSettings
         int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var port) ? new IPEndPoint(IPAddress.Loopback, port)
         : IPEndPoint.TryParse(text, out var endPoint) ? endPoint
         : throw new FormatException($"'{text}' is not IP:PORT or PORT.");
+
+    private static EndPoint ParseServer(string text)
+    {
+        if (IPEndPoint.TryParse(text, out var ip) && ip.Port > 0)
+        {
+            return ip;
+        }
+        var colon = text.LastIndexOf(':');
+        return colon > 0 && int.TryParse(text.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port is > 0 and <= 65535
+            ? new DnsEndPoint(text[..colon], port)
+            : throw new FormatException($"'{text}' is not HOST:PORT or IP:PORT.");
+    }
 
     private static T Parse<T>(string key, string text, Func<string, T> parse)
     {

@@ -41,7 +41,7 @@ internal sealed class LyingCoordinator : IAsyncDisposable
     public static async Task<LyingCoordinator> StartAsync()
     {
         var identity = NodeIdentity.Generate(Libp2pKeyType.Ed25519);
-        var listener = await PeerListener.ListenAsync(new PeerListenerOptions { Identity = identity, ListenAddresses = [Multiaddr.Parse("/ip4/127.0.0.1/tcp/0")] });
+        var listener = await PeerListener.ListenAsync(Server.Generous.Listen(identity));
         return new LyingCoordinator(listener, identity);
     }
 

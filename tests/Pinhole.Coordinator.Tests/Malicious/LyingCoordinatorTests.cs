@@ -15,15 +15,7 @@ public class LyingCoordinatorTests
         return (liar, net);
     }
 
-    private static MembershipClientOptions Options(NodeIdentity node, string? cache = null, TimeProvider? time = null) => new()
-    {
-        Identity = node,
-        CacheDirectory = cache,
-        TimeProvider = time ?? TimeProvider.System,
-        ReconnectDelay = TimeSpan.FromMilliseconds(50),
-        MaxReconnectDelay = TimeSpan.FromMilliseconds(200),
-        OperationTimeout = TimeSpan.FromSeconds(30),
-    };
+    private static MembershipClientOptions Options(NodeIdentity node, string? cache = null, TimeProvider? time = null) => Generous.Client(node, cache, time: time);
 
     private static async Task<MembershipClient> JoinAsync(LyingCoordinator liar, TestNetwork net, NodeIdentity node, TimeProvider? time = null)
     {

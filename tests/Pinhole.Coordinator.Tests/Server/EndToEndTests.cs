@@ -2,6 +2,10 @@ using Pinhole.Membership;
 
 namespace Pinhole.Coordinator.Tests.Server;
 
+/// <summary>
+/// The "done when", at the library level: every step waits for an event or a state (the coordinator's
+/// caught-up marker, a view change, an accepted connection); timeouts are hang guards only (<see cref="Wait.Guard"/>).
+/// </summary>
 public class EndToEndTests
 {
     [Fact]
@@ -12,11 +16,14 @@ public class EndToEndTests
         await coordinator.AddNetworkAsync(net);
         using var alice = NodeIdentity.Generate(Libp2pKeyType.Ed25519);
         using var bob = NodeIdentity.Generate(Libp2pKeyType.Ecdsa);
-        await using var aliceListener = await PeerListener.ListenAsync(new PeerListenerOptions { Identity = alice, ListenAddresses = [Multiaddr.Parse("/ip4/127.0.0.1/tcp/0")] });
-        await using var bobListener = await PeerListener.ListenAsync(new PeerListenerOptions { Identity = bob, ListenAddresses = [Multiaddr.Parse("/ip4/127.0.0.1/tcp/0")] });
+        await using var aliceListener = await PeerListener.ListenAsync(Generous.Listen(alice));
+        await using var bobListener = await PeerListener.ListenAsync(Generous.Listen(bob));
 
         var a = await coordinator.JoinAsync(net, alice);
         var b = await coordinator.JoinAsync(net, bob);
+        // Joining returns once synced or after its operation timeout; wait for the caught-up marker itself.
+        await a.WaitForSyncAsync().WaitAsync(Wait.Guard);
+        await b.WaitForSyncAsync().WaitAsync(Wait.Guard);
         Assert.True(a.IsMember(alice.PeerId));
         Assert.Equal(MembershipStatus.Synced, b.Status);
         await a.PublishEndpointAsync(aliceListener.GetDialableAddresses(), EndpointNatType.Open);
@@ -27,8 +34,9 @@ public class EndToEndTests
         // Alice dials Bob at the addresses Bob signed; the handshake proves the key the membership names.
         var bobSeen = a.View.Members[bob.PeerId];
         Assert.Equal(EndpointNatType.EndpointIndependent, bobSeen.Endpoint!.NatType);
-        var accept = bobListener.AcceptAsync().AsTask();
-        await using (var connection = await PeerConnection.ConnectAsync(new PeerConnectOptions { Identity = alice, Remote = new PeerAddress(bob.PeerId, bobSeen.Addresses) }))
+        using var acceptGuard = new CancellationTokenSource(Wait.Guard);
+        var accept = bobListener.AcceptAsync(acceptGuard.Token).AsTask();
+        await using (var connection = await PeerConnection.ConnectAsync(Generous.Dial(alice, new PeerAddress(bob.PeerId, bobSeen.Addresses))))
         {
             await using var inbound = await accept;
             Assert.True(b.IsMember(inbound.RemotePeer));
@@ -50,7 +58,7 @@ public class EndToEndTests
         Assert.False(a.IsMember(bob.PeerId));
         // Bob learns it too, and the coordinator refuses him from now on.
         await Wait.ForViewAsync(b, v => !v.IsMember(bob.PeerId));
-        await using var direct = await PeerConnection.ConnectAsync(new PeerConnectOptions { Identity = bob, Remote = PeerAddress.FromMultiaddr(coordinator.Address) });
+        await using var direct = await PeerConnection.ConnectAsync(Generous.Dial(bob, PeerAddress.FromMultiaddr(coordinator.Address)));
         var client = new CoordinatorClient(direct);
         var refused = await Assert.ThrowsAsync<MembershipException>(async () =>
         {

@@ -60,7 +60,7 @@ public class ProtocolTests
         await coordinator.AddNetworkAsync(net);
         using var node = NodeIdentity.Generate(Libp2pKeyType.Ed25519);
         using var other = NodeIdentity.Generate(Libp2pKeyType.Ed25519);
-        await using var connection = await PeerConnection.ConnectAsync(new PeerConnectOptions { Identity = node, Remote = PeerAddress.FromMultiaddr(coordinator.Address) });
+        await using var connection = await PeerConnection.ConnectAsync(Generous.Dial(node, PeerAddress.FromMultiaddr(coordinator.Address)));
         var client = new CoordinatorClient(connection);
         async Task<MembershipError> Refusal(RedemptionRecord r) => (await Assert.ThrowsAsync<MembershipException>(() => client.RedeemAsync(r))).Reason;
 
@@ -94,7 +94,7 @@ public class ProtocolTests
         using var member = NodeIdentity.Generate(Libp2pKeyType.Ed25519);
         using var outsider = NodeIdentity.Generate(Libp2pKeyType.Ed25519);
         var client = await coordinator.JoinAsync(net, member);
-        await using var connection = await PeerConnection.ConnectAsync(new PeerConnectOptions { Identity = outsider, Remote = PeerAddress.FromMultiaddr(coordinator.Address) });
+        await using var connection = await PeerConnection.ConnectAsync(Generous.Dial(outsider, PeerAddress.FromMultiaddr(coordinator.Address)));
         var outside = new CoordinatorClient(connection);
         var (chain, _, time) = await outside.GetNetworkAsync(net.Id);
         Assert.Equal(net.Genesis.Id, Assert.Single(chain).Id);
@@ -138,7 +138,7 @@ public class ProtocolTests
         // Carol, a member too, cannot read Bob's space: the coordinator serves each caller only its own.
         Assert.Equal(0, await carol.AcknowledgeRequestsAsync([id]));
         await Assert.ThrowsAsync<InvalidOperationException>(() => carol.ReceiveRequestsAsync());
-        await using (var carolConnection = await PeerConnection.ConnectAsync(new PeerConnectOptions { Identity = carolKey, Remote = PeerAddress.FromMultiaddr(coordinator.Address) }))
+        await using (var carolConnection = await PeerConnection.ConnectAsync(Generous.Dial(carolKey, PeerAddress.FromMultiaddr(coordinator.Address))))
         {
             Assert.Empty((await new CoordinatorClient(carolConnection).GetRequestsAsync(net.Id)).Requests);
         }

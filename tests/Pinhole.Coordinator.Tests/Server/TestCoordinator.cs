@@ -35,6 +35,8 @@ internal sealed class TestCoordinator : IAsyncDisposable
             ListenAddresses = [Multiaddr.Parse("/ip4/127.0.0.1/tcp/0")],
             AdminApi = adminApi ? new Uri("https://127.0.0.1:0") : null,
             PollInterval = TimeSpan.FromSeconds(1),
+            // Hang guards only: a loaded CI machine may take many seconds for a TLS handshake.
+            HandshakeTimeout = Wait.Guard,
         };
         configure?.Invoke(options);
         return new TestCoordinator(await CoordinatorServer.StartAsync(options), store, identity, owns);
@@ -52,15 +54,8 @@ internal sealed class TestCoordinator : IAsyncDisposable
         return InviteCode.Create(invite, key);
     }
 
-    public MembershipClientOptions ClientOptions(NodeIdentity node, string? cache = null, SealingKey? seal = null, TimeProvider? time = null) => new()
-    {
-        Identity = node,
-        CacheDirectory = cache,
-        SealingKey = seal,
-        ReconnectDelay = TimeSpan.FromMilliseconds(50),
-        MaxReconnectDelay = TimeSpan.FromMilliseconds(500),
-        TimeProvider = time ?? TimeProvider.System,
-    };
+    public MembershipClientOptions ClientOptions(NodeIdentity node, string? cache = null, SealingKey? seal = null, TimeProvider? time = null) =>
+        Generous.Client(node, cache, seal, time);
 
     public async Task<MembershipClient> JoinAsync(TestNetwork net, NodeIdentity node, string? cache = null, SealingKey? seal = null)
     {
@@ -94,9 +89,43 @@ internal sealed class TestCoordinator : IAsyncDisposable
     }
 }
 
+/// <summary>Options whose every timeout is a hang guard, far beyond what a loaded machine needs, so load slows tests instead of failing them.</summary>
+internal static class Generous
+{
+    public static MembershipClientOptions Client(NodeIdentity node, string? cache = null, SealingKey? seal = null, TimeProvider? time = null) => new()
+    {
+        Identity = node,
+        CacheDirectory = cache,
+        SealingKey = seal,
+        ReconnectDelay = TimeSpan.FromMilliseconds(50),
+        MaxReconnectDelay = TimeSpan.FromMilliseconds(500),
+        OperationTimeout = Wait.Guard,
+        SilenceTimeout = Wait.Guard * 2,
+        Connect = (address, ct) => PeerConnection.ConnectAsync(Dial(node, address, time), ct),
+        TimeProvider = time ?? TimeProvider.System,
+    };
+
+    public static PeerConnectOptions Dial(NodeIdentity node, PeerAddress remote, TimeProvider? time = null) =>
+        new() { Identity = node, Remote = remote, HandshakeTimeout = Wait.Guard, TimeProvider = time ?? TimeProvider.System };
+
+    public static PeerListenerOptions Listen(NodeIdentity node) => new() { Identity = node, ListenAddresses = [Multiaddr.Parse("/ip4/127.0.0.1/tcp/0")], HandshakeTimeout = Wait.Guard };
+}
+
 internal static class Wait
 {
-    public static readonly TimeSpan Guard = TimeSpan.FromSeconds(60);
+    /// <summary>A hang guard, never an expectation: 2 minutes.</summary>
+    public static readonly TimeSpan Guard = TimeSpan.FromMinutes(2);
+
+    /// <summary>Waits (polling state; the timeout is a hang guard) until the client reports <paramref name="status"/>.</summary>
+    public static async Task ForStatusAsync(MembershipClient client, MembershipStatus status, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? Guard);
+        while (client.Status != status)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"the client stayed {client.Status}, never {status}");
+            await Task.Delay(20);
+        }
+    }
 
     /// <summary>Completes when the client's view satisfies <paramref name="condition"/> (event-driven; the timeout is only a hang guard).</summary>
     public static async Task ForViewAsync(MembershipClient client, Func<NetworkView, bool> condition, TimeSpan? timeout = null)

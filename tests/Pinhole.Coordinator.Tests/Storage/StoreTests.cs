@@ -214,9 +214,9 @@ public class StoreTests
         b.RequestNotified += (n, p) => request.TrySetResult((n, p));
         await a.CreateNetworkAsync(net.Genesis, T0);
         await a.AppendAsync(net.Member(node.PeerId));
-        Assert.Equal((net.Id, 1UL), await change.Task.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal((net.Id, 1UL), await change.Task.WaitAsync(Server.Wait.Guard));
         await a.PutRequestAsync(SealedRequest.Seal(node, net.Id, node.PeerId, key.PublicKey.Span, "x"u8, T0, TimeSpan.FromDays(1)), 10);
-        Assert.Equal((net.Id, node.PeerId), await request.Task.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal((net.Id, node.PeerId), await request.Task.WaitAsync(Server.Wait.Guard));
         Assert.True(b.IsShared);
     }
 }

@@ -32,6 +32,7 @@ public sealed class BenchmarkHarnessSmokeTests
             "| mutual handshakes per second, one at a time |",
             "| connect to first byte (lower is better) |",
             "| 64 KiB messages on one channel |",
+            "| (info) 64 KiB messages, each received into a new array (MessageCodec.Memory) |",
             "| 64-byte messages on one channel vs pipe-batched bare |",
             "| request/reply, new reply stream each time, vs bare ping-pong (lower is better) |",
             "| idle connection, managed heap (both ends) |",
@@ -48,5 +49,7 @@ public sealed class BenchmarkHarnessSmokeTests
         Assert.Contains("pinhole64: 4 MiB", result.StandardOutput, StringComparison.Ordinal);
         var bare = (await ExternalProcess.RunAsync("dotnet", [HarnessPath(), "fixed", "bare1", "4"], HangGuard)).EnsureSuccess();
         Assert.Contains("bare1: 4 MiB", bare.StandardOutput, StringComparison.Ordinal);
+        var requests = (await ExternalProcess.RunAsync("dotnet", [HarnessPath(), "fixed", "requests", "1"], HangGuard)).EnsureSuccess();
+        Assert.Contains("requests: 1 thousand", requests.StandardOutput, StringComparison.Ordinal);
     }
 }

@@ -101,6 +101,30 @@ public class MessageCodecTests
         Assert.Equal([9, 8], MessageCodec.Deserialize(MessageCodec.Memory, MessageCodec.Serialize(MessageCodec.Memory, new byte[] { 9, 8 })).ToArray());
     }
 
+    [Fact]
+    public void PooledMemory_copies_the_payload_into_a_lease_that_is_unusable_once_disposed()
+    {
+        var payload = Enumerable.Range(0, 70_000).Select(i => (byte)i).ToArray();
+        using var sent = new ArrayOwner(payload);
+        var encoded = MessageCodec.Serialize(MessageCodec.PooledMemory, sent);
+        Assert.Equal(MessageCodec.Serialize(MessageCodec.Memory, payload), encoded);
+        var lease = MessageCodec.Deserialize(MessageCodec.PooledMemory, encoded);
+        Assert.Equal(payload, lease.Memory.ToArray());
+        lease.Dispose();
+        lease.Dispose(); // twice is harmless: the array went back to the pool once
+        Assert.Throws<ObjectDisposedException>(() => lease.Memory);
+        Assert.Empty(MessageCodec.Deserialize(MessageCodec.PooledMemory, MessageCodec.Serialize(MessageCodec.Memory, ReadOnlyMemory<byte>.Empty)).Memory.ToArray());
+    }
+
+    private sealed class ArrayOwner(byte[] array) : System.Buffers.IMemoryOwner<byte>
+    {
+        public Memory<byte> Memory => array;
+
+        public void Dispose()
+        {
+        }
+    }
+
     private static void RoundTrip<T>(IMessageCodec<T> codec, T value) =>
         Assert.Equal(value, MessageCodec.Deserialize(codec, MessageCodec.Serialize(codec, value)));
 }

@@ -91,6 +91,7 @@ public sealed class DcutrServiceTests
             });
             var result = await Service(b).UpgradeAsync(relayedB, TestPeer.Bounded());
             Assert.False(result.Succeeded);
+            Assert.Equal(DirectConnectionFailure.ProtocolViolation, result.Failure);
             Assert.Contains("answered CONNECT with Sync", Assert.Single(result.Errors), StringComparison.Ordinal);
         }
     }
@@ -113,7 +114,8 @@ public sealed class DcutrServiceTests
             var result = await Service(b).UpgradeAsync(relayedB, TestPeer.Bounded());
             Assert.False(result.Succeeded);
             Assert.Equal(1, result.Attempts);
-            Assert.Contains("closed the stream", Assert.Single(result.Errors), StringComparison.Ordinal);
+            Assert.Equal(DirectConnectionFailure.PeerClosed, result.Failure);
+            Assert.Contains("closed the DCUtR stream", Assert.Single(result.Errors), StringComparison.Ordinal);
         }
     }
 
@@ -182,6 +184,7 @@ public sealed class DcutrServiceTests
             var relayedB = await b.AcceptAsync();
             var result = await Service(b).UpgradeAsync(relayedB, TestPeer.Bounded());
             Assert.False(result.Succeeded);
+            Assert.Equal(DirectConnectionFailure.NotSupported, result.Failure);
             Assert.Contains("LimitedConnectionProtocols", Assert.Single(result.Errors), StringComparison.Ordinal);
         }
     }

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Pinhole.Connections;
+using Pinhole.Testing;
 
 namespace Pinhole.Reliability.Tests.Support;
 
@@ -61,12 +62,5 @@ public static class Dialer
         }
     }
 
-    public static async Task WaitUntilAsync(Func<bool> condition, TimeSpan? timeout = null)
-    {
-        using var cts = new CancellationTokenSource(timeout ?? Timeout);
-        while (!condition())
-        {
-            await Task.Delay(10, cts.Token);
-        }
-    }
+    public static Task WaitUntilAsync(Func<bool> condition, TimeSpan? timeout = null) => Eventually.TrueAsync(condition, "the listener's state", timeout ?? Timeout);
 }

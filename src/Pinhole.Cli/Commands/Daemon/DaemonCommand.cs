@@ -29,9 +29,10 @@ internal static class DaemonCommand
             Description = "Serve the status page on loopback: --web (any free port) or --web 127.0.0.1:PORT.",
             Arity = ArgumentArity.ZeroOrOne,
         };
+        var stun = new Option<string[]>("--stun") { Description = "STUN server HOST:PORT that tells the node's UDP sockets their public address (repeatable)." };
         var socket = new Option<string?>("--api-socket") { Description = "Path of the API socket (default: api.sock in the home)." };
         var config = new Option<string?>("--config") { Description = $"Configuration file (default: {NodeSettings.FileName} in the home, if present)." };
-        foreach (var option in new Option[] { listen, port, noUdp, ocapn, web, socket, config })
+        foreach (var option in new Option[] { listen, port, noUdp, ocapn, web, stun, socket, config })
         {
             command.Options.Add(option);
         }
@@ -44,7 +45,7 @@ internal static class DaemonCommand
             builder.Configuration
                 .AddJsonFile(Path.GetFullPath(configFile ?? Path.Combine(home, NodeSettings.FileName)), optional: configFile is null, reloadOnChange: false)
                 .AddEnvironmentVariables("PINHOLE_")
-                .AddInMemoryCollection(Flags(parse, listen, port, noUdp, ocapn, web, socket));
+                .AddInMemoryCollection(Flags(parse, listen, port, noUdp, ocapn, web, stun, socket));
             var settings = NodeSettings.Read(builder.Configuration);
             var options = settings.ToOptions(identity, home);
             options.Validate();
@@ -101,13 +102,18 @@ internal static class DaemonCommand
         await Console.Out.FlushAsync().ConfigureAwait(false);
     }
 
-    private static Dictionary<string, string?> Flags(ParseResult parse, Option<string[]> listen, Option<int?> port, Option<bool> noUdp, Option<bool> ocapn, Option<string?> web, Option<string?> socket)
+    private static Dictionary<string, string?> Flags(ParseResult parse, Option<string[]> listen, Option<int?> port, Option<bool> noUdp, Option<bool> ocapn, Option<string?> web, Option<string[]> stun, Option<string?> socket)
     {
         var flags = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
         var addresses = parse.GetValue(listen) ?? [];
         for (var i = 0; i < addresses.Length; i++)
         {
             flags[$"Node:Listen:{i}"] = addresses[i];
+        }
+        var servers = parse.GetValue(stun) ?? [];
+        for (var i = 0; i < servers.Length; i++)
+        {
+            flags[$"Node:Stun:{i}"] = servers[i];
         }
         if (parse.GetValue(port) is { } p)
         {

@@ -26,20 +26,15 @@ internal sealed partial class YamuxSession
             {
                 var result = await _input.ReadAsync(_readCancellation.Token).ConfigureAwait(false);
                 var buffer = result.Buffer;
-                bool sawStreamFrame;
                 try
                 {
-                    sawStreamFrame = ProcessFrames(ref buffer);
+                    ProcessFrames(ref buffer);
                 }
                 finally
                 {
                     // Only this loop writes the counter; readers see whole values (64-bit).
                     Volatile.Write(ref _bytesReceived, _bytesReceived + (result.Buffer.Length - buffer.Length));
                     _input.AdvanceTo(buffer.Start, buffer.End);
-                }
-                if (sawStreamFrame)
-                {
-                    Volatile.Write(ref _lastActivity, TimeProvider.GetTimestamp());
                 }
                 if (_closeError is not null)
                 {
@@ -112,8 +107,8 @@ internal sealed partial class YamuxSession
     }
 
     /// <summary>Handles every complete frame (and partial payload) in <paramref name="buffer"/>, which is
-    /// advanced past what was consumed. Returns whether any stream frame was seen.</summary>
-    private bool ProcessFrames(ref ReadOnlySequence<byte> buffer)
+    /// advanced past what was consumed.</summary>
+    private void ProcessFrames(ref ReadOnlySequence<byte> buffer)
     {
         var sawStreamFrame = false;
         while (_closeError is null)
@@ -123,6 +118,11 @@ internal sealed partial class YamuxSession
                 if (buffer.IsEmpty)
                 {
                     break;
+                }
+                if (!sawStreamFrame)
+                {
+                    StampActivity();
+                    sawStreamFrame = true;
                 }
                 var take = Math.Min(buffer.Length, _payloadRemaining);
                 _payloadStream?.OnData(buffer.Slice(0, take));
@@ -144,7 +144,11 @@ internal sealed partial class YamuxSession
             {
                 case YamuxFrameType.Data:
                 case YamuxFrameType.WindowUpdate:
-                    sawStreamFrame = true;
+                    if (!sawStreamFrame)
+                    {
+                        StampActivity();
+                        sawStreamFrame = true;
+                    }
                     HandleStreamFrame(header);
                     break;
                 case YamuxFrameType.Ping:
@@ -155,8 +159,11 @@ internal sealed partial class YamuxSession
                     break;
             }
         }
-        return sawStreamFrame;
     }
+
+    // Stamped once per read, before the first stream frame is handled, so whoever sees a frame's effect (a
+    // stream gone, data readable) also sees the activity: an idle check never counts from an older stamp.
+    private void StampActivity() => Volatile.Write(ref _lastActivity, TimeProvider.GetTimestamp());
 
     private void HandleStreamFrame(YamuxFrameHeader header)
     {

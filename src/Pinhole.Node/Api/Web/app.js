@@ -58,7 +58,7 @@ function showConnections(connections) {
     row.dataset.state = c.state;
     cell(row, c.peerId).className = "peer";
     cell(row, aliases[c.peerId] || "-");
-    cell(row, c.path + " " + (c.remoteAddress || c.netlayer) + (c.state === "draining" ? " (draining)" : "")).className = "path";
+    cell(row, c.path + " " + (c.remoteAddress || c.netlayer) + (c.state === "active" ? "" : " (" + c.state + ")")).className = "path";
     cell(row, c.direction);
     cell(row, c.rttMs == null ? "-" : c.rttMs.toFixed(3) + " ms", "num rtt");
     cell(row, bytes(c.bytesSent), "num sent");

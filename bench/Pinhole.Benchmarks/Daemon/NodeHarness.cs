@@ -1,0 +1,142 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using Pinhole.Benchmarks.Relay;
+using Pinhole.Benchmarks.Transport;
+using Pinhole.Node;
+
+namespace Pinhole.Benchmarks.Daemon;
+
+/// <summary>
+/// <c>node [--rounds N] [--connects N] [--calls N]</c>: the daemon's control path against the library path in the
+/// same run (docs/performance.md, "Node"):
+/// <list type="bullet">
+/// <item>the local API round trip, <c>GET /v1/status</c> over the Unix socket (typed client, as the CLI uses it),
+/// beside an in-process <c>node.GetStatus()</c>;</item>
+/// <item>a connect through the daemon (<c>POST /v1/connections</c>: API, connection manager, peer store writes)
+/// against a direct <c>PeerConnection.ConnectAsync</c> with the same options, to the same listener; each
+/// connection is closed again (<c>DELETE /v1/connections/{peer}</c> / dispose) before the next; and the same
+/// connect through the connection manager in process (<c>node.Connections.ConnectAsync</c>, no HTTP), which tells
+/// the API's share from the manager's and the store's.</item>
+/// </list>
+/// Wall times are medians per operation; CPU is the whole process's CPU per operation (the listener is in the
+/// process too, the same for both paths), so the ratio is what the daemon adds to a whole connect.
+/// </summary>
+internal static class NodeHarness
+{
+    public const string Command = "node";
+
+    public static int Run(string[] args)
+    {
+        var rounds = 5;
+        var connects = 200;
+        var calls = 2000;
+        for (var i = 0; i < args.Length; i++)
+        {
+            var value = i + 1 < args.Length ? args[i + 1] : null;
+            switch (args[i])
+            {
+                case "--rounds": rounds = int.Parse(value!, CultureInfo.InvariantCulture); i++; break;
+                case "--connects": connects = int.Parse(value!, CultureInfo.InvariantCulture); i++; break;
+                case "--calls": calls = int.Parse(value!, CultureInfo.InvariantCulture); i++; break;
+                default:
+                    Console.Error.WriteLine($"Unknown option '{args[i]}'. Usage: node [--rounds N] [--connects N] [--calls N]");
+                    return 2;
+            }
+        }
+        Console.WriteLine($"pinhole node benchmark: {Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}");
+        return RunAsync(rounds, connects, calls).GetAwaiter().GetResult();
+    }
+
+    private static async Task<int> RunAsync(int rounds, int connects, int calls)
+    {
+        var home = Directory.CreateTempSubdirectory("pinhole-bench-node-");
+        using var identity = NodeIdentity.Generate(Libp2pKeyType.Ed25519);
+        await using var server = await BenchNode.StartAsync();
+        var options = new PinholeNodeOptions
+        {
+            Identity = identity,
+            Home = home.FullName,
+            ListenAddresses = [Multiaddr.Parse("/ip4/127.0.0.1/tcp/0")],
+            EnableUdp = false,
+            Api = new LocalApiOptions(),
+        };
+        options.Connections.IdleTimeout = TimeSpan.Zero;
+        await using var node = PinholeNode.CreateBuilder(options).Build();
+        await node.StartAsync();
+        using var api = new PinholeApiClient(node.ApiSocketPath!);
+        var target = server.Address.Encapsulate(server.Identity.PeerId);
+        var connectOptions = node.CreateConnectOptions(new PeerAddress(server.Identity.PeerId, [server.Address]));
+
+        var values = new Dictionary<string, List<double>>();
+        void Add(int round, string name, double value, string unit)
+        {
+            if (round == 0)
+            {
+                return; // round 0 only warms up the JIT and the connection pools
+            }
+            (values.TryGetValue(name, out var list) ? list : values[name] = []).Add(value);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  round {round}: {name,-46} {value,10:F4} {unit}"));
+        }
+        for (var round = 0; round <= rounds; round++)
+        {
+            var n = round == 0 ? Math.Max(10, calls / 10) : calls;
+            var (apiMs, apiCpu) = await MeasureAsync(n, () => api.GetStatusAsync(Harness.Bounded()));
+            var (localMs, localCpu) = await MeasureAsync(n, () => Task.FromResult(node.GetStatus()));
+            Add(round, "GET /v1/status round trip (median)", apiMs, "ms");
+            Add(round, "GET /v1/status CPU per call", apiCpu * 1000, "ms");
+            Add(round, "node.GetStatus() in process (median)", localMs, "ms");
+
+            var m = round == 0 ? Math.Max(5, connects / 10) : connects;
+            var (directMs, directCpu) = await MeasureAsync(m,
+                () => PeerConnection.ConnectAsync(connectOptions, Harness.Bounded()).AsTask(),
+                connection => connection.DisposeAsync().AsTask());
+            var (managerMs, managerCpu) = await MeasureAsync(m,
+                () => node.Connections.ConnectAsync(PeerAddress.Parse(target.ToString()), cancellationToken: Harness.Bounded()).AsTask(),
+                _ => node.Connections.DisconnectAsync(server.Identity.PeerId, Harness.Bounded()));
+            var (daemonMs, daemonCpu) = await MeasureAsync(m,
+                () => api.ConnectAddressAsync(target.ToString(), cancellationToken: Harness.Bounded()),
+                _ => api.DisconnectAsync(server.Identity.PeerId.ToString(), Harness.Bounded()));
+            Add(round, "connect direct (median)", directMs, "ms");
+            Add(round, "connect through the manager, in process (median)", managerMs, "ms");
+            Add(round, "connect through the daemon (median)", daemonMs, "ms");
+            Add(round, "daemon adds (median difference)", daemonMs - directMs, "ms");
+            Add(round, "CPU per connect+close direct", directCpu * 1000, "ms");
+            Add(round, "CPU per connect+close through the manager", managerCpu * 1000, "ms");
+            Add(round, "CPU per connect+close through the daemon", daemonCpu * 1000, "ms");
+            Add(round, "CPU ratio manager/direct", managerCpu / directCpu, "");
+            Add(round, "CPU ratio daemon/direct", daemonCpu / directCpu, "");
+        }
+        Console.WriteLine();
+        Console.WriteLine("| metric | median of rounds |");
+        Console.WriteLine("|---|---|");
+        foreach (var (name, list) in values)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {name} | {Harness.Median(list):F3} |"));
+        }
+        await node.StopAsync();
+        home.Delete(recursive: true);
+        return 0;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="operation"/> <paramref name="count"/> times one after another; returns the median
+    /// wall time of the timed part in ms and the process CPU seconds per operation (timed part and cleanup).
+    /// </summary>
+    private static async Task<(double MedianMs, double CpuSeconds)> MeasureAsync<T>(int count, Func<Task<T>> operation, Func<T, Task>? cleanup = null)
+    {
+        var times = new List<double>(count);
+        var cpu = Harness.CpuTime();
+        for (var i = 0; i < count; i++)
+        {
+            var clock = Stopwatch.StartNew();
+            var result = await operation().ConfigureAwait(false);
+            times.Add(clock.Elapsed.TotalMilliseconds);
+            if (cleanup is not null)
+            {
+                await cleanup(result).ConfigureAwait(false);
+            }
+        }
+        return (Harness.Median(times), (Harness.CpuTime() - cpu).TotalSeconds / count);
+    }
+}

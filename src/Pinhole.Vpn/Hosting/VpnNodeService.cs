@@ -1,0 +1,193 @@
+using System.Net;
+using System.Net.NetworkInformation;
+using System.Net.Sockets;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Pinhole.Membership;
+using Pinhole.Node;
+
+namespace Pinhole.Vpn.Hosting;
+
+/// <summary>
+/// The VPN as a part of a <see cref="PinholeNode"/> (docs/vpn.md, "In a node"): it runs one
+/// <see cref="VpnInterface"/> under the node's identity, started after the node listens and stopped before it
+/// closes, with its status under <c>services.vpn</c> in <c>GET /v1/status</c>. Without a membership the
+/// peers are the template's (a configuration file); with one (coordinator mode) the interface's addresses and
+/// peers come from the verified <see cref="NetworkView"/> and follow it: members appear and disappear as
+/// records arrive, expire or are revoked, and this node announces its data-plane socket in its endpoint record.
+/// </summary>
+public sealed class VpnNodeService : INodeService, IAsyncDisposable
+{
+    private readonly VpnNodeServiceOptions _options;
+    private readonly Lock _lock = new();
+    private VpnInterface? _vpn;
+    private MembershipClient? _membership;
+    private ILogger _logger = NullLogger.Instance;
+    private PeerId? _self;
+    private int _peerUpdates;
+
+    /// <summary>Creates the service; nothing runs until the node starts it.</summary>
+    public VpnNodeService(VpnNodeServiceOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(options.Interface);
+        _options = options;
+    }
+
+    /// <inheritdoc />
+    public string Name => "vpn";
+
+    /// <summary>The running interface, or null before start and after stop.</summary>
+    public VpnInterface? Interface => Volatile.Read(ref _vpn);
+
+    /// <summary>Times the peer set was replaced from a membership change (a test hook and a status figure).</summary>
+    public int PeerUpdates => Volatile.Read(ref _peerUpdates);
+
+    /// <inheritdoc />
+    public async Task StartAsync(PinholeNode node, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        VpnInterfaceOptions template = _options.Interface;
+        _self = node.LocalPeer;
+        _logger = (template.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger<VpnNodeService>();
+        var options = new VpnInterfaceOptions
+        {
+            Identity = node.Identity,
+            InterfaceName = template.InterfaceName,
+            ListenAddress = template.ListenAddress,
+            ListenPort = template.ListenPort,
+            Mtu = template.Mtu,
+            Offloads = template.Offloads,
+            FirewallMark = template.FirewallMark,
+            RouteTable = template.RouteTable,
+            ConfigureInterface = template.ConfigureInterface,
+            TimeProvider = template.TimeProvider,
+            LoggerFactory = template.LoggerFactory,
+        };
+        MembershipClient? membership = _options.Membership;
+        if (membership is null)
+        {
+            Copy(template.Addresses, options.Addresses);
+            Copy(template.Peers, options.Peers);
+        }
+        else
+        {
+            NetworkView view = membership.View;
+            IReadOnlyList<InterfaceAddress> addresses = MembershipPeers.AddressesOf(view, membership.Genesis, node.LocalPeer);
+            if (addresses.Count == 0)
+            {
+                throw new PeerException(PeerError.Refused, $"{node.LocalPeer} is not a member of network {view.Name} ({view.Network}) with a virtual address: join it first.");
+            }
+            Copy(addresses, options.Addresses);
+            Copy(MembershipPeers.PeersOf(view, node.LocalPeer, _options.PersistentKeepalive), options.Peers);
+        }
+        VpnInterface vpn = await VpnInterface.StartAsync(options, cancellationToken).ConfigureAwait(false);
+        lock (_lock)
+        {
+            _vpn = vpn;
+            _membership = membership;
+        }
+        if (membership is not null)
+        {
+            membership.Changed += OnNetworkChanged;
+            // A change between the first view and the subscription would be missed: apply the current one again.
+            Apply(membership.View);
+            if (_options.PublishEndpoint)
+            {
+                IReadOnlyList<IPAddress> local = _options.AnnounceAddresses.Count > 0 ? [.. _options.AnnounceAddresses] : LocalAddresses(vpn.InterfaceName);
+                await membership.PublishEndpointAsync(MembershipPeers.Announce(local, vpn.ListenEndPoint.Port), cancellationToken: cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private void OnNetworkChanged(object? sender, NetworkChangedEventArgs e) => Apply(e.View);
+
+    private void Apply(NetworkView view)
+    {
+        VpnInterface? vpn;
+        lock (_lock)
+        {
+            vpn = _vpn;
+        }
+        if (vpn is null || _self is null)
+        {
+            return;
+        }
+        try
+        {
+            vpn.SetPeers(MembershipPeers.PeersOf(view, _self, _options.PersistentKeepalive));
+            Interlocked.Increment(ref _peerUpdates);
+        }
+        catch (Exception e) when (e is ArgumentException or ObjectDisposedException)
+        {
+            // Two members claiming one prefix is refused by the membership layer; a disposed interface is stopping.
+            VpnLog.PeersNotUpdated(_logger, view.Name, e);
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        VpnInterface? vpn;
+        MembershipClient? membership;
+        lock (_lock)
+        {
+            vpn = _vpn;
+            membership = _membership;
+            _vpn = null;
+            _membership = null;
+        }
+        if (membership is not null)
+        {
+            membership.Changed -= OnNetworkChanged;
+        }
+        if (vpn is not null)
+        {
+            await vpn.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <inheritdoc />
+    public JsonObject? GetStatus() => Interface is { } vpn ? JsonNode.Parse(VpnStatusJson.Serialize(vpn.GetStatus())) as JsonObject : null;
+
+    /// <inheritdoc />
+    public ValueTask DisposeAsync() => new(StopAsync(CancellationToken.None));
+
+    private static void Copy<T>(IEnumerable<T> from, IList<T> to)
+    {
+        foreach (T item in from)
+        {
+            to.Add(item);
+        }
+    }
+
+    // Unicast addresses of the interfaces that are up, except loopback, link-local and the VPN's own.
+    private static List<IPAddress> LocalAddresses(string vpnInterface) =>
+        [.. NetworkInterface.GetAllNetworkInterfaces()
+            .Where(n => n.OperationalStatus is OperationalStatus.Up or OperationalStatus.Unknown && n.NetworkInterfaceType != NetworkInterfaceType.Loopback && n.Name != vpnInterface)
+            .SelectMany(n => n.GetIPProperties().UnicastAddresses.Select(u => u.Address))
+            .Where(a => !IPAddress.IsLoopback(a) && !a.IsIPv6LinkLocal && a.AddressFamily is AddressFamily.InterNetwork or AddressFamily.InterNetworkV6)];
+}
+
+/// <summary>Settings of a <see cref="VpnNodeService"/>.</summary>
+public sealed class VpnNodeServiceOptions
+{
+    /// <summary>
+    /// The interface: name, port, MTU, offloads, routing; its addresses and peers too when there is no
+    /// <see cref="Membership"/>. Its <see cref="VpnInterfaceOptions.Identity"/> is ignored: the node's is used.
+    /// </summary>
+    public required VpnInterfaceOptions Interface { get; init; }
+
+    /// <summary>The network whose members are the peers (coordinator mode), or null for the template's peers.</summary>
+    public MembershipClient? Membership { get; init; }
+
+    /// <summary>Persistent keepalive for members (coordinator mode; zero = off).</summary>
+    public TimeSpan PersistentKeepalive { get; init; }
+
+    /// <summary>Announce the data-plane socket in this node's endpoint record (coordinator mode).</summary>
+    public bool PublishEndpoint { get; init; } = true;
+
+    /// <summary>Addresses to announce with the data-plane port (default: the host's unicast addresses).</summary>
+    public IList<IPAddress> AnnounceAddresses { get; init; } = [];
+}

@@ -1,0 +1,219 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Text;
+using Pinhole.Dtls;
+using Pinhole.Nat.Tests.Lab;
+using Pinhole.Nat.Tests.Netcheck;
+using Pinhole.Testing.Netlab;
+using Xunit.Abstractions;
+
+namespace Pinhole.Nat.Tests.Punch;
+
+/// <summary>
+/// The UDP grid in the NAT lab: for each pair of NAT types both peers run netcheck, gather host and STUN
+/// candidates on their node socket, swap them (in-process here; over the relay in a node) and punch at once.
+/// Where a direct path must exist it is found and carries DTLS end to end; where it cannot (a NAT that maps per
+/// destination against one that filters by port, or two of them) the punch fails with that precise reason and
+/// the pair falls back to TURN through the lab's coturn, DTLS inside; with UDP blocked neither works.
+/// </summary>
+[Trait("Category", "Netns")]
+public sealed class UdpPunchGridTests(ITestOutputHelper output)
+{
+    private enum PathTaken { Direct, Turn, None }
+
+    private sealed record Pair(string A, string B, PathTaken Expected, UdpPunchFailure? Failure = null);
+
+    private static readonly Pair[] Grid =
+    [
+        new("easy1", "easy2", PathTaken.Direct),
+        new("easy1", "one", PathTaken.Direct),
+        new("pub", "easy2", PathTaken.Direct),
+        new("one", "hard1", PathTaken.Direct),
+        new("pub", "hard2", PathTaken.Direct),
+        new("one", "rand", PathTaken.Direct),
+        new("easy1", "hard1", PathTaken.Turn, UdpPunchFailure.EndpointDependentMappingAgainstFiltering),
+        new("rand", "easy2", PathTaken.Turn, UdpPunchFailure.EndpointDependentMappingAgainstFiltering),
+        new("hard1", "hard2", PathTaken.Turn, UdpPunchFailure.BothMappingsEndpointDependent),
+        new("hard2", "rand", PathTaken.Turn, UdpPunchFailure.BothMappingsEndpointDependent),
+        new("noudp", "easy2", PathTaken.None, UdpPunchFailure.NoResponse),
+    ];
+
+    [LabFact(coturn: true)]
+    public async Task Every_pair_takes_the_path_its_nats_allow()
+    {
+        var options = new NatLabOptions { Coturn = true }
+            .Add("pub", NatType.Public).Add("one", NatType.OneToOne).Add("easy1", NatType.Easy).Add("easy2", NatType.Easy)
+            .Add("hard1", NatType.Hard).Add("hard2", NatType.Hard).Add("rand", NatType.HardFullyRandom).Add("noudp", NatType.UdpBlocked);
+        await using NatLab lab = await NatLab.CreateAsync(options);
+        using var guard = new CancellationTokenSource(TimeSpan.FromMinutes(4));
+        Dictionary<string, NetcheckReport> netcheck = (await Task.WhenAll(lab.Sites.Select(async s => (s.Name, Report: await Pinhole.Nat.Netcheck.RunAsync(NetcheckLabTests.For(lab, s.Host), guard.Token)))))
+            .ToDictionary(r => r.Name, r => r.Report);
+
+        (PathTaken Path, string Detail, TimeSpan Elapsed)[] results = await Task.WhenAll(Grid.Select(pair => RunPairAsync(lab, netcheck, pair, guard.Token)));
+
+        var grid = new StringBuilder("| pair | mapping / filtering | path | time to path | detail |\n|---|---|---|---|---|\n");
+        for (int i = 0; i < Grid.Length; i++)
+        {
+            Pair pair = Grid[i];
+            grid.Append(CultureInfo.InvariantCulture,
+                $"| {lab[pair.A].Nat} ↔ {lab[pair.B].Nat} | {Brief(netcheck[pair.A])} ↔ {Brief(netcheck[pair.B])} | {results[i].Path} | {results[i].Elapsed.TotalMilliseconds:0} ms | {results[i].Detail} |\n");
+        }
+        output.WriteLine(grid.ToString());
+        for (int i = 0; i < Grid.Length; i++)
+        {
+            Assert.True(Grid[i].Expected == results[i].Path, $"{Grid[i].A} ↔ {Grid[i].B}: expected {Grid[i].Expected}, took {results[i].Path} ({results[i].Detail})\n{grid}");
+        }
+    }
+
+    private async Task<(PathTaken, string, TimeSpan)> RunPairAsync(NatLab lab, Dictionary<string, NetcheckReport> netcheck, Pair pair, CancellationToken cancellationToken)
+    {
+        await using Side a = await Side.StartAsync(lab, lab[pair.A], netcheck[pair.A], cancellationToken);
+        await using Side b = await Side.StartAsync(lab, lab[pair.B], netcheck[pair.B], cancellationToken);
+        var clock = Stopwatch.StartNew();
+        Task<UdpPath> punchA = UdpHolePunch.PunchAsync(a.Mux, a.PunchOptions(b, controlling: true), cancellationToken);
+        Task<UdpPath> punchB = UdpHolePunch.PunchAsync(b.Mux, b.PunchOptions(a, controlling: false), cancellationToken);
+        try
+        {
+            await using UdpPath pathA = await punchA;
+            await using UdpPath pathB = await punchB;
+            TimeSpan toDirect = clock.Elapsed;
+            Assert.Null(pair.Failure);
+            await ExchangeOverDtlsAsync(a, pathA.RemoteEndPoint, b, pathB.RemoteEndPoint, cancellationToken);
+            return (PathTaken.Direct, $"{pathA.Candidate} ⇄ {pathB.Candidate}, rtt {pathA.RoundTripTime?.TotalMilliseconds:0.0} ms; DTLS ok", toDirect);
+        }
+        catch (UdpPunchException e)
+        {
+            output.WriteLine($"{pair.A} ↔ {pair.B}: {e.Message}");
+            Assert.Equal(pair.Failure, e.Failure);
+            await Assert.ThrowsAsync<UdpPunchException>(async () => await (await punchB).DisposeAsync());
+        }
+        // No direct path: fall back to TURN on each side's own socket (the allocation is tied to its 5-tuple).
+        TurnAllocation turnA, turnB;
+        try
+        {
+            turnA = await TurnAllocation.AllocateAsync(a.Mux, Side.Turn(lab), cancellationToken);
+        }
+        catch (PeerException e) when (pair.Expected == PathTaken.None)
+        {
+            Assert.Equal(PeerError.Timeout, e.Error);
+            return (PathTaken.None, $"punch: {pair.Failure}; TURN over UDP: {e.Error} (needs a TCP relay)", clock.Elapsed);
+        }
+        await using (turnA)
+        {
+            turnB = await TurnAllocation.AllocateAsync(b.Mux, Side.Turn(lab), cancellationToken);
+            await using (turnB)
+            {
+                TurnPeerEndPoint aToB = await turnA.BindChannelAsync(turnB.RelayedAddress, cancellationToken);
+                TurnPeerEndPoint bToA = await turnB.BindChannelAsync(turnA.RelayedAddress, cancellationToken);
+                await ExchangeOverDtlsAsync(a, aToB, b, bToA, cancellationToken);
+                return (PathTaken.Turn, $"punch: {pair.Failure}; TURN {turnA.RelayedAddress} ⇄ {turnB.RelayedAddress}; DTLS ok", clock.Elapsed);
+            }
+        }
+    }
+
+    private static async Task ExchangeOverDtlsAsync(Side a, EndPoint aToB, Side b, EndPoint bToA, CancellationToken cancellationToken)
+    {
+        await using DtlsListener listener = b.Dtls.Listen();
+        Task<DtlsConnection> dial = a.Dtls.ConnectAsync(aToB, b.Identity.PeerId, cancellationToken);
+        await using DtlsConnection atB = await listener.AcceptAsync(cancellationToken);
+        await using DtlsConnection atA = await dial;
+        Assert.Equal(bToA, atB.RemoteEndPoint);
+        Assert.Equal(a.Identity.PeerId, atB.RemotePeer);
+        byte[] ping = "ping across the NATs"u8.ToArray();
+        await atA.SendAsync(ping, cancellationToken);
+        Assert.Equal(ping, await atB.ReceiveAsync(cancellationToken));
+        await atB.SendAsync("pong"u8.ToArray(), cancellationToken);
+        Assert.Equal("pong"u8.ToArray(), await atA.ReceiveAsync(cancellationToken));
+    }
+
+    private static string Brief(NetcheckReport r) => r.Udp ? $"{Short(r.Mapping.ToString())}/{Short(r.Filtering.ToString())}" : "no UDP";
+
+    private static string Short(string behaviour) => behaviour switch
+    {
+        "EndpointIndependent" => "EI",
+        "AddressDependent" => "AD",
+        "AddressAndPortDependent" => "APD",
+        "NoNat" => "none",
+        _ => behaviour,
+    };
+
+    /// <summary>One peer: its node socket (mux) in its site's namespace, DTLS on it, its candidates and credential.</summary>
+    private sealed class Side : IAsyncDisposable
+    {
+        private Side(LabSite site, NetcheckReport report, UdpMux mux)
+        {
+            Site = site;
+            Report = report;
+            Mux = mux;
+            Dtls = DtlsEndpoint.Create(new DtlsEndpointOptions { Identity = Identity, Bind = mux.OpenDtlsBind() });
+        }
+
+        public LabSite Site { get; }
+
+        public NetcheckReport Report { get; }
+
+        public UdpMux Mux { get; }
+
+        public NodeIdentity Identity { get; } = NodeIdentity.Generate();
+
+        public DtlsEndpoint Dtls { get; }
+
+        public UdpPunchCredentials Credentials { get; } = UdpPunchCredentials.Generate();
+
+        public List<UdpCandidate> Candidates { get; } = [];
+
+        public static TurnClientOptions Turn(NatLab lab) => new() { Server = lab.StunServer, Username = NatLab.TurnUser, Password = NatLab.TurnPassword };
+
+        public static async Task<Side> StartAsync(NatLab lab, LabSite site, NetcheckReport report, CancellationToken cancellationToken)
+        {
+            LabHost host = site.Host;
+            UdpMux mux = host.RunInside(() => UdpMux.Bind(new IPEndPoint(host.Address, 0), new UdpMuxOptions
+            {
+                StunClient = new StunClientOptions { InitialRetransmitTimeout = TimeSpan.FromMilliseconds(250), MaxSends = 5, FinalWaitMultiplier = 8 },
+            }));
+            var side = new Side(site, report, mux);
+            side.Candidates.Add(new UdpCandidate(UdpCandidateKind.Host, (IPEndPoint)mux.LocalEndPoint));
+            try
+            {
+                StunResponse stun = await mux.Stun.BindingAsync(lab.StunServer, cancellationToken: cancellationToken);
+                if (!stun.Message.ReflexiveAddress!.Equals(mux.LocalEndPoint))
+                {
+                    side.Candidates.Add(new UdpCandidate(UdpCandidateKind.ServerReflexive, stun.Message.ReflexiveAddress));
+                }
+            }
+            catch (PeerException) when (site.Nat == NatType.UdpBlocked)
+            {
+                // No reflexive candidate without UDP: only the host one (unreachable from outside).
+            }
+            return side;
+        }
+
+        public UdpPunchOptions PunchOptions(Side peer, bool controlling)
+        {
+            var options = new UdpPunchOptions
+            {
+                Local = Credentials,
+                Remote = peer.Credentials,
+                Controlling = controlling,
+                Timeout = TimeSpan.FromSeconds(8),
+                LocalMapping = Report.Mapping,
+                LocalFiltering = Report.Filtering,
+                RemoteMapping = peer.Report.Mapping,
+                RemoteFiltering = peer.Report.Filtering,
+            };
+            foreach (UdpCandidate candidate in peer.Candidates)
+            {
+                options.RemoteCandidates.Add(candidate);
+            }
+            return options;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Dtls.DisposeAsync();
+            await Mux.DisposeAsync();
+            Identity.Dispose();
+        }
+    }
+}
