@@ -6,19 +6,22 @@
 #   dotnet artifacts/fuzz/bin/Pinhole.Fuzz.dll replay TARGET FILE
 # then fix the parser, add the input to fuzz/corpus/TARGET/crash-NAME and a test to tests/Pinhole.Reliability.Tests/Fuzzing.
 #
-# usage: scripts/fuzz.sh [--execs N] [--keep-corpus] [TARGET...]
+# usage: scripts/fuzz.sh [--execs N] [--seconds S] [--keep-corpus] [TARGET...]
+#   --seconds S     time-box each target to S seconds as well (whichever comes first: N executions or S seconds)
 #   --keep-corpus   copy the inputs AFL++ kept for new coverage back into fuzz/corpus/TARGET (minimized with afl-cmin)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 execs=1000000
+seconds=
 keep=0
 targets=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --execs) execs=$2; shift 2 ;;
+    --seconds) seconds=$2; shift 2 ;;
     --keep-corpus) keep=1; shift ;;
-    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     *) targets+=("$1"); shift ;;
   esac
 done
@@ -45,7 +48,7 @@ for target in "${targets[@]}"; do
   findings="$out/findings/$target"
   rm -rf "$findings"
   # -t: a .NET target's first execution includes JIT; 10 s leaves room on a loaded machine.
-  afl-fuzz -i "fuzz/corpus/$target" -o "$findings" -t 10000 -m none -E "$execs" \
+  afl-fuzz -i "fuzz/corpus/$target" -o "$findings" -t 10000 -m none -E "$execs" ${seconds:+-V "$seconds"} \
     -- dotnet "$bin/Pinhole.Fuzz.dll" afl "$target" > "$out/$target.log" 2>&1 || true
   stats="$findings/default/fuzzer_stats"
   if [ ! -f "$stats" ]; then

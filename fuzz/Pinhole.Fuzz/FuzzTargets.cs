@@ -20,7 +20,7 @@ namespace Pinhole.Fuzz;
 /// The registry: every parser of network or file input, one line each. To add one, add a line below (and seed inputs
 /// in <see cref="Seeds"/>); scripts/fuzz.sh and the CI smoke (tests/Pinhole.Reliability.Tests/Fuzzing) pick it up.
 /// </summary>
-public static class FuzzTargets
+public static partial class FuzzTargets
 {
     private const string Core = "Pinhole.Core";
     private const string Dtls = "Pinhole.Dtls";
@@ -55,6 +55,7 @@ public static class FuzzTargets
         new("ocapn-pretls-pem", [Ocapn], d => PreTls.ExtractCertificate(d, out _), Expect.Format),
         new("ocapn-node-pem", [Ocapn], Parsers.OcapnNodePem, Expect.Format),
         new("dtls-records", [Dtls], Parsers.DtlsRecords, Expect.Format),
+        .. LayerTargets(),
     ];
 
     /// <summary>The target called <paramref name="name"/>.</summary>
@@ -71,6 +72,9 @@ public static class FuzzTargets
 
         /// <summary>Also <see cref="FormatException"/> (MessagePack, Syrup, text forms) and <see cref="CryptographicException"/> (keys, certificates, PEM).</summary>
         public static bool Format(Exception e) => e is PeerException or FormatException or CryptographicException;
+
+        /// <summary>Nothing: a Try* parser (or a server's answer to any datagram) never throws.</summary>
+        public static bool Nothing(Exception e) => false;
     }
 
     private static class Parsers

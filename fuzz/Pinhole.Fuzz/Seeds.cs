@@ -156,7 +156,11 @@ public static class Seeds
                 yield return DtlsClientHello(ed);
                 break;
             default:
-                throw new ArgumentException($"No seeds for '{target}': add them to {nameof(Seeds)}.", nameof(target));
+                foreach (var seed in LayerSeeds.For(target, ed, ec))
+                {
+                    yield return seed;
+                }
+                break;
         }
     }
 

@@ -39,7 +39,8 @@ public sealed class SealingKey : IDisposable
             }
             return new SealingKey(key);
         }
-        catch (Exception e) when (e is ArgumentException or CryptographicException)
+        // PlatformNotSupportedException: a PEM naming a curve OpenSSL does not know (found by fuzzing).
+        catch (Exception e) when (e is ArgumentException or CryptographicException or PlatformNotSupportedException)
         {
             key.Dispose();
             throw new FormatException("The PEM does not hold a P-256 private key: " + e.Message, e);

@@ -28,6 +28,10 @@ public static class ChildProgram
         {
             Identity = identity,
             ListenAddresses = [Multiaddr.Parse($"/ip4/{address}/tcp/0")],
+            // The tests' own peers dial from a process that may be JIT-compiling its whole TLS path on a loaded
+            // machine: deadlines this child enforces on the real clock must never be what a test measures.
+            FirstByteTimeout = TimeSpan.FromSeconds(60),
+            HandshakeTimeout = TimeSpan.FromSeconds(120),
         });
         var limit = ProcessLimits.GetFileDescriptorLimit();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -29,7 +29,7 @@ public sealed partial class DescriptorExhaustionTests(ITestOutputHelper output)
         using var identity = NodeIdentity.Generate();
 
         // A peer connected before the flood, with a stream open.
-        await using var connected = await PeerConnection.ConnectAsync(new PeerConnectOptions { Identity = identity, Remote = address }, Dialer.Bounded());
+        await using var connected = await PeerConnection.ConnectAsync(new PeerConnectOptions { Identity = identity, Remote = address, HandshakeTimeout = Dialer.HandshakeTimeout }, Dialer.Bounded());
         await using var stream = await connected.OpenStreamAsync("/echo/1", Dialer.Bounded());
         await EchoAsync(stream, 1);
 
@@ -65,7 +65,7 @@ public sealed partial class DescriptorExhaustionTests(ITestOutputHelper output)
         }
         // The flood is over: a new peer gets in, so the accept loop survived.
         using var later = NodeIdentity.Generate();
-        await using var fresh = await PeerConnection.ConnectAsync(new PeerConnectOptions { Identity = later, Remote = address }, Dialer.Bounded());
+        await using var fresh = await PeerConnection.ConnectAsync(new PeerConnectOptions { Identity = later, Remote = address, HandshakeTimeout = Dialer.HandshakeTimeout }, Dialer.Bounded());
         await using var freshStream = await fresh.OpenStreamAsync("/echo/1", Dialer.Bounded());
         await EchoAsync(freshStream, 99);
         await EchoAsync(stream, 100);

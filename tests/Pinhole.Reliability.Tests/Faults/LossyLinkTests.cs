@@ -108,6 +108,7 @@ public sealed class LossyLinkTests(ITestOutputHelper output)
             Identity = serverId,
             ListenAddresses = [Multiaddr.Parse($"/ip4/{LossyLink.B}/tcp/0")],
             HandshakeTimeout = TimeSpan.FromSeconds(60),
+            FirstByteTimeout = TimeSpan.FromSeconds(60), // the dialer may be JIT-compiling its TLS path on a loaded machine
         }).AsTask().GetAwaiter().GetResult());
         var accept = listener.AcceptAsync(cts.Token).AsTask();
         await using var dialed = await link.ConnectFromAAsync(clientId, serverId.PeerId, listener.ListenAddresses[0].ToIPEndPoint(),

@@ -44,6 +44,16 @@ public sealed class FuzzRegressionTests
         Assert.ThrowsAny<CryptographicException>(() => OcapnNode.FromPem(certificate.ExportCertificatePem(), PemEncoding.WriteString("EC PRIVATE KEY", der)));
     }
 
+    /// <summary>Found by sealing-key-pem: a coordinator's or member's sealing key file on an unknown curve.</summary>
+    [Fact]
+    public void A_sealing_key_on_an_unknown_curve_is_a_FormatException()
+    {
+        using var key = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256);
+        var der = key.ExportPkcs8PrivateKey();
+        Corrupt(der);
+        Assert.Throws<FormatException>(() => Pinhole.Membership.SealingKey.ImportPem(PemEncoding.WriteString("PRIVATE KEY", der)));
+    }
+
     // 1.2.840.10045.3.1.7 -> 1.2.840.12093.3.1.7 (one byte, as the fuzzer did)
     private static void Corrupt(byte[] der)
     {

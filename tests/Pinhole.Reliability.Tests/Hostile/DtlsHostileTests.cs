@@ -38,7 +38,7 @@ public sealed class DtlsHostileTests(ITestOutputHelper output)
         Assert.True(attack.Opened > 900, $"only {attack.Opened} half-open sessions were opened");
         var halfOpen = listener.Endpoint.HalfOpen.Count;
 
-        await using var client = DtlsEndpoint.Create(new DtlsEndpointOptions { Identity = clientId, Bind = UdpDatagramBind.Bind(new IPEndPoint(IPAddress.Loopback, 0)) });
+        await using var client = DtlsEndpoint.Create(new DtlsEndpointOptions { Identity = clientId, Bind = UdpDatagramBind.Bind(new IPEndPoint(IPAddress.Loopback, 0)), HandshakeTimeout = Dialer.HandshakeTimeout });
         var watch = Stopwatch.StartNew();
         var accept = listener.AcceptAsync(cts.Token).AsTask();
         await using var connection = await client.ConnectAsync(listener.LocalEndPoint, serverId.PeerId, cts.Token);

@@ -45,7 +45,7 @@ public sealed class OcapnListenerHostileTests(ITestOutputHelper output)
         for (var i = 0; i < 3; i++)
         {
             var watch = Stopwatch.StartNew();
-            await using var connection = await OcapnTcpTlsNetlayer.ConnectAsync(listener.Locator, cancellationToken: Dialer.Bounded());
+            await using var connection = await OcapnTcpTlsNetlayer.ConnectAsync(listener.Locator, new OcapnTcpTlsConnectOptions { HandshakeTimeout = Dialer.HandshakeTimeout }, Dialer.Bounded());
             await using var accepted = await listener.AcceptAsync(Dialer.Bounded());
             watch.Stop();
             times.Add(watch.Elapsed);
