@@ -10,6 +10,7 @@ using Pinhole.Nat.Mapping;
 using Pinhole.Nat.Relay;
 using Pinhole.Nat.Relay.Protocol;
 using Pinhole.Vpn;
+using Pinhole.Vpn.Config;
 using Pinhole.Vpn.DataPlane;
 using Pinhole.Vpn.Offload;
 using Pinhole.Vpn.Packets;
@@ -48,6 +49,7 @@ public static partial class FuzzTargets
         new("relay-frames", [Core, Nat], Layers.RelayFrames, Expect.Format),
         new("relay-voucher", [Core, Nat], d => ReservationVoucher.Open(d), Expect.Format),
         new("dcutr", [Core, Nat], Layers.Dcutr, Expect.Format),
+        new("turn-channel-data", [Core, Nat], d => TurnChannelData.TryParse(d, out _, out _, out _), Expect.Nothing),
         new("network-record", [Core, Membership], d => NetworkRecord.Decode(d), Expect.Format),
         new("coordinator-message", [Core, Membership], Layers.CoordinatorMessages, Expect.Format),
         new("invite-code", [Core, Membership], d => InviteCode.Parse(Text(d)).Dispose(), Expect.Format),
@@ -59,6 +61,7 @@ public static partial class FuzzTargets
         new("vpn-datagram", [Vpn], Layers.VpnDatagram, Expect.Nothing),
         new("vpn-inbound-packets", [Vpn], Layers.InboundPackets, Expect.Nothing),
         new("vpn-addresses", [Vpn], Layers.VpnAddresses, Expect.Nothing),
+        new("vpn-config", [Vpn], d => VpnConfig.Parse(d), Expect.Format),
     ];
 
     private static class Layers
