@@ -186,6 +186,18 @@ internal static class LayerSeeds
                 yield return "0.0.0.0/0"u8.ToArray();
                 yield return "192.168.1.7"u8.ToArray();
                 break;
+            case "turn-channel-data":
+                yield return [0x40, 0x00, 0x00, 0x04, .. "abcd"u8];
+                yield return [0x40, 0x01, 0x00, 0x03, .. "xyz"u8, 0x00];
+                break;
+            case "vpn-config":
+                yield return Encoding.UTF8.GetBytes(
+                    "# a comment\n[Interface]\nName = ph7\nAddress = 10.7.0.1/24, fd07::1/64\nListenPort = 51820\nMTU = 1400\n" +
+                    "DisableOffloads = tun-tso, udp-gro\nFwMark = 1234\nTable = 77\n\n[Peer]\nPeerId = " + ed.PeerId +
+                    "\nName = laptop   # inline comment\nAllowedIPs = 10.7.0.2/32, fd07::2/128\nEndpoint = 192.0.2.7:51820\nPersistentKeepalive = 25\n");
+                yield return Encoding.UTF8.GetBytes(
+                    "[Interface]\nAddress = 10.7.0.1/24\n\n[Peer]\nPeerId = " + ec.PeerId + "\nAllowedIPs = 10.7.0.3\nEndpoint = [2001:db8::7]:4000\n");
+                break;
             default:
                 throw new ArgumentException($"No seeds for '{target}': add them to {nameof(Seeds)}.", nameof(target));
         }
