@@ -44,13 +44,6 @@ internal static class ListenCommand
                 ListenAddresses = [.. (parse.GetValue(listen) ?? []).Select(Multiaddr.Parse)],
             };
             await using var listener = await PeerListener.ListenAsync(options, token).ConfigureAwait(false);
-            if (!parse.GetValue(json))
-            {
-                foreach (var address in listener.GetDialableAddresses())
-                {
-                    await Console.Out.WriteLineAsync(address.ToString()).ConfigureAwait(false);
-                }
-            }
             using var ocapnNode = parse.GetValue(ocapn) ? await OcapnCli.LoadNodeAsync(parse, token).ConfigureAwait(false) : null;
             await using var ocapnListener = ocapnNode is null ? null : await Ocapn.OcapnTcpTlsNetlayer.ListenAsync(new Ocapn.OcapnTcpTlsListenerOptions
             {
@@ -74,11 +67,21 @@ internal static class ListenCommand
             {
                 CliJson.Write(Console.Out, new ListeningJson("listening", identity.PeerId.ToString(), [.. listener.GetDialableAddresses().Select(a => a.ToString())], ocapnLocator?.ToString()), CommandJsonContext.Default.ListeningJson);
             }
-            else if (ocapnLocator is not null)
+            else
             {
-                await Console.Out.WriteLineAsync(ocapnLocator.ToString()).ConfigureAwait(false);
+                // Printed only once everything is set up: a script that waits for the first line and then
+                // interrupts gets a clean stop (exit 0), not an interrupted setup (130).
+                foreach (var address in listener.GetDialableAddresses())
+                {
+                    await Console.Out.WriteLineAsync(address.ToString()).ConfigureAwait(false);
+                }
+                if (ocapnLocator is not null)
+                {
+                    await Console.Out.WriteLineAsync(ocapnLocator.ToString()).ConfigureAwait(false);
+                }
             }
-            await Console.Out.FlushAsync(token).ConfigureAwait(false);
+            // From here on an interrupt is the normal way to stop: the announcement must not turn it into 130.
+            await Console.Out.FlushAsync(CancellationToken.None).ConfigureAwait(false);
             if (parse.GetValue(cat) && ocapnListener is not null)
             {
                 await using var incoming = await ocapnListener.AcceptAsync(token).ConfigureAwait(false);
