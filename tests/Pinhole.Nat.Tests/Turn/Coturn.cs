@@ -41,18 +41,29 @@ internal sealed class Coturn : IAsyncDisposable
     /// <summary>Starts coturn with extra command-line options (e.g. <c>--user-quota=1</c>) and waits until it serves STUN.</summary>
     public static async Task<Coturn> StartAsync(params string[] extra)
     {
-        var coturn = new Coturn(FreePort.Udp(), extra);
-        try
+        // A free port can be taken by another process between FreePort and coturn's bind (coturn then retries that
+        // bind forever): that is a lost race for the port, not slowness, so it gets a new port.
+        for (int attempt = 1; ; attempt++)
         {
-            await coturn.WaitReadyAsync();
-            return coturn;
-        }
-        catch
-        {
-            await coturn.DisposeAsync();
-            throw;
+            var coturn = new Coturn(FreePort.Udp(), extra);
+            try
+            {
+                await coturn.WaitReadyAsync();
+                return coturn;
+            }
+            catch (PortTakenException) when (attempt < 5)
+            {
+                await coturn.DisposeAsync();
+            }
+            catch
+            {
+                await coturn.DisposeAsync();
+                throw;
+            }
         }
     }
+
+    private sealed class PortTakenException(string message) : Exception(message);
 
     public TurnClientOptions Options(string? password = null) => new()
     {
@@ -81,7 +92,7 @@ internal sealed class Coturn : IAsyncDisposable
         File.Delete(_db);
         ExternalProcess process = ExternalProcess.Start(Tools.Require("turnserver"),
         [
-            "-n", "--listening-ip=127.0.0.1", $"--listening-port={Port.ToString(CultureInfo.InvariantCulture)}", "--relay-ip=127.0.0.1",
+            "-n", "--listening-ip=127.0.0.1", $"--listening-port={Port.ToString(CultureInfo.InvariantCulture)}", "--relay-ip=127.0.0.1", "--min-port=61000", "--max-port=65535",
             "--lt-cred-mech", $"--user={User}:{Password}", $"--realm={ServerRealm}", "--allow-loopback-peers",
             "--no-tls", "--no-dtls", "--no-cli", "--no-tcp-relay", "--log-file=stdout", "--simple-log", "--no-software-attribute",
             $"--userdb={_db}", $"--pidfile={_pid}", .. _extra,
@@ -103,6 +114,10 @@ internal sealed class Coturn : IAsyncDisposable
             if (_process.HasExited)
             {
                 throw new InvalidOperationException($"turnserver exited with {_process.ExitCode} before serving.\n{_process.Output()}");
+            }
+            if (_process.StandardOutput.Contains("Cannot bind DTLS/UDP listener socket", StringComparison.Ordinal))
+            {
+                throw new PortTakenException($"turnserver cannot bind {EndPoint}: the port was taken.\n{_process.Output()}");
             }
             try
             {
