@@ -121,11 +121,16 @@ public sealed partial class VpnInterface
             peer.LastHandshakeError = e.Message;
             VpnLog.HandshakeFailed(_logger, peer.ToString(), endpoint.EndPoint, e.Message);
         }
-        catch (OperationCanceledException)
+        catch (Exception e) when ((e is OperationCanceledException or ObjectDisposedException) && IsStopping)
         {
         }
-        catch (ObjectDisposedException)
+        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
         {
+            // Not our stop: the session was torn down under the handshake (e.g. the peer refused us). Say so in
+            // the peer's status rather than leaving the failure silent.
+            string message = $"The handshake was aborted: {e.Message}";
+            peer.LastHandshakeError = message;
+            VpnLog.HandshakeFailed(_logger, peer.ToString(), endpoint.EndPoint, message);
         }
         finally
         {
