@@ -66,8 +66,8 @@ public class NodeNetworkTests
             await UntilAsync(() => !b.IsMember(bobKey.PeerId) && !bob.Connections.IsKeptConnected(aliceKey.PeerId), "bob learned it and stopped following");
 
             // Bob dialling in again is refused at once by Alice's node.
+            // (Who closed the old connection first, Alice's cut-off or Bob stopping, is a race: count only from here.)
             var droppedBefore = a.Dropped;
-            Assert.True(droppedBefore >= 1);
             var reconnected = false;
             try
             {
