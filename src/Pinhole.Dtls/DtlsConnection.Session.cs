@@ -427,6 +427,13 @@ public sealed partial class DtlsConnection
                     certificate.Dispose();
                     return false;
                 }
+                if (Target is null && !Admits(peer))
+                {
+                    _verifyFailure = new PeerException(PeerError.Refused,
+                        $"{peer} at {_owner.RemoteEndPoint} is not accepted by this endpoint.");
+                    certificate.Dispose();
+                    return false;
+                }
                 RemoteCertificate = certificate;
                 RemotePeer = peer;
                 Endpoint.RememberKey(_owner.RemoteEndPoint, key);
@@ -440,6 +447,23 @@ public sealed partial class DtlsConnection
             catch (System.Security.Cryptography.CryptographicException e)
             {
                 _verifyFailure = new PeerException(PeerError.InvalidCertificate, $"The peer at {_owner.RemoteEndPoint} sent an unreadable certificate: {e.Message}", e);
+                return false;
+            }
+        }
+
+        private bool Admits(PeerId peer)
+        {
+            if (Endpoint.Options.AcceptPeer is not { } accept)
+            {
+                return true;
+            }
+            try
+            {
+                return accept(peer, _owner.RemoteEndPoint);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // A throwing policy refuses: failing closed is the only safe reading of it.
                 return false;
             }
         }

@@ -76,6 +76,15 @@ public sealed class DtlsEndpointOptions
     /// <summary>How often the cookie secret rotates (a cookie stays valid up to twice this). Default 60 s.</summary>
     public TimeSpan CookieSecretLifetime { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// Decides, inside the handshake, whether an incoming peer may connect: called with the PeerId its certificate
+    /// proved and its address, before the handshake completes. Returning false (or throwing) fails the handshake
+    /// with an alert, so the dialer's <see cref="DtlsEndpoint.ConnectAsync"/> fails and never sees an established
+    /// session. Called on the receive path under the session's lock: keep it fast and non-blocking. Default null:
+    /// every authenticated peer is accepted. Not consulted for outgoing sessions, which name their peer.
+    /// </summary>
+    public Func<PeerId, System.Net.EndPoint, bool>? AcceptPeer { get; set; }
+
     /// <summary>Tests only: present this certificate instead of a fresh libp2p one (e.g. a forged one).</summary>
     internal System.Security.Cryptography.X509Certificates.X509Certificate2? CertificateOverride { get; set; }
 

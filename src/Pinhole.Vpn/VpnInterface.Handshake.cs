@@ -32,7 +32,10 @@ public sealed partial class VpnInterface
         _dialerBind = new HandshakeBind(_transport, WireFormat.HandshakeToListener);
         _listenerBind = new HandshakeBind(_transport, WireFormat.HandshakeToDialer);
         _dialer = DtlsEndpoint.Create(Dtls(_dialerBind));
-        _acceptor = DtlsEndpoint.Create(Dtls(_listenerBind));
+        DtlsEndpointOptions acceptorOptions = Dtls(_listenerBind);
+        // Refused inside the handshake, so a stranger's dial fails rather than completing and being dropped after.
+        acceptorOptions.AcceptPeer = (peer, _) => FindPeer(peer) is not null;
+        _acceptor = DtlsEndpoint.Create(acceptorOptions);
         _listener = _acceptor.Listen();
         _acceptLoop = Task.Run(AcceptLoopAsync, CancellationToken.None);
         return Task.CompletedTask;

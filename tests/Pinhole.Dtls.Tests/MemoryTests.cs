@@ -201,6 +201,60 @@ public class MemoryTests
     }
 
     [Fact]
+    public async Task AcceptPeerRefuses_DialFailsInsideTheHandshake_AndNothingIsAccepted()
+    {
+        var network = new MemoryDatagramNetwork();
+        using NodeIdentity admitted = NodeIdentity.Generate();
+        var asked = new List<(PeerId Peer, System.Net.EndPoint From)>();
+        await using Pair pair = MemoryPair(network, o =>
+        {
+            if (o.Bind!.LocalEndPoint.Equals(ServerAddress))
+            {
+                o.AcceptPeer = (peer, from) => { lock (asked) { asked.Add((peer, from)); } return peer.Equals(admitted.PeerId); };
+            }
+        });
+        using var cts = new CancellationTokenSource(Pair.Patience);
+        Task<DtlsConnection> accept = pair.Listener.AcceptAsync(cts.Token).AsTask();
+
+        PeerException e = await Assert.ThrowsAsync<PeerException>(() => pair.Client.ConnectAsync(ServerAddress, pair.ServerIdentity.PeerId, cts.Token));
+        Assert.NotEqual(PeerError.Timeout, e.Error); // refused by an alert, not left to time out
+        lock (asked)
+        {
+            (PeerId peer, System.Net.EndPoint from) = Assert.Single(asked);
+            Assert.Equal(pair.ClientIdentity.PeerId, peer);
+            Assert.Equal(ClientAddress, from);
+        }
+        Assert.False(accept.IsCompleted);
+
+        // The admitted peer, from another address, gets in; it is the first connection the listener yields.
+        await using DtlsEndpoint friend = DtlsEndpoint.Create(new DtlsEndpointOptions
+        {
+            Identity = admitted,
+            Bind = network.CreateBind(new IPEndPoint(IPAddress.Parse("10.0.0.3"), 6000)),
+        });
+        await using DtlsConnection connection = await friend.ConnectAsync(ServerAddress, pair.ServerIdentity.PeerId, cts.Token);
+        await using DtlsConnection accepted = await accept.WaitAsync(cts.Token);
+        Assert.Equal(admitted.PeerId, accepted.RemotePeer);
+    }
+
+    [Fact]
+    public async Task AcceptPeerThatThrows_Refuses()
+    {
+        var network = new MemoryDatagramNetwork();
+        await using Pair pair = MemoryPair(network, o =>
+        {
+            if (o.Bind!.LocalEndPoint.Equals(ServerAddress))
+            {
+                o.AcceptPeer = (_, _) => throw new InvalidOperationException("policy store unavailable");
+            }
+        });
+        using var cts = new CancellationTokenSource(Pair.Patience);
+        Task<DtlsConnection> accept = pair.Listener.AcceptAsync(cts.Token).AsTask();
+        await Assert.ThrowsAsync<PeerException>(() => pair.Client.ConnectAsync(ServerAddress, pair.ServerIdentity.PeerId, cts.Token));
+        Assert.False(accept.IsCompleted);
+    }
+
+    [Fact]
     public async Task WrongPeerAtAddress_ClientRefuses_NamingBothIds()
     {
         var network = new MemoryDatagramNetwork();
