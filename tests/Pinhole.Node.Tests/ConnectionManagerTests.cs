@@ -212,6 +212,41 @@ public sealed class ConnectionManagerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ConnectAfterDisconnectNeverJoinsTheStaleDialOfTheClosedConnection()
+    {
+        var server = await _nodes.StartAsync();
+        var client = await _nodes.StartAsync();
+        client.Peers.Add(server.LocalPeer, addresses: [TestNodes.TcpAddress(server)]);
+        // The first dial adopts its connection, then its thread stalls before the dial completes.
+        var adopted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var resume = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        client.Connections.DialUnwindingForTests = async _ => { adopted.TrySetResult(); await resume.Task; };
+        var first = client.Connections.ConnectAsync(server.LocalPeer).AsTask();
+        await adopted.Task.WaitAsync(TestNodes.Wait);
+        client.Connections.DialUnwindingForTests = null;
+        Assert.True(await client.Connections.DisconnectAsync(server.LocalPeer));
+        Assert.Equal(0, client.Connections.Count);
+
+        var second = client.Connections.ConnectAsync(server.LocalPeer).AsTask();
+        resume.SetResult();
+        var connection = await second.WaitAsync(TestNodes.Wait);
+        Assert.Equal(1, client.Connections.Count);
+        Assert.Same(client.Connections.Get(server.LocalPeer), connection);
+        Assert.False(connection.Completion.IsCompleted);
+        // The stalled first call's own connection was closed by request under it: it says so (or, if it finishes
+        // after the fresh dial, returns the fresh connection); it never hands out the closed one.
+        try
+        {
+            Assert.Same(connection, await first.WaitAsync(TestNodes.Wait));
+        }
+        catch (PeerException e)
+        {
+            Assert.Equal(PeerError.ConnectionClosed, e.Error);
+            Assert.Contains("closed by request", e.Message, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public async Task IdleConnectionsCloseButKeepConnectedOnesStay()
     {
         var time = TestNodes.FakeClock();

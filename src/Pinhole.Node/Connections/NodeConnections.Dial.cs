@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 
 namespace Pinhole.Node;
 
@@ -56,39 +57,78 @@ public sealed partial class NodeConnections
         {
             throw new ArgumentException("A node does not connect to itself.", nameof(peer));
         }
-        Task<ManagedConnection> dial;
-        lock (_lock)
+        while (true)
         {
-            ObjectDisposedException.ThrowIf(_stopped, this);
-            var slot = Slot(peer);
-            slot.ReconnectSuspended = false;
-            // A connection the node is closing (idle, disconnected) is not handed out: dial a new one.
-            if (slot.Primary is { Closed: false, CloseNote: null } primary)
-            {
-                return primary.Connection;
-            }
-            dial = slot.Dial ??= StartDial(slot, first);
-        }
-        var managed = await dial.WaitAsync(cancellationToken).ConfigureAwait(false);
-        return Get(peer) ?? managed.Connection;
-    }
-
-    // Called under the lock: the dial runs on the pool and clears itself from the slot when done.
-    private Task<ManagedConnection> StartDial(PeerSlot slot, IReadOnlyList<Multiaddr> first) => Task.Run(async () =>
-    {
-        try
-        {
-            return await DialAsync(slot.Peer, first).ConfigureAwait(false);
-        }
-        finally
-        {
+            Task<ManagedConnection> dial;
+            bool joined;
             lock (_lock)
             {
-                slot.Dial = null;
-                DropIfEmpty(slot);
+                ObjectDisposedException.ThrowIf(_stopped, this);
+                var slot = Slot(peer);
+                slot.ReconnectSuspended = false;
+                // A connection the node is closing (idle, disconnected) is not handed out: dial a new one.
+                if (Usable(slot) is { } primary)
+                {
+                    return primary.Connection;
+                }
+                joined = slot.Dial is not null;
+                dial = slot.Dial ??= StartDial(slot, first);
             }
+            var managed = await dial.WaitAsync(cancellationToken).ConfigureAwait(false);
+            lock (_lock)
+            {
+                if (_peers.TryGetValue(peer, out var slot))
+                {
+                    if (Usable(slot) is { } primary)
+                    {
+                        return primary.Connection;
+                    }
+                    if (joined && (managed.Closed || managed.CloseNote is not null) && ReferenceEquals(slot.Dial, dial))
+                    {
+                        slot.Dial = null; // stale: the next pass dials afresh instead of joining it again
+                    }
+                }
+            }
+            if (!managed.Closed && managed.CloseNote is null)
+            {
+                return managed.Connection;
+            }
+            if (!joined)
+            {
+                throw new PeerException(PeerError.ConnectionClosed, $"The connection to {peer} closed as soon as it opened: {CloseReason(managed)}.");
+            }
+            // We joined a dial that finished before this call (its connection since closed, e.g. by
+            // DisconnectAsync while the dial was still unwinding): dial afresh rather than hand out a closed one.
         }
-    });
+    }
+
+    private static ManagedConnection? Usable(PeerSlot slot) => slot.Primary is { Closed: false, CloseNote: null } primary ? primary : null;
+
+    // Called under the lock: the dial runs on the pool and clears itself from the slot when done, unless a newer
+    // dial has replaced it there.
+    private Task<ManagedConnection> StartDial(PeerSlot slot, IReadOnlyList<Multiaddr> first)
+    {
+        var self = new StrongBox<Task<ManagedConnection>?>();
+        self.Value = Task.Run(async () =>
+        {
+            try
+            {
+                return await DialAsync(slot.Peer, first).ConfigureAwait(false);
+            }
+            finally
+            {
+                lock (_lock)
+                {
+                    if (ReferenceEquals(slot.Dial, self.Value))
+                    {
+                        slot.Dial = null;
+                    }
+                    DropIfEmpty(slot);
+                }
+            }
+        });
+        return self.Value;
+    }
 
     private async Task<ManagedConnection> DialAsync(PeerId peer, IReadOnlyList<Multiaddr> first)
     {
@@ -167,9 +207,17 @@ public sealed partial class NodeConnections
             _node.Events.Publish(new DialFailedEvent(_time.GetUtcNow(), peer, error.Message));
             throw error;
         }
-        return AdoptCore(winner, winnerDialer!.PathKind)
+        var adopted = AdoptCore(winner, winnerDialer!.PathKind)
             ?? throw new PeerException(PeerError.LimitExceeded, $"The connection to {peer} was refused by the node's limits.");
+        if (DialUnwindingForTests is { } unwinding)
+        {
+            await unwinding(adopted).ConfigureAwait(false);
+        }
+        return adopted;
     }
+
+    /// <summary>Tests only: awaited after a dial's connection is adopted and before the dial completes (a preempted thread).</summary>
+    internal Func<ManagedConnection, Task>? DialUnwindingForTests { get; set; }
 
     private List<(Multiaddr Address, IPeerDialer Dialer)> Candidates(PeerId peer, IReadOnlyList<Multiaddr> first)
     {
