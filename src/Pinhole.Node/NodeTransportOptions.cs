@@ -21,6 +21,21 @@ public sealed class NodeTransportOptions
     /// <summary>Inbound handshakes running at once. Default 64.</summary>
     public int MaxConcurrentHandshakes { get; set; } = 64;
 
+    /// <summary>
+    /// Inbound connections one source address (IPv4 address, IPv6 /64) may hold on the TCP listener. Default 64. Raise it
+    /// where many peers share one address (behind a carrier-grade NAT, a relay on the same host, a benchmark on loopback).
+    /// </summary>
+    public int MaxInboundConnectionsPerAddress { get; set; } = 64;
+
+    /// <summary>Inbound handshakes one source address may run at once. Default 8.</summary>
+    public int MaxHandshakesPerAddress { get; set; } = 8;
+
+    /// <summary>Sustained inbound handshakes per second from one source address. Default 10.</summary>
+    public double HandshakesPerSecondPerAddress { get; set; } = 10;
+
+    /// <summary>Inbound handshakes one source address may start in a burst. Default 20.</summary>
+    public int HandshakeBurstPerAddress { get; set; } = 20;
+
     /// <summary>Largest DTLS datagram the node sends. Default 1452 (1500-byte path over IPv6).</summary>
     public int MaxDatagramSize { get; set; } = 1452;
 
@@ -61,6 +76,22 @@ public sealed class NodeTransportOptions
         if (MaxConcurrentHandshakes < 1)
         {
             throw new ArgumentOutOfRangeException(nameof(MaxConcurrentHandshakes), MaxConcurrentHandshakes, "Must be at least 1.");
+        }
+        if (MaxInboundConnectionsPerAddress < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxInboundConnectionsPerAddress), MaxInboundConnectionsPerAddress, "Must be at least 1.");
+        }
+        if (MaxHandshakesPerAddress < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxHandshakesPerAddress), MaxHandshakesPerAddress, "Must be at least 1.");
+        }
+        if (!(HandshakesPerSecondPerAddress > 0) || double.IsInfinity(HandshakesPerSecondPerAddress))
+        {
+            throw new ArgumentOutOfRangeException(nameof(HandshakesPerSecondPerAddress), HandshakesPerSecondPerAddress, "Must be a positive finite rate.");
+        }
+        if (HandshakeBurstPerAddress < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(HandshakeBurstPerAddress), HandshakeBurstPerAddress, "Must be at least 1.");
         }
         if (MaxDatagramSize is < 256 or > 65507)
         {

@@ -65,6 +65,16 @@ public sealed class PinholeNodeTests : IAsyncLifetime
             Api = new LocalApiOptions { Web = new WebUiOptions { EndPoint = new IPEndPoint(IPAddress.Any, 0) } },
             Home = "/tmp",
         }).Build());
+        Assert.Throws<ArgumentOutOfRangeException>(() => PinholeNode.CreateBuilder(new PinholeNodeOptions
+        {
+            Identity = identity,
+            Transport = { MaxInboundConnectionsPerAddress = 0 },
+        }).Build());
+        Assert.Throws<ArgumentOutOfRangeException>(() => PinholeNode.CreateBuilder(new PinholeNodeOptions
+        {
+            Identity = identity,
+            Transport = { HandshakesPerSecondPerAddress = double.NaN },
+        }).Build());
         var builder = PinholeNode.CreateBuilder(new PinholeNodeOptions { Identity = identity });
         Assert.Throws<ArgumentException>(() => builder.Handle("no-slash", (_, _, _) => Task.CompletedTask));
         Assert.Throws<ArgumentException>(() => builder.Handle("/ipfs/ping/1.0.0", (_, _, _) => Task.CompletedTask));
@@ -72,6 +82,21 @@ public sealed class PinholeNodeTests : IAsyncLifetime
         Assert.Throws<ArgumentException>(() => builder.Handle("/x/1", (_, _, _) => Task.CompletedTask));
         builder.Build();
         Assert.Throws<InvalidOperationException>(() => builder.Build());
+    }
+
+    [Fact]
+    public async Task ThePerAddressLimitOfTheTransportOptionsReachesTheListener()
+    {
+        var server = await _nodes.StartAsync(b => b.Options.Transport.MaxInboundConnectionsPerAddress = 1);
+        var first = await _nodes.StartAsync();
+        var second = await _nodes.StartAsync();
+        first.Peers.Add(server.LocalPeer, addresses: [TestNodes.TcpAddress(server)]);
+        second.Peers.Add(server.LocalPeer, addresses: [TestNodes.TcpAddress(server)]);
+        await first.Connections.ConnectAsync(server.LocalPeer);
+        await TestNodes.UntilAsync(() => server.Connections.Count == 1, "the server holds the first peer's connection");
+        // Both dial from 127.0.0.1: the second is one connection too many for that address.
+        await Assert.ThrowsAsync<PeerException>(async () => await second.Connections.ConnectAsync(server.LocalPeer));
+        Assert.Equal(1, server.Connections.Count);
     }
 
     [Fact]

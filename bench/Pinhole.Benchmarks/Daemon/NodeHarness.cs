@@ -8,7 +8,7 @@ using Pinhole.Node;
 namespace Pinhole.Benchmarks.Daemon;
 
 /// <summary>
-/// <c>node [--rounds N] [--connects N] [--calls N]</c>: the daemon's control path against the library path in the
+/// <c>node [--rounds N] [--connects N] [--calls N] [--idle N] [--idle-rounds N]</c>: the daemon's control path against the library path in the
 /// same run (docs/performance.md, "Node"):
 /// <list type="bullet">
 /// <item>the local API round trip, <c>GET /v1/status</c> over the Unix socket (typed client, as the CLI uses it),
@@ -18,6 +18,8 @@ namespace Pinhole.Benchmarks.Daemon;
 /// connection is closed again (<c>DELETE /v1/connections/{peer}</c> / dispose) before the next; and the same
 /// connect through the connection manager in process (<c>node.Connections.ConnectAsync</c>, no HTTP), which tells
 /// the API's share from the manager's and the store's.</item>
+/// <item>memory per idle connected peer of a node holding <c>--idle</c> peers (default 1,000; 0 skips) beside the
+/// bare SslStream and the bare PeerListener figures, each in a fresh child process, alternating order per round.</item>
 /// </list>
 /// Wall times are medians per operation; CPU is the whole process's CPU per operation (the listener is in the
 /// process too, the same for both paths), so the ratio is what the daemon adds to a whole connect.
@@ -31,6 +33,8 @@ internal static class NodeHarness
         var rounds = 5;
         var connects = 200;
         var calls = 2000;
+        var idle = 1000;
+        var idleRounds = 3;
         for (var i = 0; i < args.Length; i++)
         {
             var value = i + 1 < args.Length ? args[i + 1] : null;
@@ -39,13 +43,45 @@ internal static class NodeHarness
                 case "--rounds": rounds = int.Parse(value!, CultureInfo.InvariantCulture); i++; break;
                 case "--connects": connects = int.Parse(value!, CultureInfo.InvariantCulture); i++; break;
                 case "--calls": calls = int.Parse(value!, CultureInfo.InvariantCulture); i++; break;
+                case "--idle": idle = int.Parse(value!, CultureInfo.InvariantCulture); i++; break;
+                case "--idle-rounds": idleRounds = int.Parse(value!, CultureInfo.InvariantCulture); i++; break;
                 default:
-                    Console.Error.WriteLine($"Unknown option '{args[i]}'. Usage: node [--rounds N] [--connects N] [--calls N]");
+                    Console.Error.WriteLine($"Unknown option '{args[i]}'. Usage: node [--rounds N] [--connects N] [--calls N] [--idle N] [--idle-rounds N]");
                     return 2;
             }
         }
         Console.WriteLine($"pinhole node benchmark: {Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}");
-        return RunAsync(rounds, connects, calls).GetAwaiter().GetResult();
+        var status = rounds > 0 ? RunAsync(rounds, connects, calls).GetAwaiter().GetResult() : 0;
+        if (status == 0 && idle > 0)
+        {
+            MeasureIdle(idle, idleRounds);
+        }
+        return status;
+    }
+
+    private static void MeasureIdle(int connections, int rounds)
+    {
+        var values = new Dictionary<string, List<double>>();
+        string[] kinds = ["bare", "pinhole", "node"];
+        for (var round = 1; round <= rounds; round++)
+        {
+            foreach (var kind in round % 2 == 1 ? kinds : kinds.Reverse())
+            {
+                var (heap, workingSet) = IdleMemoryScenario.Measure(kind, connections);
+                (values.TryGetValue("heap " + kind, out var h) ? h : values["heap " + kind] = []).Add(heap);
+                (values.TryGetValue("ws " + kind, out var w) ? w : values["ws " + kind] = []).Add(workingSet);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  round {round}: idle {kind,-8} heap {heap / 1024,8:F1} KiB/conn, working set {workingSet / 1024,8:F1} KiB/conn"));
+            }
+        }
+        double M(string key) => Harness.Median(values[key]) / 1024;
+        Console.WriteLine();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| idle, {connections} peers, both ends (median of {rounds}) | bare SslStream | PeerListener | node | node/bare | node/PeerListener |"));
+        Console.WriteLine("|---|---|---|---|---|---|");
+        foreach (var (label, key) in new[] { ("managed heap", "heap"), ("working set", "ws") })
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {label} | {M(key + " bare"):F1} KiB | {M(key + " pinhole"):F1} KiB | {M(key + " node"):F1} KiB | {M(key + " node") / M(key + " bare"):F2} | {M(key + " node") / M(key + " pinhole"):F2} |"));
+        }
     }
 
     private static async Task<int> RunAsync(int rounds, int connects, int calls)

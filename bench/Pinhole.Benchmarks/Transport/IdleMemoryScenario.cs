@@ -53,6 +53,7 @@ internal static class IdleMemoryScenario
         {
             "bare" => RunBareAsync(identities, connections).GetAwaiter().GetResult(),
             "pinhole" => RunPinholeAsync(identities, connections).GetAwaiter().GetResult(),
+            "node" => Daemon.NodeIdleScenario.RunAsync(connections).GetAwaiter().GetResult(),
             _ => throw new ArgumentException($"Unknown kind '{kind}'.", nameof(args)),
         };
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"RESULT {result.Heap:F0} {result.WorkingSet:F0}"));
@@ -126,14 +127,14 @@ internal static class IdleMemoryScenario
         return PerConnection(before, after, connections);
     }
 
-    private static async Task<(long Heap, long WorkingSet)> SettleAndSnapshotAsync()
+    internal static async Task<(long Heap, long WorkingSet)> SettleAndSnapshotAsync()
     {
         // Let handshake leftovers (RTT pings, pooled buffers, thread-pool growth) finish.
         await Task.Delay(TimeSpan.FromSeconds(2));
         return Snapshot();
     }
 
-    private static (long Heap, long WorkingSet) Snapshot()
+    internal static (long Heap, long WorkingSet) Snapshot()
     {
         for (var i = 0; i < 3; i++)
         {
@@ -145,6 +146,6 @@ internal static class IdleMemoryScenario
         return (GC.GetTotalMemory(forceFullCollection: true), self.WorkingSet64);
     }
 
-    private static (double Heap, double WorkingSet) PerConnection((long Heap, long WorkingSet) before, (long Heap, long WorkingSet) after, int connections) =>
+    internal static (double Heap, double WorkingSet) PerConnection((long Heap, long WorkingSet) before, (long Heap, long WorkingSet) after, int connections) =>
         ((after.Heap - before.Heap) / (double)connections, (after.WorkingSet - before.WorkingSet) / (double)connections);
 }

@@ -290,9 +290,9 @@ public sealed class NatLab : IAsyncDisposable
             {
                 throw new InvalidOperationException($"{owner.Description} exited with {owner.ExitCode} before it listened.\n{owner.Output()}");
             }
-            if (deadline.Elapsed > TimeSpan.FromSeconds(15))
+            if (deadline.Elapsed > TimeSpan.FromSeconds(60))
             {
-                throw new TimeoutException($"{owner.Description} did not listen on {string.Join(", ", needles)} within 15 s.\n{ss.StandardOutput}\n{owner.Output()}");
+                throw new TimeoutException($"{owner.Description} did not listen on {string.Join(", ", needles)} within 60 s.\n{ss.StandardOutput}\n{owner.Output()}");
             }
             await Task.Delay(25).ConfigureAwait(false);
         }
