@@ -42,13 +42,18 @@ public sealed class CliProcess : IAsyncDisposable
 
     public static CliProcess Start(string home, params string[] args)
     {
-        var info = new ProcessStartInfo("dotnet")
+        // Through env(1), which resets SIGINT to its default before exec: a suite started in the background by a
+        // non-interactive shell inherits SIGINT as ignored (POSIX, asynchronous lists), and so would the CLI, which
+        // then never sees the Ctrl-C a test sends.
+        var info = new ProcessStartInfo("env")
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        info.ArgumentList.Add("--default-signal=INT");
+        info.ArgumentList.Add("dotnet");
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "pinhole.dll"));
         info.ArgumentList.Add("--home");
         info.ArgumentList.Add(home);

@@ -47,14 +47,15 @@ public class CliVpnTests
                 """);
             Assert.Equal(0, (await ExternalProcess.RunAsync("dotnet", [Pinhole, "--home", homeA, "vpn", "check", configA], TimeSpan.FromSeconds(60))).ExitCode);
 
-            await using var b = lab.B.Start("dotnet", [Pinhole, "--home", homeB, "vpn", "up", "--config", configB, "--json"]);
+            // env resets SIGINT to its default: a suite started in the background inherits it ignored (POSIX).
+            await using var b = lab.B.Start("env", ["--default-signal=INT", "dotnet", Pinhole, "--home", homeB, "vpn", "up", "--config", configB, "--json"]);
             string up = await b.WaitForLineAsync(l => l.StartsWith("{\"type\":\"up\"", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
             using (var upJson = JsonDocument.Parse(up))
             {
                 Assert.Equal(idB, upJson.RootElement.GetProperty("status").GetProperty("localPeer").GetString());
                 Assert.Equal(1423, upJson.RootElement.GetProperty("status").GetProperty("mtu").GetInt32());
             }
-            await using var a = lab.A.Start("dotnet", [Pinhole, "--home", homeA, "vpn", "up", "--config", configA]);
+            await using var a = lab.A.Start("env", ["--default-signal=INT", "dotnet", Pinhole, "--home", homeA, "vpn", "up", "--config", configA]);
             await a.WaitForLineAsync(l => l.Contains(" up: ", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
 
             var ping = await VpnLab.PingAsync(lab.A, "10.7.0.2", count: 3);
