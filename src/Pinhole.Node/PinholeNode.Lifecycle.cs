@@ -192,6 +192,8 @@ public sealed partial class PinholeNode
         MaxConnections = Options.Transport.MaxInboundConnections,
         MaxConcurrentHandshakes = Options.Transport.MaxConcurrentHandshakes,
         ReusePort = Options.Transport.ReusePort,
+        // Identify on accepted connections tells what the node advertises (port mappings, relay circuits), not just the socket.
+        AdvertisedAddresses = GetDialableAddresses,
         IdleTimeout = TimeSpan.Zero,
         TimeProvider = Options.TimeProvider,
         LoggerFactory = Options.LoggerFactory,
