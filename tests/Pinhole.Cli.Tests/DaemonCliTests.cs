@@ -217,7 +217,7 @@ public sealed class DaemonCliTests : IDisposable
             var (code, stdout, stderr) = await CliProcess.RunAsync(Home("n"), null, "status", "--json");
             Assert.True(code == 0, stderr);
             using var json = JsonDocument.Parse(stdout);
-            services = json.RootElement.GetProperty("services").Clone();
+            services = json.RootElement.GetProperty("self").GetProperty("services").Clone();
             if (services.GetProperty("relay").GetProperty("relays")[0].GetProperty("state").GetString() == "reserved")
             {
                 break;
