@@ -158,6 +158,70 @@ public sealed class NodePortMappingLabTests(ITestOutputHelper output)
         }
     }
 
+    [PortMappingLabFact]
+    public async Task A_lost_mapping_is_withdrawn_counted_and_made_again_when_the_gateway_is_back()
+    {
+        await using NatLab lab = await NatLab.CreateAsync(new NatLabOptions().Add("home", NatType.Easy, portMapping: true));
+        LabSite home = lab["home"];
+        using var guard = new CancellationTokenSource(HangGuard);
+        using var identity = NodeIdentity.Generate(Libp2pKeyType.Ed25519);
+        using var meters = new TestMeterFactory();
+        using var collector = new Microsoft.Extensions.Diagnostics.Metrics.Testing.MetricCollector<long>(meters, NodePortMappingService.MeterName, "pinhole.port_mapping.failures");
+        var options = TestNodes.Options(identity);
+        options.MeterFactory = meters;
+        options.ListenAddresses.Clear();
+        options.ListenAddresses.Add(Multiaddr.Parse("/ip4/0.0.0.0/tcp/0"));
+        options.EnableUdp = false;
+        // Renewal (half of 10 min) and the retry delay (5 min) wait for the test; NAT-PMP's retransmissions run on real time.
+        var timers = new HeldTimers();
+        var node = PinholeNode.CreateBuilder(options)
+            .UsePortMapping(new NodePortMappingOptions
+            {
+                Gateway = home.Gateway,
+                LocalAddress = home.Host.Address,
+                Protocols = PortMappingProtocols.NatPmp,
+                Lifetime = TimeSpan.FromMinutes(10),
+                RetryDelay = TimeSpan.FromMinutes(5),
+                TimeProvider = timers,
+                SocketFactory = (family, type, protocol) => home.Host.Namespace.CreateSocket(family, type, protocol),
+            })
+            .Build();
+        var service = node.GetService<NodePortMappingService>()!;
+        var mapped = WhenAllMapped(service, 1);
+        await home.Host.Namespace.RunInside(() => node.StartAsync(guard.Token));
+        await using (node)
+        {
+            var first = Assert.Single(await mapped.WaitAsync(guard.Token));
+            Assert.Single(service.GetAddresses());
+            Assert.Equal(1, timers.PendingHeld); // the renewal at half-life
+            Assert.Equal(TimeSpan.FromMinutes(5), timers.LastHeldDelay);
+
+            // The router's miniupnpd dies: the renewal goes unanswered, the mapping is lost, asking again at once fails too.
+            await home.PortMapper!.DisposeAsync();
+            timers.FireHeld();
+            await TestNodes.UntilAsync(() => service.Mappings[0] is { Phase: NodePortMappingPhase.Failed, Failures: 2 } && timers.PendingHeld == 1, "lost, retried at once, failed, waiting");
+            var failed = service.Mappings[0];
+            output.WriteLine(failed.ToString());
+            Assert.Contains($"the gateway {home.Gateway} answered none of NatPmp", failed.LastError, StringComparison.Ordinal);
+            Assert.Empty(service.GetAddresses());
+            Assert.Equal(NodeState.Running, node.State);
+            Assert.Equal(["lost", "no_answer"], collector.GetMeasurementSnapshot().Select(m => (string)m.Tags["reason"]!));
+            var status = node.GetStatus().Services["portmapping"]!["mappings"]![0]!;
+            Assert.Equal("failed", status["state"]!.GetValue<string>());
+            Assert.Equal(2, status["failures"]!.GetValue<int>());
+
+            // The router is back; the retry delay passes and the port is mapped and advertised again.
+            await home.RestartPortMapperAsync();
+            var again = WhenAllMapped(service, 1);
+            timers.FireHeld();
+            var back = Assert.Single(await again.WaitAsync(guard.Token));
+            Assert.Equal(first.Mapping!.External, back.Mapping!.External);
+            Assert.Equal(2, back.Failures);
+            Assert.Single(service.GetAddresses());
+            Assert.Contains($"dnat ip to {home.Host.Address}:{first.InternalPort}", await home.PortMappingRulesAsync(), StringComparison.Ordinal);
+        }
+    }
+
     private static Task<IReadOnlyList<NodePortMappingState>> WhenAllMapped(NodePortMappingService service, int count)
     {
         var done = new TaskCompletionSource<IReadOnlyList<NodePortMappingState>>(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -48,8 +48,13 @@ public sealed class NodePortMappingTests : IAsyncLifetime
     [Fact]
     public async Task A_silent_gateway_is_a_counted_failure_shown_in_status_and_the_node_keeps_running()
     {
-        using var collector = new MetricCollector<long>(null, NodePortMappingService.MeterName, "pinhole.port_mapping.failures");
-        var node = await StartOnWildcardAsync(Silent(TimeSpan.FromHours(1)), o => o.EnableUdp = false);
+        using var meters = new TestMeterFactory();
+        using var collector = new MetricCollector<long>(meters, NodePortMappingService.MeterName, "pinhole.port_mapping.failures");
+        var node = await StartOnWildcardAsync(Silent(TimeSpan.FromHours(1)), o =>
+        {
+            o.EnableUdp = false;
+            o.MeterFactory = meters;
+        });
         var service = node.GetService<NodePortMappingService>()!;
         await TestNodes.UntilAsync(() => service.Mappings.Any(m => m.Phase == NodePortMappingPhase.Failed), "the attempt fails");
 
@@ -80,17 +85,17 @@ public sealed class NodePortMappingTests : IAsyncLifetime
     {
         // The retry delay runs on the service's clock; the mapper's retransmissions on the real one would also run
         // on it, so the clock here only holds the retry: the test releases it step by step.
-        var clock = new RetryClock();
+        var clock = new HeldTimers();
         var options = Silent(TimeSpan.FromMinutes(5));
         options.TimeProvider = clock;
         var node = await StartOnWildcardAsync(options, o => o.EnableUdp = false);
         var service = node.GetService<NodePortMappingService>()!;
-        await TestNodes.UntilAsync(() => service.Mappings.Single().Failures == 1 && clock.PendingRetries == 1, "the first attempt fails and a retry is armed");
-        Assert.Equal(TimeSpan.FromMinutes(5), clock.LastRetryDelay);
+        await TestNodes.UntilAsync(() => service.Mappings.Single().Failures == 1 && clock.PendingHeld == 1, "the first attempt fails and a retry is armed");
+        Assert.Equal(TimeSpan.FromMinutes(5), clock.LastHeldDelay);
         Assert.Equal(1, service.Mappings.Single().Failures);
 
-        clock.FireRetries();
-        await TestNodes.UntilAsync(() => service.Mappings.Single().Failures == 2 && clock.PendingRetries == 1, "the retry runs, fails, and arms the next");
+        clock.FireHeld();
+        await TestNodes.UntilAsync(() => service.Mappings.Single().Failures == 2 && clock.PendingHeld == 1, "the retry runs, fails, and arms the next");
     }
 
     [Fact]
@@ -122,75 +127,5 @@ public sealed class NodePortMappingTests : IAsyncLifetime
         Assert.Throws<ArgumentException>(() => builder.UsePortMapping(new NodePortMappingOptions { Protocols = PortMappingProtocols.None }));
         Assert.Throws<ArgumentOutOfRangeException>(() => builder.UsePortMapping(new NodePortMappingOptions { Lifetime = TimeSpan.FromSeconds(5) }));
         Assert.Throws<ArgumentOutOfRangeException>(() => builder.UsePortMapping(new NodePortMappingOptions { RetryDelay = TimeSpan.Zero }));
-    }
-
-    /// <summary>
-    /// Real time for everything except timers of the retry delay's length (minutes), which fire when the test says:
-    /// the mapper's sub-second retransmissions keep running on real time.
-    /// </summary>
-    private sealed class RetryClock : TimeProvider
-    {
-        private readonly Lock _lock = new();
-        private readonly List<(TimerCallback Callback, object? State)> _pending = [];
-
-        public TimeSpan LastRetryDelay { get; private set; }
-
-        public int PendingRetries
-        {
-            get
-            {
-                lock (_lock)
-                {
-                    return _pending.Count;
-                }
-            }
-        }
-
-        public void FireRetries()
-        {
-            List<(TimerCallback Callback, object? State)> due;
-            lock (_lock)
-            {
-                due = [.. _pending];
-                _pending.Clear();
-            }
-            foreach (var (callback, state) in due)
-            {
-                callback(state);
-            }
-        }
-
-        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
-        {
-            if (dueTime < TimeSpan.FromMinutes(1))
-            {
-                return System.CreateTimer(callback, state, dueTime, period);
-            }
-            lock (_lock)
-            {
-                LastRetryDelay = dueTime;
-                _pending.Add((callback, state));
-            }
-            return new Held(this, callback);
-        }
-
-        private sealed class Held(RetryClock clock, TimerCallback callback) : ITimer
-        {
-            public bool Change(TimeSpan dueTime, TimeSpan period) => true;
-
-            public void Dispose()
-            {
-                lock (clock._lock)
-                {
-                    clock._pending.RemoveAll(p => p.Callback == callback);
-                }
-            }
-
-            public ValueTask DisposeAsync()
-            {
-                Dispose();
-                return ValueTask.CompletedTask;
-            }
-        }
     }
 }

@@ -53,7 +53,7 @@ public sealed partial class NodePortMappingService
                 }
                 catch (Exception e) when (e is PeerException or SocketException or IOException or HttpRequestException or ArgumentException or InvalidOperationException)
                 {
-                    Fail(entry, gateway, "error", e.Message);
+                    Fail(entry, gateway, "error", $"asking the gateway {gateway}: {e.Message}");
                 }
                 finally
                 {

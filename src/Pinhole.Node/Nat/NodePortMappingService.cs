@@ -31,6 +31,7 @@ public sealed partial class NodePortMappingService : INodeService, INodeAddressS
     private TimeProvider _time = TimeProvider.System;
     private ILogger _logger = NullLogger.Instance;
     private Meter? _meter;
+    private bool _ownsMeter;
     private Counter<long>? _failures;
     private Counter<long>? _changes;
 
@@ -82,6 +83,8 @@ public sealed partial class NodePortMappingService : INodeService, INodeAddressS
         _node = node;
         _time = _options.TimeProvider ?? node.Options.TimeProvider;
         _logger = node.Options.LoggerFactory.CreateLogger<NodePortMappingService>();
+        // A factory's meters are the factory's to dispose (a DI factory caches them by name).
+        _ownsMeter = node.Options.MeterFactory is null;
         _meter = node.Options.MeterFactory?.Create(new MeterOptions(MeterName)) ?? new Meter(MeterName);
         _failures = _meter.CreateCounter<long>("pinhole.port_mapping.failures", "{failure}", "Port mapping attempts that failed or mappings lost, by reason (no_gateway, no_answer, double_nat, lost, error).");
         _changes = _meter.CreateCounter<long>("pinhole.port_mapping.changes", "{change}", "Mappings made, renewed, moved, recreated, lost or deleted, by protocol and change.");
@@ -117,7 +120,10 @@ public sealed partial class NodePortMappingService : INodeService, INodeAddressS
         await _stop.CancelAsync().ConfigureAwait(false);
         // Each loop deletes its mapping on the way out (bounded by PortMapper's own 5 s).
         await Task.WhenAll(_loops).WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        _meter?.Dispose();
+        if (_ownsMeter)
+        {
+            _meter?.Dispose();
+        }
         _stop.Dispose();
     }
 
