@@ -7,13 +7,13 @@ namespace Pinhole.Node;
 
 public sealed partial class NodePortMappingService
 {
-    // One port: map, hold until lost, map again at once, else wait RetryDelay; the mapping is deleted on the way out.
+    // One port: map, hold until lost, then map again at once (a loss comes at a renewal, minutes apart, so this
+    // never spins); any other failure waits RetryDelay. The mapping is deleted on the way out.
     private async Task RunAsync(Entry entry, CancellationToken stop)
     {
-        var retryAtOnce = false;
         while (!stop.IsCancellationRequested)
         {
-            var lostAndRetry = false;
+            var lost = false;
             var gateway = _options.Gateway ?? PortMapper.FindDefaultGateway();
             if (gateway is null)
             {
@@ -25,8 +25,8 @@ public sealed partial class NodePortMappingService
                 try
                 {
                     mapper = PortMapper.Create(MapperOptions(entry, gateway));
-                    var lost = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-                    mapper.Changed += (_, e) => OnChanged(entry, gateway, e, lost);
+                    var loss = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+                    mapper.Changed += (_, e) => OnChanged(entry, gateway, e, loss);
                     Set(entry, NodePortMappingPhase.Mapping, gateway, null, entry.LastError, null);
                     var mapping = await mapper.MapAsync(stop).ConfigureAwait(false);
                     if (mapping is null)
@@ -42,9 +42,9 @@ public sealed partial class NodePortMappingService
                     }
                     else
                     {
-                        var reason = await lost.Task.WaitAsync(stop).ConfigureAwait(false);
+                        var reason = await loss.Task.WaitAsync(stop).ConfigureAwait(false);
                         Fail(entry, gateway, "lost", reason);
-                        lostAndRetry = !retryAtOnce;
+                        lost = true;
                     }
                 }
                 catch (OperationCanceledException) when (stop.IsCancellationRequested)
@@ -68,9 +68,8 @@ public sealed partial class NodePortMappingService
             {
                 break;
             }
-            // A lost mapping is asked for again at once (the gateway may have rebooted); a second failure waits.
-            retryAtOnce = lostAndRetry;
-            if (!lostAndRetry)
+            // A lost mapping is asked for again at once (the gateway may have rebooted); a failed attempt waits.
+            if (!lost)
             {
                 try
                 {

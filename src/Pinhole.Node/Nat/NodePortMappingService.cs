@@ -16,7 +16,7 @@ namespace Pinhole.Node;
 /// gateway, a refusal or a lost mapping is logged, counted and shown in status, and tried again after
 /// <see cref="NodePortMappingOptions.RetryDelay"/>; none of them stops the node. Stopping deletes every mapping.
 /// </summary>
-[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The node stops its services: StopAsync cancels and disposes the stop source and the meter.")]
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The node stops its services: StopAsync cancels the stop source (it has no timer) and disposes the meter it owns.")]
 public sealed partial class NodePortMappingService : INodeService, INodeAddressSource
 {
     /// <summary>The meter of this service's instruments.</summary>
@@ -124,7 +124,6 @@ public sealed partial class NodePortMappingService : INodeService, INodeAddressS
         {
             _meter?.Dispose();
         }
-        _stop.Dispose();
     }
 
     /// <inheritdoc/>
