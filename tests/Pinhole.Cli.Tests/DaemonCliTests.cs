@@ -228,6 +228,9 @@ public sealed class DaemonCliTests : IDisposable
         Assert.StartsWith(relayAddress + "/p2p-circuit/p2p/", circuits[0].GetString(), StringComparison.Ordinal);
         // Port mapping is on, but the node listens on loopback only: nothing to map.
         Assert.Equal(0, services.GetProperty("portmapping").GetProperty("mappings").GetArrayLength());
+        var (_, human, _) = await CliProcess.RunAsync(Home("n"), null, "status");
+        var relayPeer = relayAddress[(relayAddress.LastIndexOf('/') + 1)..];
+        Assert.Contains(human.Split('\n'), l => l.StartsWith("relay", StringComparison.Ordinal) && l.EndsWith($"{relayPeer} reserved", StringComparison.Ordinal));
         await TerminateAsync(node);
         await TerminateAsync(relay);
         Assert.Equal(0, node.Process.ExitCode);
