@@ -44,9 +44,11 @@ public sealed partial class MembershipClient
         while (!token.IsCancellationRequested)
         {
             string where = "coordinator";
+            var reached = false;
             try
             {
                 var client = await GetClientAsync(token).ConfigureAwait(false);
+                reached = true;
                 where = client.Coordinator.ToString();
                 var cursor = Cursor;
                 MembershipLog.Connected(_logger, client.Coordinator, Network, cursor);
@@ -107,7 +109,12 @@ public sealed partial class MembershipClient
                 return;
             }
             delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.MaxReconnectDelay.Ticks));
-            Interlocked.Increment(ref _nextCoordinator);
+            if (reached)
+            {
+                // A failed connect already moved on in GetClientAsync; moving again would bring a two-coordinator
+                // client back to the dead one every time.
+                Interlocked.Increment(ref _nextCoordinator);
+            }
         }
     }
 

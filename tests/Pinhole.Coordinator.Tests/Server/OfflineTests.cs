@@ -98,4 +98,29 @@ public class OfflineTests
         Assert.True(a.Cursor > cursor);
         await Wait.ForStatusAsync(a, MembershipStatus.Synced);
     }
+    [Fact]
+    public async Task AClientWhoseFirstCoordinatorIsDeadSyncsFromTheNextOne()
+    {
+        var cache = Directory.CreateTempSubdirectory("pinhole-f-").FullName;
+        using var net = new TestNetwork();
+        using var alice = NodeIdentity.Generate(Libp2pKeyType.Ed25519);
+        using var nobody = NodeIdentity.Generate(Libp2pKeyType.Ed25519);
+        await using var coordinator = await TestCoordinator.StartAsync();
+        await coordinator.AddNetworkAsync(net);
+        using var invite = coordinator.Invite(net);
+        await using (var joined = await MembershipClient.JoinAsync(invite, coordinator.ClientOptions(alice, cache)))
+        {
+            await joined.SaveCacheAsync();
+        }
+        // Nothing listens there: every connect to it fails at once. The live coordinator is second in the list.
+        var dead = Multiaddr.Parse($"/ip4/127.0.0.1/tcp/{Pinhole.Testing.FreePort.Tcp()}/p2p/{nobody.PeerId}");
+        var options = coordinator.ClientOptions(alice, cache);
+        options.Network = net.Id;
+        options.Coordinators.Clear();
+        options.Coordinators.Add(dead);
+        options.Coordinators.Add(coordinator.Address);
+        await using var restarted = await MembershipClient.StartAsync(options);
+        await Wait.ForStatusAsync(restarted, MembershipStatus.Synced);
+        Directory.Delete(cache, recursive: true);
+    }
 }
