@@ -28,6 +28,15 @@ public sealed class ListenerAdvertisedAddressesTests : IDisposable
     }
 
     [Fact]
+    public async Task A_disposed_listener_still_lists_its_addresses()
+    {
+        var listener = await TestNodes.ListenAsync(_bob);
+        var before = listener.GetDialableAddresses();
+        await listener.DisposeAsync();
+        Assert.Equal(before, listener.GetDialableAddresses());
+    }
+
+    [Fact]
     public async Task Advertised_addresses_are_what_identify_lists_and_are_read_at_each_request()
     {
         var mapped = Multiaddr.Parse("/ip4/203.0.113.5/tcp/4001/p2p/" + _bob.PeerId);
