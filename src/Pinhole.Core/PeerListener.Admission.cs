@@ -219,7 +219,7 @@ public sealed partial class PeerListener
                 upgraded.Session, upgraded.RemoteKey, _options, isInbound: true, Transport,
                 local is null ? null : Multiaddr.FromIPEndPoint(local, Transport),
                 remote is null ? null : Multiaddr.FromIPEndPoint(remote, Transport),
-                GetDialableAddresses);
+                _options.AdvertisedAddresses ?? GetDialableAddresses);
             var peerId = connection.RemotePeer;
             _ = connection.Completion.ContinueWith(
                 (_, state) => ((PeerListener)state!)._limits.Remove(key, peerId), this,

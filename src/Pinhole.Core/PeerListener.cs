@@ -119,9 +119,10 @@ public sealed partial class PeerListener : IAsyncDisposable
     {
         var result = new List<Multiaddr>();
         var p2p = Multiaddr.Parse("/p2p/" + LocalPeer);
-        foreach (var socket in _sockets)
+        // From the addresses captured at bind: a disposed socket has no LocalEndPoint, and a node asks this during shutdown.
+        foreach (var listen in ListenAddresses)
         {
-            var bound = (IPEndPoint)socket.LocalEndPoint!;
+            var bound = listen.ToIPEndPoint();
             if (!bound.Address.Equals(IPAddress.Any) && !bound.Address.Equals(IPAddress.IPv6Any))
             {
                 result.Add(Multiaddr.FromIPEndPoint(bound, "tcp").Encapsulate(p2p));

@@ -7,6 +7,12 @@ public sealed class PeerListenerOptions : PeerConnectionOptions
     public IList<Multiaddr> ListenAddresses { get; init; } = [];
 
     /// <summary>
+    /// What identify tells each accepted peer as this node's listen addresses (a node adds its port mapping's public
+    /// address and relay circuits). Null: the listener's own <see cref="PeerListener.GetDialableAddresses"/>.
+    /// </summary>
+    public Func<IReadOnlyList<Multiaddr>>? AdvertisedAddresses { get; set; }
+
+    /// <summary>
     /// Authenticated inbound connections this listener keeps at once (queued for <see cref="PeerListener.AcceptAsync"/>
     /// or accepted and not yet closed); a real cap, not a backlog. At it, a new dialer is refused at once during
     /// protocol negotiation with a reason it can show. Handshakes in progress count against

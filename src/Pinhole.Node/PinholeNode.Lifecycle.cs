@@ -196,6 +196,8 @@ public sealed partial class PinholeNode
         HandshakesPerSecondPerAddress = Options.Transport.HandshakesPerSecondPerAddress,
         HandshakeBurstPerAddress = Options.Transport.HandshakeBurstPerAddress,
         ReusePort = Options.Transport.ReusePort,
+        // Identify on accepted connections tells what the node advertises (port mappings, relay circuits), not just the socket.
+        AdvertisedAddresses = GetDialableAddresses,
         IdleTimeout = TimeSpan.Zero,
         TimeProvider = Options.TimeProvider,
         LoggerFactory = Options.LoggerFactory,

@@ -201,5 +201,48 @@ public sealed class DaemonCliTests : IDisposable
         Assert.Contains("missing.json", stderr, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_daemon_named_a_relay_reserves_on_it_and_shows_it_in_status()
+    {
+        await using var relay = CliProcess.Start(Home("r"), "daemon", "--listen", "/ip4/127.0.0.1/tcp/0", "--no-udp", "--serve-relay");
+        var relayAddress = (await StartedAsync(relay)).First(l => l.Contains("/tcp/", StringComparison.Ordinal));
+        await using var node = CliProcess.Start(Home("n"), "daemon", "--listen", "/ip4/127.0.0.1/tcp/0", "--no-udp", "--relay", relayAddress, "--reachability", "private", "--port-mapping");
+        await StartedAsync(node);
+
+        // A hang guard over the reservation (each status run starts a process), not a timing assertion.
+        using var guard = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        JsonElement services;
+        while (true)
+        {
+            var (code, stdout, stderr) = await CliProcess.RunAsync(Home("n"), null, "status", "--json");
+            Assert.True(code == 0, stderr);
+            using var json = JsonDocument.Parse(stdout);
+            services = json.RootElement.GetProperty("self").GetProperty("services").Clone();
+            if (services.GetProperty("relay").GetProperty("relays")[0].GetProperty("state").GetString() == "reserved")
+            {
+                break;
+            }
+            await Task.Delay(200, guard.Token);
+        }
+        var circuits = services.GetProperty("relay").GetProperty("circuitAddresses");
+        Assert.StartsWith(relayAddress + "/p2p-circuit/p2p/", circuits[0].GetString(), StringComparison.Ordinal);
+        // Port mapping is on, but the node listens on loopback only: nothing to map.
+        Assert.Equal(0, services.GetProperty("portmapping").GetProperty("mappings").GetArrayLength());
+        var (_, human, _) = await CliProcess.RunAsync(Home("n"), null, "status");
+        var relayPeer = relayAddress[(relayAddress.LastIndexOf('/') + 1)..];
+        Assert.Contains(human.Split('\n'), l => l.StartsWith("relay", StringComparison.Ordinal) && l.EndsWith($"{relayPeer} reserved", StringComparison.Ordinal));
+        await TerminateAsync(node);
+        await TerminateAsync(relay);
+        Assert.Equal(0, node.Process.ExitCode);
+    }
+
+    [Fact]
+    public async Task A_relay_without_its_peer_id_is_a_usage_error_naming_the_setting()
+    {
+        var (code, _, stderr) = await CliProcess.RunAsync(Home("x"), null, "daemon", "--no-udp", "--relay", "/ip4/127.0.0.1/tcp/4001");
+        Assert.Equal(2, code);
+        Assert.Contains("Node:Relays: '/ip4/127.0.0.1/tcp/4001' is not a relay address ending in /p2p/<relay PeerId>", stderr, StringComparison.Ordinal);
+    }
+
     private static int Port(string address) => int.Parse(address.Split('/')[4], CultureInfo.InvariantCulture);
 }

@@ -1,3 +1,4 @@
+using System.Net;
 using Microsoft.Extensions.Logging;
 
 namespace Pinhole.Nat.Dcutr;
@@ -12,4 +13,7 @@ internal static partial class DcutrLog
 
     [LoggerMessage(EventId = 922, Level = LogLevel.Information, Message = "DCUtR: no direct connection to {Peer} after {Attempts} attempt(s), staying relayed: {Failure}: {Reason}")]
     public static partial void GaveUp(ILogger logger, PeerId peer, int attempts, DirectConnectionFailure failure, string reason);
+
+    [LoggerMessage(EventId = 923, Level = LogLevel.Information, Message = "DCUtR: {Peer} announces a public address; dialed {Address} directly, no punch needed")]
+    public static partial void DialedDirectly(ILogger logger, PeerId peer, IPEndPoint address);
 }

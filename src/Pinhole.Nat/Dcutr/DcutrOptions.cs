@@ -27,6 +27,22 @@ public sealed class DcutrOptions
     /// </summary>
     public Func<IReadOnlyList<Multiaddr>>? ObservedAddresses { get; set; }
 
+    /// <summary>
+    /// Before punching, B dials the peer's public addresses directly, as go-libp2p does: a peer with no NAT in front of
+    /// it needs no punch (and a simultaneous open between two such peers can cross on their listeners). The addresses
+    /// come from <see cref="PeerAddresses"/>; only public ones are dialed, within <see cref="AttemptTimeout"/>. Default true.
+    /// </summary>
+    public bool DirectDialFirst { get; set; } = true;
+
+    /// <summary>
+    /// The peer's own addresses for <see cref="DirectDialFirst"/>. Default: the listen addresses it announces in identify
+    /// over the relayed connection.
+    /// </summary>
+    public Func<PeerConnection, CancellationToken, Task<IReadOnlyList<Multiaddr>>>? PeerAddresses { get; set; }
+
+    /// <summary>Which addresses count as public for <see cref="DirectDialFirst"/> (tests on loopback widen it).</summary>
+    internal Func<IPAddress, bool> IsPublicAddress { get; set; } = Dcutr.DirectDialFirst.IsPublic;
+
     /// <summary>Attempts the inbound side (B) makes before giving up. Default 3 (the spec: retry twice).</summary>
     public int Attempts { get; set; } = 3;
 

@@ -87,9 +87,20 @@ public sealed class DcutrService
             throw new ArgumentException("The inbound side of the relayed connection starts DCUtR; this node dialed it (answer with HandleStreamAsync).", nameof(relayed));
         }
         var start = _time.GetTimestamp();
+        IReadOnlyList<string> dialErrors = [];
+        if (_options.DirectDialFirst)
+        {
+            var dialed = await DialDirectlyAsync(relayed, cancellationToken).ConfigureAwait(false);
+            if (dialed.Direct is not null)
+            {
+                return Succeeded(relayed, new DcutrOutcome<PeerConnection>(dialed.Direct, 0, null, dialed.Errors, DirectConnectionFailure.None,
+                    $"dialed {dialed.At} directly: the peer announces a public address, so no punch was needed"), start);
+            }
+            dialErrors = dialed.Errors;
+        }
         if (OurAddresses().Count == 0)
         {
-            return Failed(relayed, new DcutrOutcome<PeerConnection>(null, 0, null, [], DirectConnectionFailure.NoLocalAddress,
+            return Failed(relayed, new DcutrOutcome<PeerConnection>(null, 0, null, dialErrors, DirectConnectionFailure.NoLocalAddress,
                 "this node knows no public TCP address to offer (no observed address yet)"), start);
         }
         PeerStream stream;
@@ -116,8 +127,64 @@ public sealed class DcutrService
                 // A clean end tells A there is no further attempt.
                 stream.CompleteWrites();
             }
+            if (dialErrors.Count > 0)
+            {
+                outcome = outcome with { Errors = [.. dialErrors, .. outcome.Errors] };
+            }
             return outcome.Direct is not null ? Succeeded(relayed, outcome, start) : Failed(relayed, outcome, start);
         }
+    }
+
+    /// <summary>B's first step (<see cref="DcutrOptions.DirectDialFirst"/>): a plain dial to the peer's public addresses, if it announces any.</summary>
+    private async Task<DirectDialOutcome<PeerConnection>> DialDirectlyAsync(PeerConnection relayed, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<Multiaddr> theirs;
+        try
+        {
+            using var deadline = new CancellationTokenSource(_options.AttemptTimeout, _time);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token, cancellationToken);
+            theirs = _options.PeerAddresses is { } addresses
+                ? await addresses(relayed, linked.Token).ConfigureAwait(false)
+                : (await relayed.IdentifyAsync(linked.Token).ConfigureAwait(false)).ListenAddrs;
+        }
+        catch (Exception e) when ((e is PeerException or IOException or OperationCanceledException or FormatException) && !cancellationToken.IsCancellationRequested)
+        {
+            DcutrLog.AttemptFailed(_logger, relayed.RemotePeer, 0, "no peer addresses for a direct dial: " + e.Message);
+            return new DirectDialOutcome<PeerConnection>(null, null, [], []);
+        }
+        var candidates = DirectDialFirst.Candidates(theirs, _options.IsPublicAddress);
+        var outcome = await DirectDialFirst.TryAsync(candidates, (at, token) => DialAsync(relayed.RemotePeer, at, token), _options.AttemptTimeout, _time, cancellationToken).ConfigureAwait(false);
+        foreach (var error in outcome.Errors)
+        {
+            DcutrLog.AttemptFailed(_logger, relayed.RemotePeer, 0, error);
+        }
+        if (outcome.Direct is not null)
+        {
+            DcutrLog.DialedDirectly(_logger, relayed.RemotePeer, outcome.At!);
+        }
+        return outcome;
+    }
+
+    /// <summary>A plain outbound connection (we are the TLS and yamux client, as for any dial).</summary>
+    private async Task<PeerConnection> DialAsync(PeerId peer, IPEndPoint at, CancellationToken token)
+    {
+        var socket = _createSocket(at.AddressFamily);
+        try
+        {
+            await socket.ConnectAsync(at, token).ConfigureAwait(false);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+        var info = new PeerUpgradeOptions
+        {
+            Netlayer = "tcp",
+            LocalAddress = Multiaddr.FromIPEndPoint((IPEndPoint)socket.LocalEndPoint!, "tcp"),
+            RemoteAddress = Multiaddr.FromIPEndPoint((IPEndPoint)socket.RemoteEndPoint!, "tcp"),
+        };
+        return await PeerConnection.UpgradeOutboundAsync(new NetworkStream(socket, ownsSocket: true), peer, _connectionOptions, info, token).ConfigureAwait(false);
     }
 
     /// <summary>

@@ -24,6 +24,12 @@ public sealed class DirectConnectionResult
     /// <summary>True when a direct connection was made.</summary>
     public bool Succeeded => Direct is not null;
 
+    /// <summary>
+    /// True when the inbound side reached the peer with a plain dial to a public address it announces
+    /// (<see cref="DcutrOptions.DirectDialFirst"/>), so no punch was needed.
+    /// </summary>
+    public bool DialedDirectly => Direct is not null && Attempts == 0;
+
     /// <summary>The relayed connection the exchange ran over.</summary>
     public PeerConnection Relayed { get; }
 
@@ -33,7 +39,7 @@ public sealed class DirectConnectionResult
     /// <summary>The peer.</summary>
     public PeerId RemotePeer => Relayed.RemotePeer;
 
-    /// <summary>Punch attempts made (1 to <see cref="DcutrOptions.Attempts"/>).</summary>
+    /// <summary>Punch attempts made (1 to <see cref="DcutrOptions.Attempts"/>; 0 when <see cref="DialedDirectly"/>).</summary>
     public int Attempts { get; }
 
     /// <summary>The round trip over the relay measured in the last attempt (the inbound side measures it; null on the other).</summary>
@@ -52,7 +58,9 @@ public sealed class DirectConnectionResult
     public string? Reason { get; }
 
     /// <inheritdoc/>
-    public override string ToString() => Succeeded
+    public override string ToString() => DialedDirectly
+        ? $"direct to {RemotePeer} by a plain dial to its public address, {Elapsed.TotalMilliseconds:0} ms"
+        : Succeeded
         ? $"direct to {RemotePeer} after {Attempts} attempt(s), {Elapsed.TotalMilliseconds:0} ms"
         : $"no direct connection to {RemotePeer} after {Attempts} attempt(s) ({Failure}): {string.Join("; ", Errors)}";
 }

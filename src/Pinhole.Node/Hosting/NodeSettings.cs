@@ -50,6 +50,24 @@ public sealed class NodeSettings
     /// <summary><see cref="NodeConnectionOptions.IdleTimeout"/>.</summary>
     public TimeSpan? IdleTimeout { get; init; }
 
+    /// <summary>Circuit relays to reserve on (<see cref="NodeRelayOptions.Relays"/>), each ending in <c>/p2p/&lt;relay&gt;</c>.</summary>
+    public IReadOnlyList<Multiaddr> Relays { get; init; } = [];
+
+    /// <summary>Serve as a circuit relay for other peers (<see cref="NodeRelayOptions.ServeRelay"/>).</summary>
+    public bool ServeRelay { get; init; }
+
+    /// <summary>Upgrade relayed connections to direct ones with DCUtR (<see cref="NodeRelayOptions.HolePunching"/>).</summary>
+    public bool HolePunching { get; init; } = true;
+
+    /// <summary>Whether to reserve on the relays (<see cref="NodeRelayOptions.Reachability"/>).</summary>
+    public NodeReachability Reachability { get; init; } = NodeReachability.Auto;
+
+    /// <summary>Map the listen port on the gateway with PCP, NAT-PMP or UPnP IGD (<see cref="NodePortMappingExtensions.UsePortMapping"/>).</summary>
+    public bool PortMapping { get; init; }
+
+    /// <summary>The gateway to ask for the mapping; null: the default gateway.</summary>
+    public IPAddress? PortMappingGateway { get; init; }
+
     /// <summary>Reads the <c>Node</c> section.</summary>
     /// <exception cref="FormatException">A value does not parse; the message names its key.</exception>
     public static NodeSettings Read(IConfiguration configuration)
@@ -63,6 +81,10 @@ public sealed class NodeSettings
         var stun = node.GetSection("Stun").GetChildren().Select(c => c.Value).OfType<string>()
             .Concat(node["Stun"] is { Length: > 0 } servers ? servers.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : [])
             .Select(text => Parse("Node:Stun", text, ParseServer))
+            .ToList();
+        var relays = node.GetSection("Relays").GetChildren().Select(c => c.Value).OfType<string>()
+            .Concat(node["Relays"] is { Length: > 0 } list ? list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : [])
+            .Select(text => Parse("Node:Relays", text, ParseRelay))
             .ToList();
         var web = node["Web"];
         return new NodeSettings
@@ -80,6 +102,20 @@ public sealed class NodeSettings
             WebApiKey = node["WebApiKey"] is { Length: > 0 } key ? key : null,
             MaxConnections = Int(node, "MaxConnections", 1, 1_000_000),
             IdleTimeout = Int(node, "IdleTimeoutSeconds", 0, int.MaxValue) is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
+            Relays = relays,
+            ServeRelay = Bool(node, "ServeRelay") ?? false,
+            HolePunching = Bool(node, "HolePunching") ?? true,
+            Reachability = node["Reachability"] is { Length: > 0 } reachability
+                ? Enum.TryParse<NodeReachability>(reachability, ignoreCase: true, out var r) && Enum.IsDefined(r) && !char.IsAsciiDigit(reachability[0])
+                    ? r
+                    : throw new FormatException($"Node:Reachability: '{reachability}' is not auto, public or private.")
+                : NodeReachability.Auto,
+            PortMapping = Bool(node, "PortMapping") ?? false,
+            PortMappingGateway = node["PortMappingGateway"] is { Length: > 0 } gateway
+                ? IPAddress.TryParse(gateway, out var g) && g.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork
+                    ? g
+                    : throw new FormatException($"Node:PortMappingGateway: '{gateway}' is not an IPv4 address.")
+                : null,
         };
     }
 
@@ -112,6 +148,30 @@ public sealed class NodeSettings
         return options;
     }
 
+    /// <summary>
+    /// Adds the parts these settings turn on: the relay service (<see cref="NodeRelayExtensions.UseRelays"/>) when relays
+    /// are named or the node serves as one, and port mapping (<see cref="NodePortMappingExtensions.UsePortMapping"/>).
+    /// </summary>
+    public PinholeNodeBuilder Configure(PinholeNodeBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        if (Relays.Count > 0 || ServeRelay)
+        {
+            builder.UseRelays(new NodeRelayOptions
+            {
+                Relays = [.. Relays],
+                ServeRelay = ServeRelay,
+                HolePunching = HolePunching,
+                Reachability = Reachability,
+            });
+        }
+        if (PortMapping)
+        {
+            builder.UsePortMapping(new NodePortMappingOptions { Gateway = PortMappingGateway });
+        }
+        return builder;
+    }
+
     /// <summary>Whether the node's port should be remembered after it starts (no port was configured).</summary>
     public bool RemembersPort => Listen.Count == 0 && Port is null;
 
@@ -132,6 +192,14 @@ public sealed class NodeSettings
         int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var port) ? new IPEndPoint(IPAddress.Loopback, port)
         : IPEndPoint.TryParse(text, out var endPoint) ? endPoint
         : throw new FormatException($"'{text}' is not IP:PORT or PORT.");
+
+    private static Multiaddr ParseRelay(string text)
+    {
+        var address = Multiaddr.Parse(text);
+        return address.TryGetPeerId(out _) && !CircuitAddress.IsCircuit(address)
+            ? address
+            : throw new FormatException($"'{text}' is not a relay address ending in /p2p/<relay PeerId> (e.g. /ip4/198.51.100.1/tcp/4001/p2p/12D3Koo…).");
+    }
 
     private static EndPoint ParseServer(string text)
     {

@@ -200,6 +200,7 @@ public sealed partial class NodeRelayService : INodeService, IPeerDialer, INodeA
             {
                 ["peer"] = result.RemotePeer.ToString(),
                 ["direct"] = result.Succeeded,
+                ["dialedDirectly"] = result.DialedDirectly,
                 ["attempts"] = result.Attempts,
                 ["failure"] = result.Failure.ToString(),
                 ["reason"] = result.Reason,

@@ -30,9 +30,15 @@ internal static class DaemonCommand
             Arity = ArgumentArity.ZeroOrOne,
         };
         var stun = new Option<string[]>("--stun") { Description = "STUN server HOST:PORT that tells the node's UDP sockets their public address (repeatable)." };
+        var relay = new Option<string[]>("--relay") { Description = "Circuit relay to reserve a slot on when not publicly reachable: a multiaddr ending in /p2p/<relay PeerId> (repeatable)." };
+        var serveRelay = new Option<bool>("--serve-relay") { Description = "Serve as a circuit relay (hop) for other peers." };
+        var noHolePunching = new Option<bool>("--no-hole-punching") { Description = "Keep relayed connections relayed (no DCUtR upgrade to a direct connection)." };
+        var reachability = new Option<string?>("--reachability") { Description = "Whether to reserve on the relays: auto (default: when a relay sees us behind a NAT), public (never) or private (always)." };
+        reachability.AcceptOnlyFromAmong("auto", "public", "private");
+        var portMapping = new Option<bool>("--port-mapping") { Description = "Forward the listen port on the gateway (PCP, NAT-PMP or UPnP IGD) and advertise its public address." };
         var socket = new Option<string?>("--api-socket") { Description = "Path of the API socket (default: api.sock in the home)." };
         var config = new Option<string?>("--config") { Description = $"Configuration file (default: {NodeSettings.FileName} in the home, if present)." };
-        foreach (var option in new Option[] { listen, port, noUdp, ocapn, web, stun, socket, config })
+        foreach (var option in new Option[] { listen, port, noUdp, ocapn, web, stun, relay, serveRelay, noHolePunching, reachability, portMapping, socket, config })
         {
             command.Options.Add(option);
         }
@@ -45,7 +51,8 @@ internal static class DaemonCommand
             builder.Configuration
                 .AddJsonFile(Path.GetFullPath(configFile ?? Path.Combine(home, NodeSettings.FileName)), optional: configFile is null, reloadOnChange: false)
                 .AddEnvironmentVariables("PINHOLE_")
-                .AddInMemoryCollection(Flags(parse, listen, port, noUdp, ocapn, web, stun, socket));
+                .AddInMemoryCollection(Flags(parse, listen, port, noUdp, ocapn, web, stun, socket))
+                .AddInMemoryCollection(NatFlags(parse, relay, serveRelay, noHolePunching, reachability, portMapping));
             var settings = NodeSettings.Read(builder.Configuration);
             var options = settings.ToOptions(identity, home);
             options.Validate();
@@ -64,7 +71,7 @@ internal static class DaemonCommand
             {
                 options.LoggerFactory = services.GetRequiredService<ILoggerFactory>();
                 options.MeterFactory = services.GetRequiredService<IMeterFactory>();
-                return Networks.NetworkCli.AddCachedNetworks(PinholeNode.CreateBuilder(options), home).Build();
+                return settings.Configure(Networks.NetworkCli.AddCachedNetworks(PinholeNode.CreateBuilder(options), home)).Build();
             });
             builder.Services.AddHostedService(services => new PinholeNodeHostedService(services.GetRequiredService<PinholeNode>()));
 
@@ -100,6 +107,33 @@ internal static class DaemonCommand
             await Console.Out.WriteLineAsync(line).ConfigureAwait(false);
         }
         await Console.Out.FlushAsync().ConfigureAwait(false);
+    }
+
+    private static Dictionary<string, string?> NatFlags(ParseResult parse, Option<string[]> relay, Option<bool> serveRelay, Option<bool> noHolePunching, Option<string?> reachability, Option<bool> portMapping)
+    {
+        var flags = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        var relays = parse.GetValue(relay) ?? [];
+        for (var i = 0; i < relays.Length; i++)
+        {
+            flags[$"Node:Relays:{i}"] = relays[i];
+        }
+        if (parse.GetValue(serveRelay))
+        {
+            flags["Node:ServeRelay"] = "true";
+        }
+        if (parse.GetValue(noHolePunching))
+        {
+            flags["Node:HolePunching"] = "false";
+        }
+        if (parse.GetValue(reachability) is { } r)
+        {
+            flags["Node:Reachability"] = r;
+        }
+        if (parse.GetValue(portMapping))
+        {
+            flags["Node:PortMapping"] = "true";
+        }
+        return flags;
     }
 
     private static Dictionary<string, string?> Flags(ParseResult parse, Option<string[]> listen, Option<int?> port, Option<bool> noUdp, Option<bool> ocapn, Option<string?> web, Option<string[]> stun, Option<string?> socket)

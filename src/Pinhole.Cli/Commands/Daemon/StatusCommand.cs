@@ -6,7 +6,7 @@ using Pinhole.Node.Api;
 namespace Pinhole.Cli.Commands.Daemon;
 
 /// <summary><c>pinhole status</c>: the node and every peer, like <c>tailscale status</c>.</summary>
-internal static class StatusCommand
+internal static partial class StatusCommand
 {
     public static Command Create()
     {
@@ -39,6 +39,7 @@ internal static class StatusCommand
             ("state", status.State + ", up " + CliOutput.Duration(TimeSpan.FromSeconds(status.UptimeSeconds))),
         };
         fields.AddRange(status.Addresses.Select(a => ("address", (string?)a)));
+        fields.AddRange(NatFields(status.Services));
         fields.Add(("api", status.Api.Socket));
         fields.Add(("web", status.Api.Web));
         if (status.OcapnLocator is { } locator)

@@ -1,0 +1,83 @@
+using System.Net;
+using Microsoft.Extensions.Configuration;
+
+namespace Pinhole.Node.Tests;
+
+/// <summary>The daemon settings that turn on relays, hole punching and port mapping (<see cref="NodeSettings.Configure"/>).</summary>
+public sealed class NodeSettingsNatTests : IAsyncLifetime
+{
+    private const string Relay = "/ip4/198.51.100.1/tcp/4001/p2p/12D3KooWCAh4EQkinuHP6BHKbaGL5soJMd7pwD8yBpzYfnHWSBAe";
+
+    private readonly TestNodes _nodes = new();
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync() => await _nodes.DisposeAsync();
+
+    private static NodeSettings Read(params (string Key, string Value)[] values) =>
+        NodeSettings.Read(new ConfigurationBuilder().AddInMemoryCollection(values.Select(v => new KeyValuePair<string, string?>(v.Key, v.Value))).Build());
+
+    [Fact]
+    public void By_default_nothing_is_added()
+    {
+        var settings = Read();
+        Assert.Empty(settings.Relays);
+        Assert.True(settings.HolePunching);
+        Assert.False(settings.ServeRelay);
+        Assert.False(settings.PortMapping);
+        Assert.Equal(NodeReachability.Auto, settings.Reachability);
+        var builder = settings.Configure(PinholeNode.CreateBuilder(TestNodes.Options(_nodes.NewIdentity())));
+        var node = builder.Build();
+        Assert.Empty(node.Services);
+    }
+
+    [Fact]
+    public void Relays_hole_punching_reachability_and_port_mapping_reach_the_node()
+    {
+        var settings = Read(
+            ("Node:Relays:0", Relay),
+            ("Node:HolePunching", "false"),
+            ("Node:Reachability", "private"),
+            ("Node:PortMapping", "true"),
+            ("Node:PortMappingGateway", "192.168.1.1"));
+        Assert.Equal([Multiaddr.Parse(Relay)], settings.Relays);
+        Assert.False(settings.HolePunching);
+        Assert.Equal(NodeReachability.Private, settings.Reachability);
+        Assert.Equal(IPAddress.Parse("192.168.1.1"), settings.PortMappingGateway);
+
+        var builder = PinholeNode.CreateBuilder(TestNodes.Options(_nodes.NewIdentity()));
+        settings.Configure(builder);
+        // Hole punching off: the listener is not bound with SO_REUSEPORT.
+        Assert.False(builder.Options.Transport.ReusePort);
+        var node = builder.Build();
+        Assert.NotNull(node.GetService<NodeRelayService>());
+        Assert.NotNull(node.GetService<NodePortMappingService>());
+    }
+
+    [Fact]
+    public void A_comma_separated_list_and_serving_as_a_relay_add_the_relay_service_with_hole_punching()
+    {
+        var settings = Read(("Node:Relays", Relay + ", " + Relay.Replace("198.51.100.1", "198.51.100.2", StringComparison.Ordinal)), ("Node:ServeRelay", "true"));
+        Assert.Equal(2, settings.Relays.Count);
+        Assert.True(settings.ServeRelay);
+        var builder = PinholeNode.CreateBuilder(TestNodes.Options(_nodes.NewIdentity()));
+        settings.Configure(builder);
+        Assert.True(builder.Options.Transport.ReusePort);
+        Assert.NotNull(builder.Build().GetService<NodeRelayService>());
+    }
+
+    [Theory]
+    [InlineData("Node:Relays:0", "/ip4/198.51.100.1/tcp/4001", "Node:Relays: '/ip4/198.51.100.1/tcp/4001' is not a relay address ending in /p2p/")]
+    [InlineData("Node:Relays:0", Relay + "/p2p-circuit", "is not a relay address")]
+    [InlineData("Node:Relays", "not-a-multiaddr", "Node:Relays:")]
+    [InlineData("Node:Reachability", "sometimes", "Node:Reachability: 'sometimes' is not auto, public or private.")]
+    [InlineData("Node:Reachability", "1", "Node:Reachability: '1' is not auto, public or private.")]
+    [InlineData("Node:PortMapping", "yes", "Node:PortMapping: 'yes' is not true or false.")]
+    [InlineData("Node:HolePunching", "maybe", "Node:HolePunching: 'maybe' is not true or false.")]
+    [InlineData("Node:PortMappingGateway", "::1", "Node:PortMappingGateway: '::1' is not an IPv4 address.")]
+    public void A_bad_value_names_its_key(string key, string value, string message)
+    {
+        var e = Assert.Throws<FormatException>(() => Read((key, value)));
+        Assert.Contains(message, e.Message, StringComparison.Ordinal);
+    }
+}
