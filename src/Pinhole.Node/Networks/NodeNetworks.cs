@@ -97,7 +97,16 @@ public sealed class NodeNetworks : INodeService, IAsyncDisposable
         await _changes.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            if (_stopping.IsCancellationRequested)
+            {
+                options.Invite?.Dispose();
+                throw new InvalidOperationException("The node is stopping: networks are joined while it runs.");
+            }
             return await AddAsync(options, linked.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException e) when (_stopping.IsCancellationRequested)
+        {
+            throw new InvalidOperationException("The node stopped during the join.", e);
         }
         finally
         {
