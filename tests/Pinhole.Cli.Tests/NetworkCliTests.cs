@@ -182,6 +182,19 @@ public sealed class NetworkCliTests : IDisposable
         Assert.Contains("left " + network, await Ok(Home("a"), "network", "leave", network), StringComparison.Ordinal);
         Assert.DoesNotContain(network, await Ok(Home("a"), "network", "ls"), StringComparison.Ordinal);
 
+        // The admin side after the refactor into one helper: rotate-admin adds B's key with threshold 2; removing it
+        // again needs B's co-signature (refused, exit 7, before anything is sent), then passes with it.
+        using (var id = JsonDocument.Parse(await Ok(Home("b"), "id", "--json")))
+        {
+            var rotated = await Ok(Home("admin"), "network", "rotate-admin", network, "--add", id.RootElement.GetProperty("publicKey").GetString()!, "--threshold", "2");
+            Assert.StartsWith("epoch 1:", rotated, StringComparison.Ordinal);
+            var peerB = id.RootElement.GetProperty("peerId").GetString()!;
+            var (alone, _, why) = await RunAsync(Home("admin"), "network", "rotate-admin", network, "--remove", peerB, "--threshold", "1");
+            Assert.Equal(7, alone);
+            Assert.Contains("ThresholdNotMet", why, StringComparison.Ordinal);
+            Assert.StartsWith("epoch 2:", await Ok(Home("admin"), "network", "rotate-admin", network, "--remove", peerB, "--threshold", "1", "--cosigner", Home("b")), StringComparison.Ordinal);
+        }
+
         await StopAsync(daemonB);
         await StopAsync(coordinator);
     }
