@@ -75,7 +75,7 @@ public sealed record NetworkResponse(
 /// <param name="Ipv6">Its virtual IPv6 address.</param>
 /// <param name="Groups">Its groups.</param>
 /// <param name="Until">When its membership expires.</param>
-/// <param name="Provisional">True while it is a member by its redeemed invite only (no membership record yet).</param>
+/// <param name="Provisional">True when its credential is its redeemed invite rather than a membership record.</param>
 /// <param name="Addresses">The addresses of its signed endpoint record (empty when it announced none).</param>
 /// <param name="Connected">Whether this node has a connection with it now.</param>
 public sealed record NetworkMemberResponse(
