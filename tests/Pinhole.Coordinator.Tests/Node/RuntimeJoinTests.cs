@@ -186,6 +186,43 @@ public sealed class RuntimeJoinTests : IDisposable
     }
 
     [Fact]
+    public async Task ANodeStoppingDuringAJoinEndsItAsNotRunningRatherThanAHang()
+    {
+        // A coordinator that takes the request and never answers: the join is in flight until the node stops.
+        using var silentKey = NodeIdentity.Generate(Libp2pKeyType.Ed25519);
+        await using var listener = await PeerListener.ListenAsync(Generous.Listen(silentKey));
+        var asked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var stop = new CancellationTokenSource();
+        var silent = Task.Run(async () =>
+        {
+            await using var connection = await listener.AcceptAsync(stop.Token);
+            await using var stream = await connection.AcceptStreamAsync(stop.Token);
+            await CoordinatorMessage.ReadAsync(stream, cancellationToken: stop.Token);
+            asked.TrySetResult();
+            await Task.Delay(Timeout.Infinite, stop.Token);
+        });
+        using var net = new TestNetwork();
+        using var inviteKey = InviteCode.GenerateKey();
+        var (v4, v6) = net.NextAddresses();
+        var now = DateTimeOffset.UtcNow;
+        var address = listener.GetDialableAddresses().First(a => a.ToString().StartsWith("/ip4/127.0.0.1/", StringComparison.Ordinal));
+        var invite = InviteCode.Create(Invite.Create(net.Admin, net.Id, inviteKey.PublicKey, [address], v4, v6, ["all"], now, now.AddDays(1), now.AddDays(2)), inviteKey);
+        using var key = NodeIdentity.Generate(Libp2pKeyType.Ed25519);
+        await using var node = PinholeNode.CreateBuilder(NodeOptions(key, NewHome())).AddNetworks().Build();
+        await node.StartAsync();
+
+        var join = node.GetNetworkHost()!.JoinAsync(new NetworkMembershipOptions { Invite = invite, OperationTimeout = Wait.Guard });
+        await asked.Task.WaitAsync(Wait.Guard);
+        await node.DisposeAsync();
+        await Assert.ThrowsAsync<InvalidOperationException>(() => join.WaitAsync(Wait.Guard));
+        Assert.Empty(node.GetNetworks());
+        await Assert.ThrowsAsync<InvalidOperationException>(() => node.GetNetworkHost()!.JoinAsync(new NetworkMembershipOptions { Network = net.Id, Coordinators = { address } }));
+
+        await stop.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => silent);
+    }
+
+    [Fact]
     public async Task JoiningNeedsTheNetworksServiceAndARunningNode()
     {
         using var key = NodeIdentity.Generate(Libp2pKeyType.Ed25519);
