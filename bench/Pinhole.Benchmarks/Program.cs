@@ -10,7 +10,7 @@ namespace Pinhole.Benchmarks;
 /// <summary>
 /// <c>transport [--seconds N] [--rounds N] [--only a,b]</c> runs the whole-system loopback comparison with a
 /// bare SslStream (docs/performance.md); <c>keys</c> measures signing and verification against ECDSA P-256;
-/// <c>relay</c> compares relayed with direct connections (circuit relay v2); <c>nat</c> measures the UDP mux and
+/// <c>records</c> and <c>fanout</c> measure the coordinator (record checks; one revocation to N streaming members); <c>relay</c> compares relayed with direct connections (circuit relay v2); <c>nat</c> measures the UDP mux and
 /// TURN against raw sockets; <c>node</c> the daemon's API and connect path with the direct one; <c>messaging</c> measures channels
 /// and codecs with CPU per message; any other arguments go to BenchmarkDotNet's switcher.
 /// </summary>
@@ -29,6 +29,10 @@ internal static class Program
         if (args.Length > 0 && args[0] == Coordinator.RecordHarness.Command)
         {
             return Coordinator.RecordHarness.Run(args[1..]);
+        }
+        if (args.Length > 0 && args[0] == Coordinator.FanOutHarness.Command)
+        {
+            return Coordinator.FanOutHarness.Run(args[1..]);
         }
         if (args.Length > 0 && args[0] == KeySignatureHarness.Command)
         {

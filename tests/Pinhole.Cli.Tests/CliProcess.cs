@@ -29,6 +29,9 @@ public sealed class CliProcess : IAsyncDisposable
 
     public Process Process => _process;
 
+    /// <summary>Completes when standard error reached its end (after the process exited): read <see cref="Stderr"/> after it.</summary>
+    public Task StderrCompleted => _stderrPump;
+
     public string Stderr
     {
         get

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 using Pinhole.Node;
 
 namespace Pinhole.Cli.Tests;
@@ -27,6 +28,8 @@ public sealed class NetworkCliTests : IDisposable
         using var cts = new CancellationTokenSource(Guard);
         await process.Process.WaitForExitAsync(cts.Token);
         var output = await stdout;
+        // The stderr pump may still hold the last lines when the process has exited.
+        await process.StderrCompleted.WaitAsync(cts.Token);
         return (process.Process.ExitCode, output, process.Stderr);
     }
 
@@ -117,6 +120,83 @@ public sealed class NetworkCliTests : IDisposable
         await StopAsync(daemonB);
         await StopAsync(coordinator);
         Assert.Equal(0, coordinator.Process.ExitCode);
+    }
+
+    [Fact]
+    public async Task PinholeJoinGoesThroughARunningDaemonWhichConnectsToTheMembersWithoutARestart()
+    {
+        await using var coordinator = CliProcess.Start(Home("coord"), "coordinator", "--store", "sqlite:" + Path.Combine(_dir, "coord.db"),
+            "--listen", "/ip4/127.0.0.1/tcp/0", "--admin-api", "https://127.0.0.1:0");
+        var coordinatorId = await LineStartingAsync(coordinator, "coordinator: ");
+        var api = await LineStartingAsync(coordinator, "admin api: ");
+        var network = (await Ok(Home("admin"), "network", "create", "lab", "--admin-api", api, "--coordinator", coordinatorId, "--ipv4", "100.97.0.0/24")).Trim();
+        var inviteA = (await Ok(Home("admin"), "network", "invite", network)).Trim();
+        var inviteB = (await Ok(Home("admin"), "network", "invite", network)).Trim();
+        var spare = (await Ok(Home("admin"), "network", "invite", network)).Trim();
+
+        // A joins with no daemon running (the offline path), then starts its daemon; B's daemon runs before B joins.
+        var (code, joinedA, noteA) = await RunAsync(Home("a"), "join", inviteA);
+        Assert.True(code == 0, noteA);
+        Assert.Contains(network, joinedA, StringComparison.Ordinal);
+        Assert.True(noteA.Contains("no daemon is running", StringComparison.Ordinal), noteA);
+        await using var daemonA = CliProcess.Start(Home("a"), "daemon", "--listen", "/ip4/127.0.0.1/tcp/0", "--no-udp");
+        await using var daemonB = CliProcess.Start(Home("b"), "daemon", "--listen", "/ip4/127.0.0.1/tcp/0", "--no-udp");
+        await LineStartingAsync(daemonA, "api socket: ");
+        await LineStartingAsync(daemonB, "api socket: ");
+        var peerA = (await Ok(Home("a"), "id")).Trim();
+        Assert.DoesNotContain(network, await Ok(Home("b"), "network", "ls"), StringComparison.Ordinal);
+        // Through the daemon, refusals keep the offline exit codes: A's spent invite is 7.
+        var (spent, _, spentWhy) = await RunAsync(Home("b"), "join", inviteA);
+        Assert.Equal(7, spent);
+        Assert.Contains("invite-redeemed", spentWhy, StringComparison.Ordinal);
+
+        var (joinCode, joinedB, noteB) = await RunAsync(Home("b"), "join", inviteB);
+        Assert.True(joinCode == 0, noteB);
+        Assert.Contains(network, joinedB, StringComparison.Ordinal);
+        Assert.Contains("100.97.0.", joinedB, StringComparison.Ordinal);
+        Assert.Contains("through the running daemon", noteB, StringComparison.Ordinal);
+        // No restart: B's daemon connects to A, as 'pinhole peers' shows.
+        await UntilAsync(async () => JsonSerializer.Deserialize(await Ok(Home("b"), "peers", "--json"), Node.Api.ApiJsonContext.Default.ListPeerResponse)!
+            .Any(p => p.PeerId == peerA && p.Connected && p.KeepConnected), "B's daemon connected to A");
+        var listed = await Ok(Home("b"), "network", "ls");
+        Assert.Contains(network, listed, StringComparison.Ordinal);
+        Assert.Contains("lab", listed, StringComparison.Ordinal);
+
+        // Joining a network the daemon already follows spends nothing.
+        var (again, _, againWhy) = await RunAsync(Home("b"), "join", spare);
+        Assert.Equal(0, again);
+        Assert.Contains("already a member", againWhy, StringComparison.Ordinal);
+
+        // Leave through the daemon: gone from its list and from the home; a second leave is not found.
+        Assert.Contains("left " + network, await Ok(Home("b"), "network", "leave", network), StringComparison.Ordinal);
+        Assert.DoesNotContain(network, await Ok(Home("b"), "network", "ls"), StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(Home("b"), "networks", network + ".cache")));
+        Assert.Equal(8, (await RunAsync(Home("b"), "network", "leave", network)).Code);
+
+        // With the daemon stopped, ls and leave work on the home's files.
+        await StopAsync(daemonA);
+        var (lsCode, offline, offlineNote) = await RunAsync(Home("a"), "network", "ls");
+        Assert.Equal(0, lsCode);
+        Assert.Contains(network, offline, StringComparison.Ordinal);
+        Assert.Contains("daemon is not running", offlineNote, StringComparison.Ordinal);
+        Assert.Contains("left " + network, await Ok(Home("a"), "network", "leave", network), StringComparison.Ordinal);
+        Assert.DoesNotContain(network, await Ok(Home("a"), "network", "ls"), StringComparison.Ordinal);
+
+        // The admin side after the refactor into one helper: rotate-admin adds B's key with threshold 2; removing it
+        // again needs B's co-signature (refused, exit 7, before anything is sent), then passes with it.
+        using (var id = JsonDocument.Parse(await Ok(Home("b"), "id", "--json")))
+        {
+            var rotated = await Ok(Home("admin"), "network", "rotate-admin", network, "--add", id.RootElement.GetProperty("publicKey").GetString()!, "--threshold", "2");
+            Assert.StartsWith("epoch 1:", rotated, StringComparison.Ordinal);
+            var peerB = id.RootElement.GetProperty("peerId").GetString()!;
+            var (alone, _, why) = await RunAsync(Home("admin"), "network", "rotate-admin", network, "--remove", peerB, "--threshold", "1");
+            Assert.Equal(7, alone);
+            Assert.Contains("ThresholdNotMet", why, StringComparison.Ordinal);
+            Assert.StartsWith("epoch 2:", await Ok(Home("admin"), "network", "rotate-admin", network, "--remove", peerB, "--threshold", "1", "--cosigner", Home("b")), StringComparison.Ordinal);
+        }
+
+        await StopAsync(daemonB);
+        await StopAsync(coordinator);
     }
 
     [Fact]

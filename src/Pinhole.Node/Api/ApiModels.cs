@@ -206,6 +206,9 @@ public sealed record EventResponse(
 [JsonSerializable(typeof(SocketResponse))]
 [JsonSerializable(typeof(List<SocketResponse>))]
 [JsonSerializable(typeof(EventResponse))]
+[JsonSerializable(typeof(JoinNetworkRequest))]
+[JsonSerializable(typeof(NetworkResponse))]
+[JsonSerializable(typeof(List<NetworkResponse>))]
 [JsonSerializable(typeof(Microsoft.AspNetCore.Mvc.ProblemDetails))]
 [JsonSerializable(typeof(Microsoft.AspNetCore.Http.HttpValidationProblemDetails))]
 public sealed partial class ApiJsonContext : JsonSerializerContext

@@ -12,7 +12,7 @@ namespace Pinhole.Node;
 /// planes use). Every call throws <see cref="DaemonNotRunningException"/> when nothing answers on the socket
 /// and <see cref="PinholeApiException"/> with the problem details when the node refuses.
 /// </summary>
-public sealed class PinholeApiClient : IDisposable
+public sealed partial class PinholeApiClient : IDisposable
 {
     /// <summary>The Host header the API socket requires.</summary>
     public const string Host = "local-pinhole.sock";

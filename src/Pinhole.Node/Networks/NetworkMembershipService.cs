@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
@@ -17,7 +18,8 @@ public sealed partial class NetworkMembershipService : INodeService, IAsyncDispo
     private readonly NetworkMembershipOptions _options;
     private readonly Channel<Func<Task>> _work = Channel.CreateUnbounded<Func<Task>>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource _stopping = new();
-    private readonly HashSet<PeerId> _followed = [];
+    private readonly ConcurrentDictionary<PeerId, byte> _followed = new();
+    private string? _cacheDirectory;
     private PinholeNode? _node;
     private MembershipClient? _client;
     private NodeEventSubscription? _events;
@@ -58,6 +60,7 @@ public sealed partial class NetworkMembershipService : INodeService, IAsyncDispo
         _node = node;
         _logger = node.Options.LoggerFactory.CreateLogger<NetworkMembershipService>();
         var cache = _options.CacheDirectory ?? (node.Options.Home is { } home ? Path.Combine(home, "networks") : null);
+        _cacheDirectory = cache;
         var options = new MembershipClientOptions
         {
             Identity = node.Identity,
@@ -154,6 +157,40 @@ public sealed partial class NetworkMembershipService : INodeService, IAsyncDispo
     /// <inheritdoc/>
     public async Task StopAsync(CancellationToken cancellationToken) => await DisposeAsync().ConfigureAwait(false);
 
+    /// <summary>True if this network keeps <paramref name="peer"/> connected (it is a member with an endpoint).</summary>
+    public bool Follows(PeerId peer) => _followed.ContainsKey(peer);
+
+    /// <summary>
+    /// Stops following the network and forgets it: stops the client, un-keeps the members no other network follows
+    /// (<paramref name="followedElsewhere"/>), and deletes the cache and coordinator list so a restart does not follow it.
+    /// </summary>
+    internal async Task LeaveAsync(Func<PeerId, bool> followedElsewhere)
+    {
+        await DisposeAsync().ConfigureAwait(false);
+        foreach (var peer in _followed.Keys)
+        {
+            if (_node is { } node && !followedElsewhere(peer))
+            {
+                try
+                {
+                    node.Connections.KeepConnected(peer, false);
+                }
+                catch (PeerException)
+                {
+                    // Forgotten by the store meanwhile: nothing to stop.
+                }
+            }
+        }
+        _followed.Clear();
+        // After the client's own last save (on dispose), so nothing writes the files back.
+        if (_cacheDirectory is { } cache)
+        {
+            File.Delete(MembershipClient.CachePath(cache, Network));
+            File.Delete(CoordinatorsPath(cache, Network));
+        }
+        NetworkLog.Left(_logger, Network);
+    }
+
     /// <inheritdoc/>
     public JsonObject? GetStatus()
     {
@@ -205,7 +242,7 @@ public sealed partial class NetworkMembershipService : INodeService, IAsyncDispo
             // This node was cut off itself: it has no business with the members any more.
             _work.Writer.TryWrite(async () =>
             {
-                foreach (var peer in _followed.ToList())
+                foreach (var peer in _followed.Keys.ToList())
                 {
                     await DropAsync(peer, "this node is no longer a member").ConfigureAwait(false);
                 }
@@ -234,7 +271,7 @@ public sealed partial class NetworkMembershipService : INodeService, IAsyncDispo
                 if (_options.ConnectToMembers)
                 {
                     node.Connections.KeepConnected(member.Peer, true);
-                    _followed.Add(member.Peer);
+                    _followed.TryAdd(member.Peer, 0);
                 }
             }
             catch (Exception e) when (e is PeerException or PeerStoreException or ArgumentException or FormatException)
@@ -255,7 +292,7 @@ public sealed partial class NetworkMembershipService : INodeService, IAsyncDispo
         {
             return;
         }
-        if (_followed.Remove(peer) || node.Connections.IsKeptConnected(peer))
+        if (_followed.TryRemove(peer, out _) || node.Connections.IsKeptConnected(peer))
         {
             try
             {
@@ -315,6 +352,9 @@ public sealed partial class NetworkMembershipService : INodeService, IAsyncDispo
     {
         [LoggerMessage(Level = LogLevel.Information, Message = "Joined network {Network} as {Peer}")]
         public static partial void Joined(ILogger logger, NetworkId network, PeerId peer);
+
+        [LoggerMessage(Level = LogLevel.Information, Message = "Left network {Network}: no longer followed, its cache deleted")]
+        public static partial void Left(ILogger logger, NetworkId network);
 
         [LoggerMessage(Level = LogLevel.Information, Message = "Dropped {Peer} from network {Network}: {Why}")]
         public static partial void Dropped(ILogger logger, PeerId peer, NetworkId network, string why);

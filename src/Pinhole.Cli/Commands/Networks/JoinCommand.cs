@@ -5,7 +5,11 @@ using Pinhole.Node;
 
 namespace Pinhole.Cli.Commands.Networks;
 
-/// <summary><c>pinhole join INVITE</c>: redeems an invite for this home's key and leaves the verified records in the home, where <c>pinhole daemon</c> follows the network.</summary>
+/// <summary>
+/// <c>pinhole join INVITE</c>: through the running daemon when one answers (it redeems the invite for its key and
+/// follows the network at once); else redeems it here for this home's key and leaves the verified records in the
+/// home, where <c>pinhole daemon</c> follows the network when it starts.
+/// </summary>
 internal static class JoinCommand
 {
     public static Command Create()
@@ -15,6 +19,7 @@ internal static class JoinCommand
         var timeout = new Option<string>("--timeout") { Description = "How long to wait for the coordinator (e.g. 30s, 2m).", DefaultValueFactory = _ => "60s" };
         command.Arguments.Add(invite);
         command.Options.Add(timeout);
+        command.Options.Add(Daemon.DaemonClient.Socket);
         command.SetAction((parse, ct) => NetworkCli.RunAsync(async token =>
         {
             var home = PinholeHome.Resolve(parse.GetValue(GlobalOptions.Home));
@@ -23,9 +28,15 @@ internal static class JoinCommand
             {
                 text = (await Console.In.ReadLineAsync(token).ConfigureAwait(false))?.Trim() ?? "";
             }
+            var operationTimeout = NetworkCommands.Duration(parse.GetValue(timeout)!);
+            // Checked here first: a mistyped invite is a usage error whether or not a daemon runs.
+            using var code = InviteCode.Parse(text);
+            if (await NetworkMembershipCommands.JoinThroughDaemonAsync(parse, text, operationTimeout, token).ConfigureAwait(false) is { } exit)
+            {
+                return exit;
+            }
             using var identity = await GlobalOptions.LoadIdentityAsync(parse, token).ConfigureAwait(false);
             using var logging = GlobalOptions.CreateLoggerFactory(parse);
-            using var code = InviteCode.Parse(text);
             var cache = NetworkCli.CacheDirectory(home);
             NetworkCli.CreatePrivateDirectory(cache);
             if (PinholeNodeNetworkExtensions.FindCachedNetworks(cache).Contains(code.Invite.Network))
@@ -37,7 +48,7 @@ internal static class JoinCommand
             {
                 Identity = identity,
                 CacheDirectory = cache,
-                OperationTimeout = NetworkCommands.Duration(parse.GetValue(timeout)!),
+                OperationTimeout = operationTimeout,
                 LoggerFactory = logging,
             }, token).ConfigureAwait(false);
             await NetworkMembershipService.SaveCoordinatorsAsync(cache, code.Invite.Network, client.Coordinators, token).ConfigureAwait(false);
@@ -54,7 +65,7 @@ internal static class JoinCommand
                 ("members", view.Members.Count.ToString(System.Globalization.CultureInfo.InvariantCulture)),
                 ("status", client.Status.ToString()),
             ]);
-            CliOutput.Note("joined; 'pinhole daemon' follows the network from now on (restart it if it is running).");
+            CliOutput.Note("joined; no daemon is running: 'pinhole daemon' follows the network when it starts.");
             return ExitCodes.Success;
         }, ct));
         return command;

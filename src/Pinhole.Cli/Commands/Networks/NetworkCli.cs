@@ -18,9 +18,13 @@ internal static class NetworkCli
     /// <summary>Where a node keeps the verified caches of the networks it joined (the daemon follows each).</summary>
     public static string CacheDirectory(string home) => Path.Combine(home, "networks");
 
-    /// <summary>Follows every network <c>pinhole join</c> left in the home (from its verified cache; the coordinators it names are tried in turn).</summary>
+    /// <summary>
+    /// Follows every network <c>pinhole join</c> left in the home (from its verified cache; the coordinators it names
+    /// are tried in turn), and lets the daemon join and leave networks while it runs (<c>/v1/networks</c>).
+    /// </summary>
     public static Node.PinholeNodeBuilder AddCachedNetworks(Node.PinholeNodeBuilder builder, string home)
     {
+        Node.PinholeNodeNetworkExtensions.AddNetworks(builder);
         foreach (var network in Node.PinholeNodeNetworkExtensions.FindCachedNetworks(CacheDirectory(home)))
         {
             Node.PinholeNodeNetworkExtensions.AddNetwork(builder, new Node.NetworkMembershipOptions { Network = network, CacheDirectory = CacheDirectory(home) });

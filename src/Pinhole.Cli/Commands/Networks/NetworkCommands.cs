@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Net;
 using Pinhole.Cli.Output;
+using Pinhole.Coordinator;
 using Pinhole.Membership;
 
 namespace Pinhole.Cli.Commands.Networks;
@@ -9,6 +10,7 @@ namespace Pinhole.Cli.Commands.Networks;
 /// <summary>
 /// <c>pinhole network create|invite|members|revoke|rotate-admin</c>: the admin side. The admin keys are this home's
 /// key (and co-signers' homes); they sign every record here, and the coordinator only stores and serves them.
+/// The member side, <c>pinhole network ls|leave</c>, is in <see cref="NetworkMembershipCommands"/>.
 /// </summary>
 internal static class NetworkCommands
 {
@@ -20,10 +22,46 @@ internal static class NetworkCommands
         command.Subcommands.Add(Members());
         command.Subcommands.Add(Revoke());
         command.Subcommands.Add(RotateAdmin());
+        command.Subcommands.Add(NetworkMembershipCommands.List());
+        command.Subcommands.Add(NetworkMembershipCommands.Leave());
         return command;
     }
 
     private static Argument<string> NetworkArgument() => new("network") { Description = "The network id (pn…)." };
+
+    /// <summary>What every command on an administered network has in hand: the home, the network, this home's key, its admin file and an admin API client.</summary>
+    private sealed record AdminContext(string Home, NetworkId Network, NodeIdentity Identity, AdminNetworkFile File, CoordinatorAdminClient Client);
+
+    /// <summary>A command on a network this home administers: <c>network</c> argument, then <paramref name="arguments"/> and <paramref name="options"/>.</summary>
+    private static Command AdminCommand(string name, string description, Func<ParseResult, AdminContext, CancellationToken, Task<int>> body, Argument[]? arguments = null, params Option[] options)
+    {
+        var command = new Command(name, description);
+        var network = NetworkArgument();
+        command.Arguments.Add(network);
+        foreach (var argument in arguments ?? [])
+        {
+            command.Arguments.Add(argument);
+        }
+        AddOptions(command, options);
+        command.SetAction((parse, ct) => NetworkCli.RunAsync(async token =>
+        {
+            var home = PinholeHome.Resolve(parse.GetValue(GlobalOptions.Home));
+            var id = NetworkId.Parse(parse.GetValue(network)!);
+            using var identity = await GlobalOptions.LoadIdentityAsync(parse, token).ConfigureAwait(false);
+            var file = await NetworkCli.LoadAdminAsync(home, id, token).ConfigureAwait(false);
+            using var client = NetworkCli.AdminClient(file, identity);
+            return await body(parse, new AdminContext(home, id, identity, file, client), token).ConfigureAwait(false);
+        }, ct));
+        return command;
+    }
+
+    private static void AddOptions(Command command, params Option[] options)
+    {
+        foreach (var option in options)
+        {
+            command.Options.Add(option);
+        }
+    }
 
     private static Command CreateNetwork()
     {
@@ -34,10 +72,7 @@ internal static class NetworkCommands
         var ipv4 = new Option<string?>("--ipv4") { Description = "Virtual IPv4 prefix, e.g. 100.96.0.0/16." };
         var ipv6 = new Option<string?>("--ipv6") { Description = "Virtual IPv6 prefix, e.g. fd7a:115c:a1e0::/64." };
         command.Arguments.Add(name);
-        foreach (var option in new Option[] { api, coordinator, ipv4, ipv6 })
-        {
-            command.Options.Add(option);
-        }
+        AddOptions(command, api, coordinator, ipv4, ipv6);
         command.SetAction((parse, ct) => NetworkCli.RunAsync(async token =>
         {
             var home = PinholeHome.Resolve(parse.GetValue(GlobalOptions.Home));
@@ -59,57 +94,35 @@ internal static class NetworkCommands
 
     private static Command Invite()
     {
-        var command = new Command("invite", "Print a one-time invite: 'pinhole join INVITE' on the new node redeems it for that node's key.");
-        var network = NetworkArgument();
         var groups = new Option<string[]>("--group") { Description = "Group of the new member (repeatable). Default: all." };
         var redeemWithin = new Option<string>("--redeem-within") { Description = "How long the invite can be redeemed (e.g. 30m, 12h, 7d; at most 30d).", DefaultValueFactory = _ => "7d" };
         var validFor = new Option<string>("--valid-for") { Description = "How long the membership it grants lasts (e.g. 30d, at most the network's maximum).", DefaultValueFactory = _ => "30d" };
         var addresses = new Option<string[]>("--coordinator-address") { Description = "Coordinator multiaddr for the invite (repeatable; default: the addresses the coordinator reports)." };
-        command.Arguments.Add(network);
-        foreach (var option in new Option[] { groups, redeemWithin, validFor, addresses })
+        return AdminCommand("invite", "Print a one-time invite: 'pinhole join INVITE' on the new node redeems it for that node's key.", async (parse, admin, token) =>
         {
-            command.Options.Add(option);
-        }
-        command.SetAction((parse, ct) => NetworkCli.RunAsync(async token =>
-        {
-            var home = PinholeHome.Resolve(parse.GetValue(GlobalOptions.Home));
-            var id = NetworkId.Parse(parse.GetValue(network)!);
-            using var identity = await GlobalOptions.LoadIdentityAsync(parse, token).ConfigureAwait(false);
-            var file = await NetworkCli.LoadAdminAsync(home, id, token).ConfigureAwait(false);
-            using var client = NetworkCli.AdminClient(file, identity);
             var coordinators = (parse.GetValue(addresses) ?? []).Select(Multiaddr.Parse).ToList();
             if (coordinators.Count == 0)
             {
-                var info = await client.GetNetworkAsync(id, token).ConfigureAwait(false);
+                var info = await admin.Client.GetNetworkAsync(admin.Network, token).ConfigureAwait(false);
                 coordinators.AddRange(info.Addresses.Select(Multiaddr.Parse));
             }
             using var key = InviteCode.GenerateKey();
-            var allocation = await client.AllocateAsync(id, key.PeerId, token).ConfigureAwait(false);
+            var allocation = await admin.Client.AllocateAsync(admin.Network, key.PeerId, token).ConfigureAwait(false);
             var now = DateTimeOffset.UtcNow;
-            var invite = Membership.Invite.Create(identity, id, key.PublicKey, coordinators,
+            var invite = Membership.Invite.Create(admin.Identity, admin.Network, key.PublicKey, coordinators,
                 allocation.Ipv4 is { } v4 ? IPAddress.Parse(v4) : null, allocation.Ipv6 is { } v6 ? IPAddress.Parse(v6) : null,
                 parse.GetValue(groups) is { Length: > 0 } g ? g : ["all"], now, now + Duration(parse.GetValue(redeemWithin)!), now + Duration(parse.GetValue(validFor)!));
             using var code = InviteCode.Create(invite, key);
             await Console.Out.WriteLineAsync(code.ToString()).ConfigureAwait(false);
             CliOutput.Note($"invite for {allocation.Ipv4 ?? allocation.Ipv6 ?? "a member"}; redeem by {invite.RedeemBy:u}; it holds a private key: send it privately.");
             return ExitCodes.Success;
-        }, ct));
-        return command;
+        }, null, groups, redeemWithin, validFor, addresses);
     }
 
-    private static Command Members()
-    {
-        var command = new Command("members", "List the members by this machine's own check of every record (the coordinator's answers are verified, not trusted).");
-        var network = NetworkArgument();
-        command.Arguments.Add(network);
-        command.SetAction((parse, ct) => NetworkCli.RunAsync(async token =>
+    private static Command Members() =>
+        AdminCommand("members", "List the members by this machine's own check of every record (the coordinator's answers are verified, not trusted).", async (_, admin, token) =>
         {
-            var home = PinholeHome.Resolve(parse.GetValue(GlobalOptions.Home));
-            var id = NetworkId.Parse(parse.GetValue(network)!);
-            using var identity = await GlobalOptions.LoadIdentityAsync(parse, token).ConfigureAwait(false);
-            var file = await NetworkCli.LoadAdminAsync(home, id, token).ConfigureAwait(false);
-            using var client = NetworkCli.AdminClient(file, identity);
-            var state = await NetworkCli.VerifiedStateAsync(client, file, token).ConfigureAwait(false);
+            var state = await NetworkCli.VerifiedStateAsync(admin.Client, admin.File, token).ConfigureAwait(false);
             var view = state.GetView(DateTimeOffset.UtcNow);
             var table = new TextTable("PEER", "IPV4", "IPV6", "GROUPS", "UNTIL", "ENDPOINT");
             foreach (var member in view.Members.Values.OrderBy(m => m.Ipv4?.ToString() ?? m.Peer.ToString(), StringComparer.Ordinal))
@@ -128,76 +141,51 @@ internal static class NetworkCommands
                 CliOutput.Note("alert: " + alert.Message);
             }
             return ExitCodes.Success;
-        }, ct));
-        return command;
-    }
+        });
 
     private static Command Revoke()
     {
-        var command = new Command("revoke", "Revoke a member: every credential issued to it up to now is void on every node (also passed peer to peer).");
-        var network = NetworkArgument();
         var peer = new Argument<string>("peer") { Description = "The member's PeerId." };
         var reason = new Option<string>("--reason") { Description = "Why (stored in the signed record).", DefaultValueFactory = _ => "" };
-        command.Arguments.Add(network);
-        command.Arguments.Add(peer);
-        command.Options.Add(reason);
-        command.SetAction((parse, ct) => NetworkCli.RunAsync(async token =>
+        return AdminCommand("revoke", "Revoke a member: every credential issued to it up to now is void on every node (also passed peer to peer).", async (parse, admin, token) =>
         {
-            var home = PinholeHome.Resolve(parse.GetValue(GlobalOptions.Home));
-            var id = NetworkId.Parse(parse.GetValue(network)!);
-            using var identity = await GlobalOptions.LoadIdentityAsync(parse, token).ConfigureAwait(false);
-            var file = await NetworkCli.LoadAdminAsync(home, id, token).ConfigureAwait(false);
-            using var client = NetworkCli.AdminClient(file, identity);
             var now = DateTimeOffset.UtcNow;
-            var revocation = RevocationRecord.Issue(identity, id, PeerId.Parse(parse.GetValue(peer)!), now, now, parse.GetValue(reason) ?? "");
-            await client.PublishAsync(id, [revocation], cancellationToken: token).ConfigureAwait(false);
+            var revocation = RevocationRecord.Issue(admin.Identity, admin.Network, PeerId.Parse(parse.GetValue(peer)!), now, now, parse.GetValue(reason) ?? "");
+            await admin.Client.PublishAsync(admin.Network, [revocation], cancellationToken: token).ConfigureAwait(false);
             await Console.Out.WriteLineAsync($"revoked {revocation.Peer} (record {revocation.Id})").ConfigureAwait(false);
             return ExitCodes.Success;
-        }, ct));
-        return command;
+        }, [peer], reason);
     }
 
     private static Command RotateAdmin()
     {
-        var command = new Command("rotate-admin", "Change the admin set by a record signed by a threshold of the current admins (this home's key plus --cosigner homes).");
-        var network = NetworkArgument();
         var add = new Option<string[]>("--add") { Description = "Public key of a new admin, base64 (as 'pinhole id --json' prints it; repeatable)." };
         var remove = new Option<string[]>("--remove") { Description = "PeerId of an admin to remove (repeatable)." };
         var threshold = new Option<int?>("--threshold") { Description = "Admin signatures needed for later changes (default: unchanged, at most the new admin count)." };
         var cosigners = new Option<string[]>("--cosigner") { Description = "Home directory of another current admin whose key co-signs (repeatable)." };
-        command.Arguments.Add(network);
-        foreach (var option in new Option[] { add, remove, threshold, cosigners })
+        return AdminCommand("rotate-admin", "Change the admin set by a record signed by a threshold of the current admins (this home's key plus --cosigner homes).", async (parse, admin, token) =>
         {
-            command.Options.Add(option);
-        }
-        command.SetAction((parse, ct) => NetworkCli.RunAsync(async token =>
-        {
-            var home = PinholeHome.Resolve(parse.GetValue(GlobalOptions.Home));
-            var id = NetworkId.Parse(parse.GetValue(network)!);
-            using var identity = await GlobalOptions.LoadIdentityAsync(parse, token).ConfigureAwait(false);
-            var signers = new List<NodeIdentity> { identity };
+            var signers = new List<NodeIdentity> { admin.Identity };
             try
             {
                 foreach (var cosigner in parse.GetValue(cosigners) ?? [])
                 {
                     signers.Add(await PinholeHome.LoadOrCreateIdentityAsync(cosigner, token).ConfigureAwait(false));
                 }
-                var file = await NetworkCli.LoadAdminAsync(home, id, token).ConfigureAwait(false);
-                using var client = NetworkCli.AdminClient(file, identity);
-                var state = await NetworkCli.VerifiedStateAsync(client, file, token).ConfigureAwait(false);
+                var state = await NetworkCli.VerifiedStateAsync(admin.Client, admin.File, token).ConfigureAwait(false);
                 var removed = (parse.GetValue(remove) ?? []).Select(PeerId.Parse).ToHashSet();
                 var admins = state.Admins.Admins.Where(k => !removed.Contains(k.PeerId))
                     .Concat((parse.GetValue(add) ?? []).Select(k => Libp2pPublicKey.Decode(Convert.FromBase64String(k))))
                     .DistinctBy(k => k.PeerId).ToList();
                 var next = new AdminSet(admins, parse.GetValue(threshold) ?? Math.Min(state.Admins.Threshold, admins.Count), state.Admins.Issuers);
-                var change = AdminChangeRecord.Create(id, state.Epoch + 1, state.Head, next, DateTimeOffset.UtcNow, signers);
+                var change = AdminChangeRecord.Create(admin.Network, state.Epoch + 1, state.Head, next, DateTimeOffset.UtcNow, signers);
                 // Checked here first: a change short of the threshold fails with the reason, before anything is sent.
                 var check = state.Check(change, DateTimeOffset.UtcNow);
                 if (check.Status == ApplyStatus.Rejected)
                 {
                     throw new MembershipException(check.Error ?? MembershipError.Unauthorized, check.Message ?? "The change was refused.");
                 }
-                await client.PublishAsync(id, [change], cancellationToken: token).ConfigureAwait(false);
+                await admin.Client.PublishAsync(admin.Network, [change], cancellationToken: token).ConfigureAwait(false);
                 await Console.Out.WriteLineAsync($"epoch {change.Epoch}: {next}").ConfigureAwait(false);
                 return ExitCodes.Success;
             }
@@ -208,8 +196,7 @@ internal static class NetworkCommands
                     signer.Dispose();
                 }
             }
-        }, ct));
-        return command;
+        }, null, add, remove, threshold, cosigners);
     }
 
     /// <summary>30s, 15m, 12h, 7d, or a TimeSpan (1.00:00:00).</summary>
