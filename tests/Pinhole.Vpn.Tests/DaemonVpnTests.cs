@@ -73,6 +73,11 @@ public class DaemonVpnTests
                 Assert.True(peer.GetProperty("rxPackets").GetInt64() >= 3, nodeStatus);
             }
 
+            string statusText = (await ExternalProcess.RunAsync("dotnet", [Pinhole, "--home", homeA, "status"], TimeSpan.FromSeconds(60))).EnsureSuccess().StandardOutput;
+            string vpnLine = statusText.Split('\n').Single(l => l.TrimStart().StartsWith("vpn", StringComparison.Ordinal));
+            Assert.Contains("ph0 10.7.0.1/24 on UDP ", vpnLine);
+            Assert.EndsWith(":51820, 1 peer(s), 1 with a session (pinhole vpn status)", vpnLine.TrimEnd());
+
             // SIGTERM stops the daemon gracefully, and the interface and its control socket go with it.
             await lab.A.ExecAsync("kill", "-TERM", a.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
             Assert.Equal(0, await a.WaitForExitAsync(TimeSpan.FromSeconds(60)));
