@@ -110,6 +110,7 @@ public sealed class CliTests : IDisposable
         await process.Process.WaitForExitAsync(cts.Token);
         await read;
         await feed;
+        await process.StderrCompleted;
         return ((process.Process.ExitCode, output.ToArray()), "", process.Stderr);
     }
 

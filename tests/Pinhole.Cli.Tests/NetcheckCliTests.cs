@@ -13,6 +13,7 @@ public sealed class NetcheckCliTests
         await using CliProcess cli = CliProcess.Start(home, "netcheck", "--json", "--no-hairpin", "--stun", server.LocalEndPoints[0].ToString());
         string stdout = await cli.Process.StandardOutput.ReadToEndAsync();
         await cli.Process.WaitForExitAsync(new CancellationTokenSource(CliProcess.Timeout).Token);
+        await cli.StderrCompleted;
         Assert.True(cli.Process.ExitCode == 0, cli.Stderr);
         NetcheckReport report = NetcheckReport.FromJson(stdout);
         Assert.True(report.Udp);
@@ -28,6 +29,7 @@ public sealed class NetcheckCliTests
         string home = Directory.CreateTempSubdirectory("pinhole-netcheck").FullName;
         await using CliProcess cli = CliProcess.Start(home, "netcheck");
         await cli.Process.WaitForExitAsync(new CancellationTokenSource(CliProcess.Timeout).Token);
+        await cli.StderrCompleted; // the exit can be seen before the stderr reader has read the last line
         Assert.Equal(2, cli.Process.ExitCode);
         Assert.Contains("--stun", cli.Stderr, StringComparison.Ordinal);
     }

@@ -116,7 +116,7 @@ public class PipelineTests
     [Fact]
     public async Task ReplayedAndForgedRecords_AreNotDelivered()
     {
-        var captured = new List<byte[]>();
+        var captured = new List<(UdpAddress From, byte[] Datagram)>();
         var network = new MemoryTransportNetwork();
         network.Filter = (from, to, datagram) =>
         {
@@ -124,7 +124,7 @@ public class PipelineTests
             {
                 lock (captured)
                 {
-                    captured.Add(datagram.ToArray());
+                    captured.Add((from, datagram.ToArray()));
                 }
             }
             return true;
@@ -132,13 +132,14 @@ public class PipelineTests
         await using var pair = await VpnPair.StartAsync(network: network);
         pair.TunA.Inject(Numbered(A, B, 1));
         Assert.Equal(1, Number(await pair.TunB.NextDeliveredAsync(VpnPair.Patience)));
+        var from = UdpAddress.Create(pair.TransportA.LocalEndPoint);
+        var to = UdpAddress.Create(pair.TransportB.LocalEndPoint);
         byte[] record;
         lock (captured)
         {
-            record = captured.Last();
+            // A's record to B: B's own records (replies, probes) carry A's receiver index and would be "unknown" at B.
+            record = captured.Last(c => c.From.Equals(from)).Datagram;
         }
-        var from = UdpAddress.Create(pair.TransportA.LocalEndPoint);
-        var to = UdpAddress.Create(pair.TransportB.LocalEndPoint);
         for (int i = 0; i < 5; i++)
         {
             network.Send(from, to, record); // replay
@@ -154,7 +155,7 @@ public class PipelineTests
         pair.TunA.Inject(Numbered(A, B, 2));
         Assert.Equal(2, Number(await pair.TunB.NextDeliveredAsync(VpnPair.Patience)));
         Assert.False(pair.TunB.Delivered.TryRead(out _));
-        Assert.True(pair.VpnB.Drops.AuthFailures >= 1);
+        await VpnPair.WaitUntilAsync(() => pair.VpnB.Drops.AuthFailures >= 1, "the forged record counted as an authentication failure");
     }
 
     [Fact]
