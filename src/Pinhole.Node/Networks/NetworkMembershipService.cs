@@ -149,7 +149,9 @@ public sealed partial class NetworkMembershipService : INodeService, IAsyncDispo
         _work.Writer.TryWrite(() => FollowAsync(view.Members.Values, [.. view.Revoked.Keys]));
         if (_options.PublishEndpoint)
         {
-            await _client.PublishEndpointAsync(node.GetDialableAddresses(), _options.NatType, cancellationToken).ConfigureAwait(false);
+            var addresses = node.GetDialableAddresses();
+            await _client.PublishEndpointAsync(addresses, _options.NatType, cancellationToken).ConfigureAwait(false);
+            WatchAddresses(node, addresses);
         }
     }
 
@@ -261,6 +263,7 @@ public sealed partial class NetworkMembershipService : INodeService, IAsyncDispo
             return;
         }
         await _stopping.CancelAsync().ConfigureAwait(false);
+        UnwatchAddresses();
         if (_client is { } client)
         {
             client.Changed -= OnChanged;
@@ -392,6 +395,9 @@ public sealed partial class NetworkMembershipService : INodeService, IAsyncDispo
 
         [LoggerMessage(Level = LogLevel.Information, Message = "Dropped {Peer} from network {Network}: {Why}")]
         public static partial void Dropped(ILogger logger, PeerId peer, NetworkId network, string why);
+
+        [LoggerMessage(Level = LogLevel.Information, Message = "Republished this node's endpoint in {Network}: {Count} addresses")]
+        public static partial void Republished(ILogger logger, NetworkId network, int count);
 
         [LoggerMessage(Level = LogLevel.Warning, Message = "Could not follow member {Peer} of {Network}: {Error}")]
         public static partial void FollowFailed(ILogger logger, PeerId? peer, NetworkId network, string error);
