@@ -158,6 +158,7 @@ public sealed partial class NodePortMappingService
             state = entry.Snapshot();
         }
         Changed?.Invoke(this, new NodePortMappingEventArgs(state, change));
+        AddressesChanged?.Invoke(this, EventArgs.Empty);
     }
 
     private sealed class Entry(string transport, int internalPort, IPAddress? boundAddress)

@@ -58,6 +58,10 @@ internal static class NetworkApiRoutes
                 var service = await networks.JoinAsync(options, cancellationToken).ConfigureAwait(false);
                 return TypedResults.Created($"/v1/networks/{service.Network}", NetworkResponse.From(service, networks.Node!, withMembers: true));
             }
+            catch (Exception e) when (e is NetworkStorageException or UnauthorizedAccessException)
+            {
+                return StorageProblem(e);
+            }
             catch (Exception e) when (e is MembershipException or PeerException or IOException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
             {
                 return JoinProblem(e);
@@ -69,7 +73,8 @@ internal static class NetworkApiRoutes
         }).WithName("JoinNetwork")
             .WithSummary("Join a network with an invite: the genesis and the invite's signature are checked, the invite is redeemed for this node's key, and the node follows and connects to the members from now on (no restart).")
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status403Forbidden).ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status502BadGateway).ProducesProblem(StatusCodes.Status504GatewayTimeout);
+            .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status500InternalServerError)
+            .ProducesProblem(StatusCodes.Status502BadGateway).ProducesProblem(StatusCodes.Status504GatewayTimeout);
 
         group.MapDelete("/{network}", async Task<Results<NoContent, ProblemHttpResult>> (string network, CancellationToken cancellationToken) =>
         {
@@ -77,8 +82,16 @@ internal static class NetworkApiRoutes
             {
                 return ApiProblems.BadRequest($"'{network}' is not a network id (pn…).");
             }
-            return await networks.LeaveAsync(id, cancellationToken).ConfigureAwait(false) ? TypedResults.NoContent() : NotFollowed(id);
+            try
+            {
+                return await networks.LeaveAsync(id, cancellationToken).ConfigureAwait(false) ? TypedResults.NoContent() : NotFollowed(id);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return ApiProblems.Problem(StatusCodes.Status500InternalServerError, "leave-failed", "The network's files could not be removed", e.Message);
+            }
         }).WithName("LeaveNetwork")
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status500InternalServerError)
             .WithSummary("Stop following a network and delete its cache (the membership stays valid until it expires or is revoked: leaving is local).");
     }
 
@@ -113,6 +126,15 @@ internal static class NetworkApiRoutes
             default:
                 return ApiProblems.Problem(StatusCodes.Status502BadGateway, "coordinator-unreachable", "No coordinator could be reached", e.Message);
         }
+    }
+
+    /// <summary>The home's storage failed during a join; the detail says whether the invite was spent.</summary>
+    internal static ProblemHttpResult StorageProblem(Exception e)
+    {
+        var problem = ApiProblems.Problem(StatusCodes.Status500InternalServerError, "storage-error", "The network's files could not be written",
+            e is NetworkStorageException ? e.Message : "The invite may have been redeemed for this node's key, but its files could not be written: " + e.Message);
+        problem.ProblemDetails.Extensions["inviteRedeemed"] = e is NetworkStorageException { InviteRedeemed: true };
+        return problem;
     }
 
     private static ProblemHttpResult WithReason(ProblemHttpResult problem, MembershipError reason)

@@ -26,6 +26,7 @@ public sealed partial class NetworkMembershipService : INodeService, IAsyncDispo
     private Task _workLoop = Task.CompletedTask;
     private Task _eventLoop = Task.CompletedTask;
     private ILogger _logger = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+    private NetworkKeeps _keeps = new(() => []);
 
     /// <summary>A service for the network <paramref name="options"/> names (validated now).</summary>
     public NetworkMembershipService(NetworkMembershipOptions options)
@@ -49,6 +50,16 @@ public sealed partial class NetworkMembershipService : INodeService, IAsyncDispo
     public long Dropped => Interlocked.Read(ref _dropped);
 
     private long _dropped;
+
+    /// <summary>Where the network's cache and coordinator list are (null before start, or without a home).</summary>
+    internal string? CacheDirectory => _cacheDirectory;
+
+    /// <summary>The keep-connected bookkeeping shared with the node's other networks (set by <see cref="NodeNetworks"/> before start).</summary>
+    internal NetworkKeeps Keeps
+    {
+        get => _keeps;
+        set => _keeps = value;
+    }
 
     /// <summary>True if <paramref name="peer"/> is a valid member now, by this node's own check.</summary>
     public bool IsMember(PeerId peer) => _client?.IsMember(peer) ?? false;
@@ -85,12 +96,33 @@ public sealed partial class NetworkMembershipService : INodeService, IAsyncDispo
         }
         if (!cached && _options.Invite is { } invite)
         {
-            _client = await MembershipClient.JoinAsync(invite, options, cancellationToken).ConfigureAwait(false);
             if (cache is not null)
             {
-                await SaveCoordinatorsAsync(cache, Network, _client.Coordinators, cancellationToken).ConfigureAwait(false);
+                // Before the invite is spent: a cache without its coordinator list would be followed offline forever,
+                // and a list that cannot be written fails the join while the invite is still good.
+                await NetworkFiles.WriteCoordinatorsAsync(cache, Network, options.Coordinators.Concat(invite.Invite.Coordinators).Distinct(), cancellationToken).ConfigureAwait(false);
+            }
+            try
+            {
+                _client = await MembershipClient.JoinAsync(invite, options, cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                if (cache is not null)
+                {
+                    NetworkFiles.ForgetFailedJoin(cache, Network);
+                }
+                throw;
             }
             NetworkLog.Joined(_logger, Network, node.LocalPeer);
+            if (cache is not null && !File.Exists(MembershipClient.CachePath(cache, Network)))
+            {
+                // The client logs and swallows a failed cache write; a join must not end "joined" with nothing a restart follows.
+                var path = MembershipClient.CachePath(cache, Network);
+                throw new NetworkStorageException(
+                    $"The invite was redeemed for this node's key, but the cache '{path}' could not be written (see the log), so the node does not follow the network. The invite is spent: fix the home's storage and ask the admin for a new invite.",
+                    path, inviteRedeemed: true);
+            }
         }
         else
         {
@@ -117,7 +149,9 @@ public sealed partial class NetworkMembershipService : INodeService, IAsyncDispo
         _work.Writer.TryWrite(() => FollowAsync(view.Members.Values, [.. view.Revoked.Keys]));
         if (_options.PublishEndpoint)
         {
-            await _client.PublishEndpointAsync(node.GetDialableAddresses(), _options.NatType, cancellationToken).ConfigureAwait(false);
+            var addresses = node.GetDialableAddresses();
+            await _client.PublishEndpointAsync(addresses, _options.NatType, cancellationToken).ConfigureAwait(false);
+            WatchAddresses(node, addresses);
         }
     }
 
@@ -161,34 +195,43 @@ public sealed partial class NetworkMembershipService : INodeService, IAsyncDispo
     public bool Follows(PeerId peer) => _followed.ContainsKey(peer);
 
     /// <summary>
-    /// Stops following the network and forgets it: stops the client, un-keeps the members no other network follows
-    /// (<paramref name="followedElsewhere"/>), and deletes the cache and coordinator list so a restart does not follow it.
+    /// Stops following the network: stops the client and un-keeps the members no other network keeps
+    /// (<see cref="NetworkKeeps"/>). The files are <see cref="NodeNetworks"/>' business (<see cref="NetworkFiles"/>).
     /// </summary>
-    internal async Task LeaveAsync(Func<PeerId, bool> followedElsewhere)
+    internal async Task LeaveAsync()
     {
-        await DisposeAsync().ConfigureAwait(false);
-        foreach (var peer in _followed.Keys)
+        try
         {
-            if (_node is { } node && !followedElsewhere(peer))
+            await DisposeAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            // Whatever stopping the client did, the members are not left kept connected for a network not followed.
+            if (_node is { } node)
             {
-                try
+                foreach (var peer in _followed.Keys)
                 {
-                    node.Connections.KeepConnected(peer, false);
-                }
-                catch (PeerException)
-                {
-                    // Forgotten by the store meanwhile: nothing to stop.
+                    _keeps.Release(node, Network, peer, held: true);
                 }
             }
-        }
-        _followed.Clear();
-        // After the client's own last save (on dispose), so nothing writes the files back.
-        if (_cacheDirectory is { } cache)
-        {
-            File.Delete(MembershipClient.CachePath(cache, Network));
-            File.Delete(CoordinatorsPath(cache, Network));
+            _followed.Clear();
         }
         NetworkLog.Left(_logger, Network);
+    }
+
+    /// <summary>Completes once everything queued before the call (follows, drops) has run; for tests that assert on state after a change.</summary>
+    internal Task WhenIdleAsync()
+    {
+        var idle = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (!_work.Writer.TryWrite(() =>
+        {
+            idle.TrySetResult();
+            return Task.CompletedTask;
+        }))
+        {
+            idle.TrySetResult();
+        }
+        return idle.Task;
     }
 
     /// <inheritdoc/>
@@ -220,6 +263,7 @@ public sealed partial class NetworkMembershipService : INodeService, IAsyncDispo
             return;
         }
         await _stopping.CancelAsync().ConfigureAwait(false);
+        UnwatchAddresses();
         if (_client is { } client)
         {
             client.Changed -= OnChanged;
@@ -262,20 +306,18 @@ public sealed partial class NetworkMembershipService : INodeService, IAsyncDispo
             {
                 continue;
             }
+            // Followed before kept: another network's leave that sees the flag also sees this network follows it.
+            var added = _options.ConnectToMembers && _followed.TryAdd(member.Peer, 0);
             try
             {
-                foreach (var address in member.Addresses)
-                {
-                    node.Peers.AddAddress(member.Peer, address, AddressSource.Coordinator);
-                }
-                if (_options.ConnectToMembers)
-                {
-                    node.Connections.KeepConnected(member.Peer, true);
-                    _followed.TryAdd(member.Peer, 0);
-                }
+                _keeps.Keep(node, Network, member.Peer, member.Addresses, _options.ConnectToMembers);
             }
             catch (Exception e) when (e is PeerException or PeerStoreException or ArgumentException or FormatException)
             {
+                if (added)
+                {
+                    _followed.TryRemove(member.Peer, out _);
+                }
                 NetworkLog.FollowFailed(_logger, member.Peer, Network, e.Message);
             }
         }
@@ -292,16 +334,11 @@ public sealed partial class NetworkMembershipService : INodeService, IAsyncDispo
         {
             return;
         }
-        if (_followed.TryRemove(peer, out _) || node.Connections.IsKeptConnected(peer))
+        // Another followed network's member (or the user's pin) stays kept and connected: access in this network is a
+        // membership check, so the connection leaks nothing from it.
+        if (_keeps.Release(node, Network, peer, held: _followed.TryRemove(peer, out _)))
         {
-            try
-            {
-                node.Connections.KeepConnected(peer, false);
-            }
-            catch (PeerException)
-            {
-                // Not in the store: nothing to stop.
-            }
+            return;
         }
         if (await node.Connections.DisconnectAsync(peer, _stopping.Token).ConfigureAwait(false))
         {
@@ -358,6 +395,9 @@ public sealed partial class NetworkMembershipService : INodeService, IAsyncDispo
 
         [LoggerMessage(Level = LogLevel.Information, Message = "Dropped {Peer} from network {Network}: {Why}")]
         public static partial void Dropped(ILogger logger, PeerId peer, NetworkId network, string why);
+
+        [LoggerMessage(Level = LogLevel.Information, Message = "Republished this node's endpoint in {Network}: {Count} addresses")]
+        public static partial void Republished(ILogger logger, NetworkId network, int count);
 
         [LoggerMessage(Level = LogLevel.Warning, Message = "Could not follow member {Peer} of {Network}: {Error}")]
         public static partial void FollowFailed(ILogger logger, PeerId? peer, NetworkId network, string error);

@@ -21,9 +21,10 @@ public sealed class NodeNetworks : INodeService, IAsyncDisposable
     private Dictionary<NetworkId, NetworkMembershipService> _networks = [];
     private PinholeNode? _node;
 
-    internal NodeNetworks()
-    {
-    }
+    internal NodeNetworks() => Keeps = new NetworkKeeps(List);
+
+    /// <summary>Which networks keep which members connected (one for the node's networks).</summary>
+    internal NetworkKeeps Keeps { get; }
 
     /// <inheritdoc/>
     public string Name => ServiceName;
@@ -83,18 +84,40 @@ public sealed class NodeNetworks : INodeService, IAsyncDisposable
     /// </exception>
     /// <exception cref="PeerException">No coordinator of the invite could be reached.</exception>
     /// <exception cref="InvalidOperationException">The node is not running.</exception>
+    /// <exception cref="NetworkStorageException">
+    /// The cache or coordinator list could not be written; <see cref="NetworkStorageException.InviteRedeemed"/> says
+    /// whether the invite was spent first.
+    /// </exception>
+    /// <remarks>The invite in <paramref name="options"/> is disposed on every path, refused or not.</remarks>
     public async Task<NetworkMembershipService> JoinAsync(NetworkMembershipOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
-        options.Validate();
-        if (_node is null || _stopping.IsCancellationRequested)
+        // The service owns the invite from here on every path: refused, failed or joined, it is disposed.
+        try
         {
-            throw new InvalidOperationException("The node is not running: networks are joined while it runs.");
+            options.Validate();
+            if (_node is null || _stopping.IsCancellationRequested)
+            {
+                throw new InvalidOperationException("The node is not running: networks are joined while it runs.");
+            }
+        }
+        catch
+        {
+            options.Invite?.Dispose();
+            throw;
         }
         // The caller going away must not abandon a redemption half way (the invite would be spent and nothing cached):
         // only the node stopping cancels a join once it started.
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
-        await _changes.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await _changes.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            options.Invite?.Dispose();
+            throw;
+        }
         try
         {
             if (_stopping.IsCancellationRequested)
@@ -121,25 +144,43 @@ public sealed class NodeNetworks : INodeService, IAsyncDisposable
     /// expires or an admin revokes it: leaving is this node's decision, not the network's.
     /// </summary>
     /// <returns>False if the node did not follow the network.</returns>
+    /// <exception cref="NetworkStorageException">
+    /// A file could not be removed: before anything was stopped (the network is still followed; <c>Path</c> names the
+    /// file), or, rarely, after (the network is no longer followed, and the message says which file to delete).
+    /// </exception>
     public async Task<bool> LeaveAsync(NetworkId network, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(network);
         await _changes.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            NetworkMembershipService? service;
+            var service = Get(network);
+            if (service is null)
+            {
+                return false;
+            }
+            // Files first: one that cannot be removed fails the leave with the network still followed, rather than a
+            // leave that a restart undoes.
+            var directory = service.CacheDirectory;
+            var staged = directory is null ? [] : NetworkFiles.StageLeave(directory, network);
             lock (_lock)
             {
-                if (!_networks.TryGetValue(network, out service))
-                {
-                    return false;
-                }
                 var rest = new Dictionary<NetworkId, NetworkMembershipService>(_networks);
                 rest.Remove(network);
                 _networks = rest;
             }
-            var others = List();
-            await service.LeaveAsync(peer => others.Any(o => o.Follows(peer))).ConfigureAwait(false);
+            try
+            {
+                await service.LeaveAsync().ConfigureAwait(false);
+            }
+            finally
+            {
+                // After the client's own last save (on dispose), which writes the cache back.
+                if (directory is not null)
+                {
+                    NetworkFiles.FinishLeave(directory, network, staged);
+                }
+            }
             return true;
         }
         finally
@@ -187,7 +228,7 @@ public sealed class NodeNetworks : INodeService, IAsyncDisposable
 
     private async Task<NetworkMembershipService> AddAsync(NetworkMembershipOptions options, CancellationToken cancellationToken)
     {
-        var service = new NetworkMembershipService(options);
+        var service = new NetworkMembershipService(options) { Keeps = Keeps };
         if (Get(service.Network) is not null)
         {
             options.Invite?.Dispose();

@@ -55,12 +55,19 @@ public static class PinholeNodeNetworkExtensions
     /// <summary>Every private network the node follows now.</summary>
     public static IReadOnlyList<NetworkMembershipService> GetNetworks(this PinholeNode node) => node.GetNetworkHost()?.List() ?? [];
 
-    /// <summary>Joins a network with an invite while the node runs (<see cref="NodeNetworks.JoinAsync"/>); the service takes ownership of the invite.</summary>
+    /// <summary>
+    /// Joins a network with an invite while the node runs (<see cref="NodeNetworks.JoinAsync"/>). The call takes
+    /// ownership of the invite: it is disposed on every path, refused or joined.
+    /// </summary>
     /// <exception cref="InvalidOperationException">The node was built without <see cref="AddNetworks"/>, or is not running.</exception>
     public static Task<NetworkMembershipService> JoinNetworkAsync(this PinholeNode node, InviteCode invite, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(invite);
-        var host = node.GetNetworkHost() ?? throw new InvalidOperationException("The node was built without AddNetworks(): it cannot join networks.");
+        if (node.GetNetworkHost() is not { } host)
+        {
+            invite.Dispose();
+            throw new InvalidOperationException("The node was built without AddNetworks(): it cannot join networks.");
+        }
         return host.JoinAsync(new NetworkMembershipOptions { Invite = invite }, cancellationToken);
     }
 

@@ -102,17 +102,24 @@ public sealed partial class NodeRelayService
                     state.State = "reserved";
                     state.Error = null;
                     NodeRelayLog.Reserved(_logger, relayId, reservation.Expiration);
+                    OnAddressesChanged();
                     await Task.WhenAny(reservation.Completion, connection.Completion).WaitAsync(_stop.Token).ConfigureAwait(false);
                     state.Reservation = null;
                     state.State = "reservation lost";
+                    OnAddressesChanged();
                 }
             }
             catch (Exception e) when (e is PeerException or IOException or ObjectDisposedException && !_stop.IsCancellationRequested)
             {
                 state.Error = e.Message;
                 state.State = "failed";
+                var had = state.Reservation is not null;
                 state.Reservation = null;
                 NodeRelayLog.RelayFailed(_logger, relayId, e.Message);
+                if (had)
+                {
+                    OnAddressesChanged();
+                }
             }
             catch (OperationCanceledException) when (_stop.IsCancellationRequested)
             {

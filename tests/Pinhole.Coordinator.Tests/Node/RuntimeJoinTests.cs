@@ -223,24 +223,48 @@ public sealed class RuntimeJoinTests : IDisposable
     }
 
     [Fact]
-    public async Task JoiningNeedsTheNetworksServiceAndARunningNode()
+    public async Task JoiningNeedsTheNetworksServiceAndARunningNodeAndEveryRefusalDisposesTheInvite()
     {
         using var key = NodeIdentity.Generate(Libp2pKeyType.Ed25519);
         using var net = new TestNetwork();
-        using var inviteKey = InviteCode.GenerateKey();
         using var nobody = NodeIdentity.Generate(Libp2pKeyType.Ed25519);
-        var now = DateTimeOffset.UtcNow;
         var address = Multiaddr.Parse($"/ip4/127.0.0.1/tcp/{Pinhole.Testing.FreePort.Tcp()}/p2p/{nobody.PeerId}");
-        var (v4, v6) = net.NextAddresses();
-        using var invite = InviteCode.Create(Invite.Create(net.Admin, net.Id, inviteKey.PublicKey, [address], v4, v6, ["all"], now, now.AddDays(1), now.AddDays(2)), inviteKey);
+        InviteCode NewInvite()
+        {
+            var inviteKey = InviteCode.GenerateKey(); // owned by the invite from here
+            var now = DateTimeOffset.UtcNow;
+            var (v4, v6) = net.NextAddresses();
+            return InviteCode.Create(Invite.Create(net.Admin, net.Id, inviteKey.PublicKey, [address], v4, v6, ["all"], now, now.AddDays(1), now.AddDays(2)), inviteKey);
+        }
+        // The join owns the invite on every path: a refusal leaves no private key behind for the caller to dispose
+        // (disposing wipes the one-time key's seed, so the text form changes).
+        var texts = new Dictionary<InviteCode, string>();
+        InviteCode Tracked(InviteCode invite)
+        {
+            texts[invite] = invite.ToString();
+            return invite;
+        }
+        void AssertDisposed(InviteCode invite) => Assert.NotEqual(texts[invite], invite.ToString());
 
         await using var plain = PinholeNode.CreateBuilder(NodeOptions(key, NewHome())).Build();
-        await Assert.ThrowsAsync<InvalidOperationException>(() => plain.JoinNetworkAsync(invite));
+        var first = Tracked(NewInvite());
+        await Assert.ThrowsAsync<InvalidOperationException>(() => plain.JoinNetworkAsync(first));
+        AssertDisposed(first);
         Assert.False(await plain.LeaveNetworkAsync(net.Id));
         Assert.Empty(plain.GetNetworks());
 
         await using var notStarted = PinholeNode.CreateBuilder(NodeOptions(key, NewHome())).AddNetworks().Build();
-        await Assert.ThrowsAsync<InvalidOperationException>(() => notStarted.JoinNetworkAsync(invite));
+        var second = Tracked(NewInvite());
+        await Assert.ThrowsAsync<InvalidOperationException>(() => notStarted.JoinNetworkAsync(second));
+        AssertDisposed(second);
+        Assert.Empty(notStarted.GetNetworks());
+
+        var third = Tracked(NewInvite());
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+        await notStarted.StartAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => notStarted.JoinNetworkAsync(third, cancelled.Token));
+        AssertDisposed(third);
         Assert.Empty(notStarted.GetNetworks());
     }
 }
