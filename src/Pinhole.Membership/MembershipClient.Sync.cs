@@ -170,8 +170,10 @@ public sealed partial class MembershipClient
             _client = new CoordinatorClient(_connection);
             return _client;
         }
-        catch (PeerException)
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
+            // Any failure to reach this coordinator (a Connect delegate may throw IOException or anything else)
+            // moves on to the next one; only our own cancellation does not.
             Interlocked.Increment(ref _nextCoordinator);
             throw;
         }

@@ -18,7 +18,7 @@ public sealed partial class PinholeNode
 
     /// <summary>The bound sockets: each TCP listener and each UDP (DTLS) socket. Wildcards stay wildcards.</summary>
     public IReadOnlyList<Multiaddr> ListenAddresses =>
-        [.. _listeners.SelectMany(l => l.ListenAddresses), .. _udp.Select(u => Multiaddr.FromIPEndPoint((IPEndPoint)u.Socket.LocalEndPoint, "udp"))];
+        [.. _listeners.SelectMany(l => l.ListenAddresses), .. _udp.Select(u => Multiaddr.FromIPEndPoint(u.LocalEndPoint, "udp"))];
 
     /// <summary>
     /// Every address a peer can dial, each ending in <c>/p2p/&lt;PeerId&gt;</c>: TCP (libp2p) addresses, then
@@ -28,7 +28,7 @@ public sealed partial class PinholeNode
     public IReadOnlyList<Multiaddr> GetDialableAddresses()
     {
         var tcp = _listeners.SelectMany(l => l.GetDialableAddresses()).ToList();
-        var udpPorts = _udp.Select(u => ((IPEndPoint)u.Socket.LocalEndPoint).Port).ToHashSet();
+        var udpPorts = _udp.Select(u => u.LocalEndPoint.Port).ToHashSet();
         var udp = new List<Multiaddr>();
         foreach (var address in tcp)
         {

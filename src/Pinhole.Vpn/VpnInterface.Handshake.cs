@@ -81,26 +81,30 @@ public sealed partial class VpnInterface
         }
     }
 
-    /// <summary>Starts a handshake with <paramref name="peer"/> unless one runs or one started less than RekeyTimeout ago (unless <paramref name="force"/>).</summary>
-    private void RequestHandshake(Peer peer, bool force)
+    /// <summary>
+    /// Starts a handshake with <paramref name="peer"/> unless one runs or one started less than RekeyTimeout ago (unless
+    /// <paramref name="force"/>). True if it started one.
+    /// </summary>
+    private bool RequestHandshake(Peer peer, bool force)
     {
         UdpAddress? endpoint = peer.Endpoint;
         if (endpoint is null || IsStopping || Volatile.Read(ref peer.HandshakeInFlight) != 0)
         {
-            return;
+            return false;
         }
         long now = _time.GetTimestamp();
         long last = Interlocked.Read(ref peer.LastHandshakeAttempt);
         if (!force && last != 0 && _time.GetElapsedTime(last, now) < _timings.RekeyTimeout)
         {
-            return;
+            return false;
         }
         if (Interlocked.CompareExchange(ref peer.HandshakeInFlight, 1, 0) != 0)
         {
-            return;
+            return false;
         }
         Interlocked.Exchange(ref peer.LastHandshakeAttempt, now);
         Track(Task.Run(() => DialAsync(peer, endpoint)));
+        return true;
     }
 
     private void Track(Task task)

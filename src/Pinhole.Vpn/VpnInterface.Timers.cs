@@ -70,10 +70,12 @@ public sealed partial class VpnInterface
         }
 
         long unanswered = Interlocked.Read(ref peer.FirstUnansweredSend);
-        if (unanswered != 0 && _time.GetElapsedTime(unanswered, now) >= _timings.KeepaliveTimeout + _timings.RekeyTimeout)
+        // The dead-peer trigger is consumed only by a handshake it actually starts: one still unwinding (its
+        // thread between Install and its finally) must not swallow it, or a dead peer would never be redialled.
+        if (unanswered != 0 && _time.GetElapsedTime(unanswered, now) >= _timings.KeepaliveTimeout + _timings.RekeyTimeout
+            && RequestHandshake(peer, force: true))
         {
-            Interlocked.Exchange(ref peer.FirstUnansweredSend, 0);
-            RequestHandshake(peer, force: true);
+            Interlocked.CompareExchange(ref peer.FirstUnansweredSend, 0, unanswered);
         }
 
         if (usable)

@@ -212,6 +212,17 @@ public sealed class ConnectionManagerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ConnectOnAStoppedNodeIsAPeerExceptionNotObjectDisposed()
+    {
+        var server = await _nodes.StartAsync();
+        var client = await _nodes.StartAsync();
+        client.Peers.Add(server.LocalPeer, addresses: [TestNodes.TcpAddress(server)]);
+        await client.StopAsync();
+        var e = await Assert.ThrowsAsync<PeerException>(async () => await client.Connections.ConnectAsync(server.LocalPeer));
+        Assert.Equal(PeerError.ConnectionClosed, e.Error);
+    }
+
+    [Fact]
     public async Task ConnectAfterDisconnectNeverJoinsTheStaleDialOfTheClosedConnection()
     {
         var server = await _nodes.StartAsync();

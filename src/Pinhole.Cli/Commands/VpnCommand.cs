@@ -48,7 +48,8 @@ internal static partial class VpnCommand
             // The VPN is a part of a node (PinholeNode is the composition root): here a minimal one, with a
             // loopback-only listener, no UDP socket, no API and an in-memory peer store, so it never competes
             // with a daemon running on the same home.
-            var service = new VpnNodeService(new VpnNodeServiceOptions { Interface = options });
+            string path = parse.GetValue(Control) ?? DefaultControlPath(parse, options.InterfaceName);
+            var service = new VpnNodeService(new VpnNodeServiceOptions { Interface = options, ControlSocketPath = path });
             var nodeOptions = new PinholeNodeOptions
             {
                 Identity = identity,
@@ -60,8 +61,6 @@ internal static partial class VpnCommand
             await using var node = PinholeNode.CreateBuilder(nodeOptions).AddService(service).Build();
             await node.StartAsync(token);
             VpnInterface vpn = service.Interface ?? throw new InvalidOperationException("The VPN service did not start.");
-            string path = parse.GetValue(Control) ?? DefaultControlPath(parse, vpn.InterfaceName);
-            await using var control = await VpnControlServer.StartAsync(vpn, path, token);
             await Console.Out.WriteLineAsync(parse.GetValue(json)
                 ? "{\"type\":\"up\",\"status\":" + VpnStatusJson.Serialize(vpn.GetStatus()) + "}"
                 : $"{vpn.InterfaceName} up: {vpn.LocalPeer} on UDP {vpn.ListenEndPoint}, MTU {vpn.Mtu}, {options.Peers.Count} peer(s); status: pinhole vpn status");
@@ -142,28 +141,19 @@ internal static partial class VpnCommand
 
     private static async Task<VpnConfig> LoadAsync(FileInfo file, CancellationToken cancellationToken)
     {
-        if (!file.Exists)
-        {
-            throw new ArgumentException($"{file.FullName} does not exist.");
-        }
-        if (file.Length > VpnConfig.MaxLength)
-        {
-            throw new FormatException($"{file.FullName} is larger than {VpnConfig.MaxLength} bytes.");
-        }
-        byte[] bytes = await File.ReadAllBytesAsync(file.FullName, cancellationToken);
         try
         {
-            return VpnConfig.Parse(bytes);
+            return await VpnSettings.LoadFileAsync(file.FullName, cancellationToken);
         }
-        catch (FormatException e)
+        catch (FileNotFoundException e)
         {
-            throw new FormatException($"{file.Name}: {e.Message}", e);
+            throw new ArgumentException(e.Message, e);
         }
     }
 
-    private static string ControlDirectory(ParseResult parse) => Path.Combine(PinholeHome.Resolve(parse.GetValue(GlobalOptions.Home)), "vpn");
+    private static string ControlDirectory(ParseResult parse) => VpnSettings.ControlDirectory(PinholeHome.Resolve(parse.GetValue(GlobalOptions.Home)));
 
-    private static string DefaultControlPath(ParseResult parse, string interfaceName) => Path.Combine(ControlDirectory(parse), interfaceName + ".sock");
+    private static string DefaultControlPath(ParseResult parse, string interfaceName) => VpnSettings.DefaultControlPath(PinholeHome.Resolve(parse.GetValue(GlobalOptions.Home)), interfaceName);
 
     private static List<string> ControlPaths(ParseResult parse, string? interfaceName)
     {

@@ -191,7 +191,7 @@ public sealed partial class PinholeApiClient : IDisposable
         var socket = e.InnerException as SocketException;
         if (socket?.SocketErrorCode == SocketError.AccessDenied)
         {
-            return new DaemonNotRunningException($"Permission denied on the API socket {SocketPath}: it belongs to another user.", e);
+            return new DaemonNotRunningException($"Permission denied on the API socket {SocketPath}: it belongs to another user.", e, accessDenied: true);
         }
         return new DaemonNotRunningException($"The Pinhole daemon is not running (nothing answers on {SocketPath}); start it with 'pinhole daemon'.", e);
     }

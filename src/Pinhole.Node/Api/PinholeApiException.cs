@@ -39,6 +39,15 @@ public sealed class DaemonNotRunningException : PinholeApiException
     /// <summary>Creates the exception.</summary>
     public DaemonNotRunningException(string message, Exception? innerException = null) : base(message, null, null, null, innerException) { }
 
+    /// <summary>Creates the exception; <paramref name="accessDenied"/>: a daemon may be running, as another user.</summary>
+    public DaemonNotRunningException(string message, Exception? innerException, bool accessDenied) : this(message, innerException) => AccessDenied = accessDenied;
+
+    /// <summary>
+    /// The API socket exists but refused this user: a daemon is probably running under another one. Callers that
+    /// would fall back to working on the home's files must not (they would act for the wrong identity).
+    /// </summary>
+    public bool AccessDenied { get; }
+
     /// <summary>Creates the exception.</summary>
     public DaemonNotRunningException() : this("The Pinhole daemon is not running.") { }
 

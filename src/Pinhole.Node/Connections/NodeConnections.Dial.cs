@@ -11,7 +11,8 @@ public sealed partial class NodeConnections
     /// once when one fails), at most <see cref="NodeConnectionOptions.MaxParallelDials"/> at a time; the first
     /// to succeed wins. Concurrent calls share one dial. Throws <see cref="PeerException"/>:
     /// <see cref="PeerError.Unreachable"/> (no address, or none answered), an authentication error if a peer
-    /// at one of the addresses proved another key, <see cref="PeerError.LimitExceeded"/>.
+    /// at one of the addresses proved another key, <see cref="PeerError.LimitExceeded"/>,
+    /// <see cref="PeerError.ConnectionClosed"/> (the node is stopping, or the connection closed as it opened).
     /// </summary>
     public ValueTask<PeerConnection> ConnectAsync(PeerId peer, CancellationToken cancellationToken = default)
         => ConnectAsync(peer, [], cancellationToken);
@@ -63,7 +64,10 @@ public sealed partial class NodeConnections
             bool joined;
             lock (_lock)
             {
-                ObjectDisposedException.ThrowIf(_stopped, this);
+                if (_stopped)
+                {
+                    throw new PeerException(PeerError.ConnectionClosed, $"The node is stopping: not connecting to {peer}.");
+                }
                 var slot = Slot(peer);
                 slot.ReconnectSuspended = false;
                 // A connection the node is closing (idle, disconnected) is not handed out: dial a new one.
@@ -77,16 +81,10 @@ public sealed partial class NodeConnections
             var managed = await dial.WaitAsync(cancellationToken).ConfigureAwait(false);
             lock (_lock)
             {
-                if (_peers.TryGetValue(peer, out var slot))
+                // (The dial's own finally has cleared its slot entry by now, so the next pass never rejoins it.)
+                if (_peers.TryGetValue(peer, out var slot) && Usable(slot) is { } primary)
                 {
-                    if (Usable(slot) is { } primary)
-                    {
-                        return primary.Connection;
-                    }
-                    if (joined && (managed.Closed || managed.CloseNote is not null) && ReferenceEquals(slot.Dial, dial))
-                    {
-                        slot.Dial = null; // stale: the next pass dials afresh instead of joining it again
-                    }
+                    return primary.Connection;
                 }
             }
             if (!managed.Closed && managed.CloseNote is null)

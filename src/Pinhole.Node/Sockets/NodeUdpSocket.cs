@@ -16,7 +16,8 @@ internal sealed class NodeUdpSocket(UdpDatagramBind socket, NodeDatagramLayer la
 
     public DtlsListener? Listener { get; } = listener;
 
-    public IPEndPoint LocalEndPoint => (IPEndPoint)Socket.LocalEndPoint;
+    // Captured at bind: a disposed socket has no LocalEndPoint, and the node lists its addresses during shutdown too.
+    public IPEndPoint LocalEndPoint { get; } = (IPEndPoint)socket.LocalEndPoint;
 
     /// <summary>Closes in order: DTLS sessions (close_notify), the endpoint, the layer, then the socket.</summary>
     public async ValueTask DisposeAsync()

@@ -22,6 +22,7 @@ public sealed class VpnNodeService : INodeService, IAsyncDisposable
     private readonly VpnNodeServiceOptions _options;
     private readonly Lock _lock = new();
     private VpnInterface? _vpn;
+    private VpnControlServer? _control;
     private MembershipClient? _membership;
     private ILogger _logger = NullLogger.Instance;
     private PeerId? _self;
@@ -88,12 +89,20 @@ public sealed class VpnNodeService : INodeService, IAsyncDisposable
             _vpn = vpn;
             _membership = membership;
         }
-        if (membership is null)
-        {
-            return;
-        }
         try
         {
+            if (_options.ControlSocketPath is { } path)
+            {
+                VpnControlServer control = await VpnControlServer.StartAsync(vpn, path, cancellationToken).ConfigureAwait(false);
+                lock (_lock)
+                {
+                    _control = control;
+                }
+            }
+            if (membership is null)
+            {
+                return;
+            }
             membership.Changed += OnNetworkChanged;
             // A change between the first view and the subscription would be missed: apply the current one again.
             Apply(membership.View);
@@ -140,17 +149,25 @@ public sealed class VpnNodeService : INodeService, IAsyncDisposable
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         VpnInterface? vpn;
+        VpnControlServer? control;
         MembershipClient? membership;
         lock (_lock)
         {
             vpn = _vpn;
+            control = _control;
             membership = _membership;
             _vpn = null;
+            _control = null;
             _membership = null;
         }
         if (membership is not null)
         {
             membership.Changed -= OnNetworkChanged;
+        }
+        if (control is not null)
+        {
+            // First, so that `pinhole vpn status` never reaches an interface that is going away.
+            await control.DisposeAsync().ConfigureAwait(false);
         }
         if (vpn is not null)
         {
@@ -197,6 +214,12 @@ public sealed class VpnNodeServiceOptions
 
     /// <summary>Announce the data-plane socket in this node's endpoint record (coordinator mode).</summary>
     public bool PublishEndpoint { get; init; } = true;
+
+    /// <summary>
+    /// The control socket that answers <c>pinhole vpn status</c> (<see cref="VpnControlServer"/>), or null for none;
+    /// the CLI's default is <c>&lt;home&gt;/vpn/&lt;interface&gt;.sock</c> (<see cref="VpnSettings.DefaultControlPath"/>).
+    /// </summary>
+    public string? ControlSocketPath { get; init; }
 
     /// <summary>Addresses to announce with the data-plane port (default: the host's unicast addresses).</summary>
     public IList<IPAddress> AnnounceAddresses { get; init; } = [];

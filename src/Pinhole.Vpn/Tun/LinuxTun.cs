@@ -87,7 +87,7 @@ internal sealed unsafe class LinuxTun : ITunDevice
         if (fd < 0)
         {
             int errno = Marshal.GetLastPInvokeError();
-            throw new PeerException(PeerError.InternalError, $"Cannot open /dev/net/tun: {LibC.ErrorName(errno)}{(errno is LibC.EPerm or 13 ? " (needs CAP_NET_ADMIN)" : "")}.");
+            throw new PeerException(PeerError.InternalError, $"Cannot open /dev/net/tun: {LibC.ErrorName(errno)}{OpenHint(errno)}.");
         }
         var tun = new SafeFileHandle(fd, ownsHandle: true);
         try
@@ -103,7 +103,12 @@ internal sealed unsafe class LinuxTun : ITunDevice
             if (LibC.ioctl_ptr(fd, TunSetIff, ifr) != 0)
             {
                 int errno = Marshal.GetLastPInvokeError();
-                throw new PeerException(PeerError.InternalError, $"TUNSETIFF {name}: {LibC.ErrorName(errno)}{(errno == LibC.EBusy ? " (the interface exists and is in use, or is not a TUN)" : "")}.");
+                throw new PeerException(PeerError.InternalError, $"TUNSETIFF {name}: {LibC.ErrorName(errno)}{errno switch
+                {
+                    LibC.EBusy => " (the interface exists and is in use, or is not a TUN)",
+                    LibC.EPerm => " (creating a TUN interface needs root or CAP_NET_ADMIN)",
+                    _ => "",
+                }}.");
             }
             if (LibC.ioctl_ptr(fd, TunGetIff, ifr) != 0)
             {
@@ -530,4 +535,12 @@ internal sealed unsafe class LinuxTun : ITunDevice
         _tun.Dispose();
         _wake.Dispose();
     }
+
+    // The two ways a machine lacks a usable TUN: no device node (containers, no tun module) or no privilege.
+    private static string OpenHint(int errno) => errno switch
+    {
+        LibC.ENoEnt or LibC.ENoDev => " (no TUN device: load the tun module, or give the container /dev/net/tun)",
+        LibC.EPerm or 13 => " (needs root or CAP_NET_ADMIN)",
+        _ => "",
+    };
 }

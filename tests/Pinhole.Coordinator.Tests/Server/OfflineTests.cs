@@ -123,4 +123,45 @@ public class OfflineTests
         await Wait.ForStatusAsync(restarted, MembershipStatus.Synced);
         Directory.Delete(cache, recursive: true);
     }
+    [Fact]
+    public async Task AClientWhoseConnectThrowsIOExceptionForTheFirstCoordinatorSyncsFromTheNextOne()
+    {
+        var cache = Directory.CreateTempSubdirectory("pinhole-g-").FullName;
+        try
+        {
+            using var net = new TestNetwork();
+            using var alice = NodeIdentity.Generate(Libp2pKeyType.Ed25519);
+            using var nobody = NodeIdentity.Generate(Libp2pKeyType.Ed25519);
+            await using var coordinator = await TestCoordinator.StartAsync();
+            await coordinator.AddNetworkAsync(net);
+            using var invite = coordinator.Invite(net);
+            await using (var joined = await MembershipClient.JoinAsync(invite, coordinator.ClientOptions(alice, cache)))
+            {
+                await joined.SaveCacheAsync();
+            }
+            // An embedder's Connect delegate may fail with something other than PeerException.
+            var broken = Multiaddr.Parse($"/ip4/127.0.0.1/tcp/{Pinhole.Testing.FreePort.Tcp()}/p2p/{nobody.PeerId}");
+            var template = coordinator.ClientOptions(alice, cache);
+            var options = new MembershipClientOptions
+            {
+                Identity = alice,
+                Network = net.Id,
+                CacheDirectory = cache,
+                Coordinators = { broken, coordinator.Address },
+                ReconnectDelay = template.ReconnectDelay,
+                MaxReconnectDelay = template.MaxReconnectDelay,
+                OperationTimeout = template.OperationTimeout,
+                SilenceTimeout = template.SilenceTimeout,
+                Connect = (address, ct) => nobody.PeerId.Equals(address.PeerId)
+                    ? ValueTask.FromException<PeerConnection>(new IOException("no route (test)"))
+                    : template.Connect!(address, ct),
+            };
+            await using var restarted = await MembershipClient.StartAsync(options);
+            await Wait.ForStatusAsync(restarted, MembershipStatus.Synced);
+        }
+        finally
+        {
+            Directory.Delete(cache, recursive: true);
+        }
+    }
 }

@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Pinhole.Node;
+using Pinhole.Vpn.Hosting;
 
 namespace Pinhole.Cli.Commands.Daemon;
 
@@ -38,7 +39,8 @@ internal static class DaemonCommand
         var portMapping = new Option<bool>("--port-mapping") { Description = "Forward the listen port on the gateway (PCP, NAT-PMP or UPnP IGD) and advertise its public address." };
         var socket = new Option<string?>("--api-socket") { Description = "Path of the API socket (default: api.sock in the home)." };
         var config = new Option<string?>("--config") { Description = $"Configuration file (default: {NodeSettings.FileName} in the home, if present)." };
-        foreach (var option in new Option[] { listen, port, noUdp, ocapn, web, stun, relay, serveRelay, noHolePunching, reachability, portMapping, socket, config })
+        var vpn = new Option<string?>("--vpn") { Description = "Also run the mesh VPN from this WireGuard-style configuration (docs/vpn.md; needs CAP_NET_ADMIN); 'pinhole vpn status' shows it." };
+        foreach (var option in new Option[] { listen, port, noUdp, ocapn, web, stun, relay, serveRelay, noHolePunching, reachability, portMapping, socket, config, vpn })
         {
             command.Options.Add(option);
         }
@@ -52,10 +54,13 @@ internal static class DaemonCommand
                 .AddJsonFile(Path.GetFullPath(configFile ?? Path.Combine(home, NodeSettings.FileName)), optional: configFile is null, reloadOnChange: false)
                 .AddEnvironmentVariables("PINHOLE_")
                 .AddInMemoryCollection(Flags(parse, listen, port, noUdp, ocapn, web, stun, socket))
-                .AddInMemoryCollection(NatFlags(parse, relay, serveRelay, noHolePunching, reachability, portMapping));
+                .AddInMemoryCollection(NatFlags(parse, relay, serveRelay, noHolePunching, reachability, portMapping))
+                .AddInMemoryCollection(VpnFlags(parse, vpn));
             var settings = NodeSettings.Read(builder.Configuration);
             var options = settings.ToOptions(identity, home);
             options.Validate();
+            // Read and checked before anything starts: a bad file stops the daemon with its path and line.
+            var vpnOptions = await VpnSettings.Read(builder.Configuration).LoadAsync(identity, home, token).ConfigureAwait(false);
 
             builder.Logging.SetMinimumLevel(parse.GetValue(GlobalOptions.Verbose) ? LogLevel.Debug : LogLevel.Information)
                 .AddFilter("Microsoft", LogLevel.Warning)
@@ -71,7 +76,7 @@ internal static class DaemonCommand
             {
                 options.LoggerFactory = services.GetRequiredService<ILoggerFactory>();
                 options.MeterFactory = services.GetRequiredService<IMeterFactory>();
-                return settings.Configure(Networks.NetworkCli.AddCachedNetworks(PinholeNode.CreateBuilder(options), home)).Build();
+                return VpnSettings.Configure(settings.Configure(Networks.NetworkCli.AddCachedNetworks(PinholeNode.CreateBuilder(options), home)), vpnOptions).Build();
             });
             builder.Services.AddHostedService(services => new PinholeNodeHostedService(services.GetRequiredService<PinholeNode>()));
 
@@ -108,6 +113,12 @@ internal static class DaemonCommand
         }
         await Console.Out.FlushAsync().ConfigureAwait(false);
     }
+
+    // A path on the command line is relative to the working directory (in pinhole.json, to the home).
+    private static Dictionary<string, string?> VpnFlags(ParseResult parse, Option<string?> vpn) =>
+        parse.GetValue(vpn) is { Length: > 0 } file
+            ? new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase) { [$"{VpnSettings.SectionName}:Config"] = Path.GetFullPath(file) }
+            : [];
 
     private static Dictionary<string, string?> NatFlags(ParseResult parse, Option<string[]> relay, Option<bool> serveRelay, Option<bool> noHolePunching, Option<string?> reachability, Option<bool> portMapping)
     {

@@ -40,6 +40,7 @@ internal static partial class StatusCommand
         };
         fields.AddRange(status.Addresses.Select(a => ("address", (string?)a)));
         fields.AddRange(NatFields(status.Services));
+        fields.AddRange(VpnFields(status.Services));
         fields.Add(("api", status.Api.Socket));
         fields.Add(("web", status.Api.Web));
         if (status.OcapnLocator is { } locator)

@@ -30,6 +30,11 @@ internal static class NetworkMembershipCommands
                 {
                     networks = await client.ListNetworksAsync(token).ConfigureAwait(false);
                 }
+                catch (DaemonNotRunningException e) when (e.AccessDenied)
+                {
+                    // A daemon runs as someone else: working on this user's home instead would act for the wrong key.
+                    return CommandRunner.Fail(e.Message + " Run this as the daemon's user (or root).", ExitCodes.NotPermitted);
+                }
                 catch (DaemonNotRunningException)
                 {
                     networks = await FromCacheAsync(parse, home, token).ConfigureAwait(false);
@@ -74,6 +79,11 @@ internal static class NetworkMembershipCommands
                 await Console.Out.WriteLineAsync($"left {id}").ConfigureAwait(false);
                 return ExitCodes.Success;
             }
+            catch (DaemonNotRunningException e) when (e.AccessDenied)
+            {
+                // A daemon runs as someone else: working on this user's home instead would act for the wrong key.
+                return CommandRunner.Fail(e.Message + " Run this as the daemon's user (or root).", ExitCodes.NotPermitted);
+            }
             catch (DaemonNotRunningException)
             {
                 // Offline: forget the files the daemon would follow.
@@ -109,6 +119,11 @@ internal static class NetworkMembershipCommands
         try
         {
             joined = await client.JoinNetworkAsync(invite, timeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (DaemonNotRunningException e) when (e.AccessDenied)
+        {
+            // A daemon runs as someone else: working on this user's home instead would act for the wrong key.
+            return CommandRunner.Fail(e.Message + " Run this as the daemon's user (or root).", ExitCodes.NotPermitted);
         }
         catch (DaemonNotRunningException)
         {
