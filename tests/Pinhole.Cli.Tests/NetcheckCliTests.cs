@@ -29,6 +29,8 @@ public sealed class NetcheckCliTests
         await using CliProcess cli = CliProcess.Start(home, "netcheck");
         await cli.Process.WaitForExitAsync(new CancellationTokenSource(CliProcess.Timeout).Token);
         Assert.Equal(2, cli.Process.ExitCode);
+        // The pump may still be reading stderr after the exit: read it once it reached its end.
+        await cli.StderrCompleted.WaitAsync(CliProcess.Timeout);
         Assert.Contains("--stun", cli.Stderr, StringComparison.Ordinal);
     }
 }
