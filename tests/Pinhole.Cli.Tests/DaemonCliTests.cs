@@ -206,6 +206,11 @@ public sealed class DaemonCliTests : IDisposable
     {
         await using var relay = CliProcess.Start(Home("r"), "daemon", "--listen", "/ip4/127.0.0.1/tcp/0", "--no-udp", "--serve-relay");
         var relayAddress = (await StartedAsync(relay)).First(l => l.Contains("/tcp/", StringComparison.Ordinal));
+        // The file names two other relays (on loopback, nobody there): the flag replaces the list, not its first element.
+        Directory.CreateDirectory(Home("n"));
+        await File.WriteAllTextAsync(Path.Combine(Home("n"), "pinhole.json"), $$"""
+            { "Node": { "Relays": [ "/ip4/127.0.0.1/tcp/9/p2p/{{relayAddress[(relayAddress.LastIndexOf('/') + 1)..]}}", "/ip4/127.0.0.2/tcp/9/p2p/{{relayAddress[(relayAddress.LastIndexOf('/') + 1)..]}}" ] } }
+            """);
         await using var node = CliProcess.Start(Home("n"), "daemon", "--listen", "/ip4/127.0.0.1/tcp/0", "--no-udp", "--relay", relayAddress, "--reachability", "private", "--port-mapping");
         await StartedAsync(node);
 
@@ -224,6 +229,7 @@ public sealed class DaemonCliTests : IDisposable
             }
             await Task.Delay(200, guard.Token);
         }
+        Assert.Equal(1, services.GetProperty("relay").GetProperty("relays").GetArrayLength());
         var circuits = services.GetProperty("relay").GetProperty("circuitAddresses");
         Assert.StartsWith(relayAddress + "/p2p-circuit/p2p/", circuits[0].GetString(), StringComparison.Ordinal);
         // Port mapping is on, but the node listens on loopback only: nothing to map.
@@ -242,6 +248,14 @@ public sealed class DaemonCliTests : IDisposable
         var (code, _, stderr) = await CliProcess.RunAsync(Home("x"), null, "daemon", "--no-udp", "--relay", "/ip4/127.0.0.1/tcp/4001");
         Assert.Equal(2, code);
         Assert.Contains("Node:Relays: '/ip4/127.0.0.1/tcp/4001' is not a relay address ending in /p2p/<relay PeerId>", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_relay_setting_that_would_do_nothing_is_a_usage_error_naming_it()
+    {
+        var (code, _, stderr) = await CliProcess.RunAsync(Home("h"), null, "daemon", "--no-udp", "--no-hole-punching");
+        Assert.Equal(2, code);
+        Assert.Contains("Node:HolePunching: has no effect without Node:Relays or Node:ServeRelay", stderr, StringComparison.Ordinal);
     }
 
     private static int Port(string address) => int.Parse(address.Split('/')[4], CultureInfo.InvariantCulture);

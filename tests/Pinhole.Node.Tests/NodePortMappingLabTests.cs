@@ -57,6 +57,9 @@ public sealed class NodePortMappingLabTests(ITestOutputHelper output)
                     m.SsdpMulticast = false;
                     // A loaded CI machine may be slow to answer; this bounds a hang, it is not what the test checks.
                     m.HttpTimeout = TimeSpan.FromSeconds(30);
+                    // PCP must win over NAT-PMP (InlineData All → Pcp) even when miniupnpd answers late: RFC 6886
+                    // §3.1's 9 sends (about 2 min) instead of our 4 (3.75 s), so no answer is missed by time.
+                    m.MaxSends = 9;
                 },
             })
             .Handle(Echo, EchoAsync);
@@ -219,6 +222,14 @@ public sealed class NodePortMappingLabTests(ITestOutputHelper output)
             Assert.Equal(2, back.Failures);
             Assert.Single(service.GetAddresses());
             Assert.Contains($"dnat ip to {home.Host.Address}:{first.InternalPort}", await home.PortMappingRulesAsync(), StringComparison.Ordinal);
+
+            // Lost again before it had held RetryDelay: the immediate re-map was spent, so this loss waits, doubled.
+            await home.PortMapper!.DisposeAsync();
+            timers.FireHeld();
+            await TestNodes.UntilAsync(() => service.Mappings[0] is { Phase: NodePortMappingPhase.Failed, Failures: 3 } && timers.PendingHeld == 1, "lost again, waiting");
+            Assert.Equal(TimeSpan.FromMinutes(10), timers.LastHeldDelay);
+            Assert.Equal(["lost", "no_answer", "lost"], collector.GetMeasurementSnapshot().Select(m => (string)m.Tags["reason"]!));
+            Assert.Empty(service.GetAddresses());
         }
     }
 

@@ -99,6 +99,27 @@ public sealed class NodePortMappingTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Failures_in_a_row_double_the_retry_delay_up_to_its_cap()
+    {
+        var clock = new HeldTimers();
+        var options = Silent(TimeSpan.FromMinutes(5));
+        options.MaxRetryDelay = TimeSpan.FromMinutes(15);
+        options.TimeProvider = clock;
+        var node = await StartOnWildcardAsync(options, o => o.EnableUdp = false);
+        var service = node.GetService<NodePortMappingService>()!;
+        TimeSpan[] expected = [TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(10), TimeSpan.FromMinutes(15), TimeSpan.FromMinutes(15)];
+        for (var failures = 1; failures <= expected.Length; failures++)
+        {
+            if (failures > 1)
+            {
+                clock.FireHeld();
+            }
+            await TestNodes.UntilAsync(() => service.Mappings.Single().Failures == failures && clock.PendingHeld == 1, $"attempt {failures} fails and arms the next");
+            Assert.Equal(expected[failures - 1], clock.LastHeldDelay);
+        }
+    }
+
+    [Fact]
     public async Task A_node_that_listens_on_loopback_only_has_nothing_to_map()
     {
         var node = await _nodes.StartAsync(b => b.UsePortMapping(Silent(TimeSpan.FromHours(1))));
@@ -127,5 +148,6 @@ public sealed class NodePortMappingTests : IAsyncLifetime
         Assert.Throws<ArgumentException>(() => builder.UsePortMapping(new NodePortMappingOptions { Protocols = PortMappingProtocols.None }));
         Assert.Throws<ArgumentOutOfRangeException>(() => builder.UsePortMapping(new NodePortMappingOptions { Lifetime = TimeSpan.FromSeconds(5) }));
         Assert.Throws<ArgumentOutOfRangeException>(() => builder.UsePortMapping(new NodePortMappingOptions { RetryDelay = TimeSpan.Zero }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => builder.UsePortMapping(new NodePortMappingOptions { MaxRetryDelay = TimeSpan.Zero }));
     }
 }

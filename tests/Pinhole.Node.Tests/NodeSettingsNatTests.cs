@@ -80,4 +80,32 @@ public sealed class NodeSettingsNatTests : IAsyncLifetime
         var e = Assert.Throws<FormatException>(() => Read((key, value)));
         Assert.Contains(message, e.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void A_comma_list_replaces_the_whole_array_rather_than_merging_by_index()
+    {
+        var other = Relay.Replace("198.51.100.1", "198.51.100.2", StringComparison.Ordinal);
+        var third = Relay.Replace("198.51.100.1", "198.51.100.3", StringComparison.Ordinal);
+        // The file's array, then an environment variable or the daemon's --relay flags (one comma list).
+        var settings = Read(("Node:Relays:0", Relay), ("Node:Relays:1", other), ("Node:Relays", third));
+        Assert.Equal([Multiaddr.Parse(third)], settings.Relays);
+        Assert.Equal([Multiaddr.Parse(Relay), Multiaddr.Parse(other)], Read(("Node:Relays:0", Relay), ("Node:Relays:1", other)).Relays);
+        // An empty list clears the file's.
+        Assert.Empty(Read(("Node:Relays:0", Relay), ("Node:Relays", "")).Relays);
+    }
+
+    [Theory]
+    [InlineData("Node:HolePunching", "false", "Node:HolePunching: has no effect without Node:Relays or Node:ServeRelay")]
+    [InlineData("Node:HolePunching", "true", "Node:HolePunching: has no effect without Node:Relays or Node:ServeRelay")]
+    [InlineData("Node:Reachability", "private", "Node:Reachability: has no effect without Node:Relays")]
+    public void A_relay_setting_without_relays_is_refused_naming_its_key(string key, string value, string message)
+    {
+        var e = Assert.Throws<FormatException>(() => Read((key, value)));
+        Assert.Contains(message, e.Message, StringComparison.Ordinal);
+        // With what it acts on, the same setting is taken.
+        Assert.Equal(value, key == "Node:HolePunching"
+            ? Read((key, value), ("Node:ServeRelay", "true")).HolePunching.ToString().ToLowerInvariant()
+            : Read((key, value), ("Node:Relays", Relay)).Reachability.ToString().ToLowerInvariant());
+        Assert.Throws<FormatException>(() => Read(("Node:Reachability", "public"), ("Node:ServeRelay", "true")));
+    }
 }

@@ -30,7 +30,8 @@ public sealed class DcutrOptions
     /// <summary>
     /// Before punching, B dials the peer's public addresses directly, as go-libp2p does: a peer with no NAT in front of
     /// it needs no punch (and a simultaneous open between two such peers can cross on their listeners). The addresses
-    /// come from <see cref="PeerAddresses"/>; only public ones are dialed, within <see cref="AttemptTimeout"/>. Default true.
+    /// come from <see cref="PeerAddresses"/>; only public ones are dialed. One <see cref="AttemptTimeout"/>
+    /// covers asking for the addresses (an identify round trip) and the dials together. Default true.
     /// </summary>
     public bool DirectDialFirst { get; set; } = true;
 

@@ -138,10 +138,12 @@ public sealed class DcutrService
     /// <summary>B's first step (<see cref="DcutrOptions.DirectDialFirst"/>): a plain dial to the peer's public addresses, if it announces any.</summary>
     private async Task<DirectDialOutcome<PeerConnection>> DialDirectlyAsync(PeerConnection relayed, CancellationToken cancellationToken)
     {
+        // One AttemptTimeout for identify and the dials together: this delays the punch, and the relayed connection
+        // it runs on has a limited life (circuit v2: 2 min by default).
+        using var deadline = new CancellationTokenSource(_options.AttemptTimeout, _time);
         IReadOnlyList<Multiaddr> theirs;
         try
         {
-            using var deadline = new CancellationTokenSource(_options.AttemptTimeout, _time);
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token, cancellationToken);
             theirs = _options.PeerAddresses is { } addresses
                 ? await addresses(relayed, linked.Token).ConfigureAwait(false)
@@ -153,7 +155,7 @@ public sealed class DcutrService
             return new DirectDialOutcome<PeerConnection>(null, null, [], []);
         }
         var candidates = DirectDialFirst.Candidates(theirs, _options.IsPublicAddress);
-        var outcome = await DirectDialFirst.TryAsync(candidates, (at, token) => DialAsync(relayed.RemotePeer, at, token), _options.AttemptTimeout, _time, cancellationToken).ConfigureAwait(false);
+        var outcome = await DirectDialFirst.TryAsync(candidates, (at, token) => DialAsync(relayed.RemotePeer, at, token), _options.AttemptTimeout, deadline.Token, cancellationToken).ConfigureAwait(false);
         foreach (var error in outcome.Errors)
         {
             DcutrLog.AttemptFailed(_logger, relayed.RemotePeer, 0, error);

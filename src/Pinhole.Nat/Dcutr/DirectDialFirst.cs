@@ -3,7 +3,7 @@ using System.Net.Sockets;
 
 namespace Pinhole.Nat.Dcutr;
 
-/// <summary>What <see cref="DirectDialFirst.TryAsync"/> found: the connection (or null), where, and what each failed dial said.</summary>
+/// <summary>What <c>DirectDialFirst.TryAsync</c> found: the connection (or null), where, and what each failed dial said.</summary>
 internal sealed record DirectDialOutcome<TDirect>(TDirect? Direct, IPEndPoint? At, IReadOnlyList<IPEndPoint> Tried, IReadOnlyList<string> Errors)
     where TDirect : class;
 
@@ -49,13 +49,25 @@ internal static class DirectDialFirst
         IReadOnlyList<IPEndPoint> candidates, Func<IPEndPoint, CancellationToken, Task<TDirect>> dial, TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken)
         where TDirect : class
     {
+        using var deadline = new CancellationTokenSource(timeout, time);
+        return await TryAsync(candidates, dial, timeout, deadline.Token, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// As above, but ends at <paramref name="deadline"/>, a deadline the caller already started (DCUtR's one
+    /// <see cref="DcutrOptions.AttemptTimeout"/> covers identify and the dials together); <paramref name="timeout"/>
+    /// only names it in the errors.
+    /// </summary>
+    public static async Task<DirectDialOutcome<TDirect>> TryAsync<TDirect>(
+        IReadOnlyList<IPEndPoint> candidates, Func<IPEndPoint, CancellationToken, Task<TDirect>> dial, TimeSpan timeout, CancellationToken deadline, CancellationToken cancellationToken)
+        where TDirect : class
+    {
         var errors = new List<string>();
         if (candidates.Count == 0)
         {
             return new DirectDialOutcome<TDirect>(null, null, candidates, errors);
         }
-        using var deadline = new CancellationTokenSource(timeout, time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token, cancellationToken);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(deadline, cancellationToken);
         var pending = new Dictionary<Task<TDirect>, IPEndPoint>();
         foreach (var endPoint in candidates)
         {

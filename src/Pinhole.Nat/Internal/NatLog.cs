@@ -44,4 +44,7 @@ internal static partial class NatLog
 
     [LoggerMessage(9024, LogLevel.Information, "Port mapping with {Protocol} of {External} deleted")]
     internal static partial void PortMappingDeleted(ILogger logger, string protocol, IPEndPoint external);
+
+    [LoggerMessage(9025, LogLevel.Warning, "Port mapping renewal failed; the mapping is treated as lost")]
+    internal static partial void PortMappingRenewalFailed(ILogger logger, Exception exception);
 }

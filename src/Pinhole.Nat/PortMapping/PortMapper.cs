@@ -160,7 +160,18 @@ public sealed partial class PortMapper : IAsyncDisposable
                 return null;
             }
             bool reset = false;
-            PortMapping? renewed = await MapCoreAsync(old.Protocol, cancellationToken, epochReset: () => reset = true).ConfigureAwait(false);
+            PortMapping? renewed;
+            try
+            {
+                renewed = await MapCoreAsync(old.Protocol, cancellationToken, epochReset: () => reset = true).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                // Any failure to renew (a socket error GatewayUdp does not treat as "no answer", a malformed reply the
+                // codec rejects...) loses the mapping visibly: a silent end would leave it advertised after expiry.
+                Publish(null, PortMappingChange.Lost, $"renewal with {old.Protocol} failed: {e.Message}");
+                return null;
+            }
             if (renewed is null)
             {
                 Publish(null, PortMappingChange.Lost, $"renewal with {old.Protocol} failed");
@@ -306,7 +317,19 @@ public sealed partial class PortMapper : IAsyncDisposable
             _renewal = _options.TimeProvider.CreateTimer(static s => ((PortMapper)s!).RenewFromTimer(), this, TimeSpan.FromHours(1), Timeout.InfiniteTimeSpan);
             return;
         }
-        _renewal = _options.TimeProvider.CreateTimer(static s => ((PortMapper)s!).RenewFromTimer(), this, mapping.Lifetime / 2, Timeout.InfiniteTimeSpan);
+        _renewal = _options.TimeProvider.CreateTimer(static s => ((PortMapper)s!).RenewFromTimer(), this, RenewalDelay(mapping.Lifetime), Timeout.InfiniteTimeSpan);
+    }
+
+    /// <summary>
+    /// When to renew a lease of <paramref name="lifetime"/>: at half-life, but a gateway may grant far less than asked
+    /// (RFC 6887 §15, RFC 6886 §3.3), so a short lease is renewed up to 2 s before it ends (at most 30 s after it was
+    /// granted) and never sooner than 1 s: a few-second lease must not make the mapper spin.
+    /// </summary>
+    internal static TimeSpan RenewalDelay(TimeSpan lifetime)
+    {
+        TimeSpan late = TimeSpan.FromSeconds(Math.Min(30, (lifetime - TimeSpan.FromSeconds(2)).TotalSeconds));
+        TimeSpan delay = lifetime / 2 > late ? lifetime / 2 : late;
+        return delay < TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : delay;
     }
 
     /// <summary>Renewals the half-life timer has started (tests assert on it instead of waiting).</summary>
@@ -321,11 +344,42 @@ public sealed partial class PortMapper : IAsyncDisposable
             {
                 await RenewAsync().ConfigureAwait(false);
             }
-            catch (Exception e) when (e is PeerException or SocketException or IOException or ObjectDisposedException or HttpRequestException or OperationCanceledException)
+            catch (ObjectDisposedException)
             {
-                NatLog.PortMappingDeleteFailed(_logger, "renewal", e);
+                // Disposed between the timer and the renewal: the mapping was deleted on purpose.
+            }
+            catch (Exception e)
+            {
+                // RenewAsync publishes Lost for a failed exchange; what is left (a Changed subscriber that threw)
+                // must still not end renewal silently while a mapping is advertised.
+                NatLog.PortMappingRenewalFailed(_logger, e);
+                await LoseAfterTimerFailureAsync(e).ConfigureAwait(false);
             }
         });
+    }
+
+    private async Task LoseAfterTimerFailureAsync(Exception cause)
+    {
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            return;
+        }
+        await _lock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (Volatile.Read(ref _disposed) == 0 && Current is not null)
+            {
+                Publish(null, PortMappingChange.Lost, $"renewal failed: {cause.Message}");
+            }
+        }
+        catch (Exception e)
+        {
+            NatLog.PortMappingRenewalFailed(_logger, e);
+        }
+        finally
+        {
+            _lock.Release();
+        }
     }
 
     private Task DeleteCoreAsync(PortMapping mapping, CancellationToken cancellationToken) => mapping.Protocol switch

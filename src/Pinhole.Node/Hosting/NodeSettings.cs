@@ -82,12 +82,16 @@ public sealed class NodeSettings
             .Concat(node["Stun"] is { Length: > 0 } servers ? servers.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : [])
             .Select(text => Parse("Node:Stun", text, ParseServer))
             .ToList();
-        var relays = node.GetSection("Relays").GetChildren().Select(c => c.Value).OfType<string>()
-            .Concat(node["Relays"] is { Length: > 0 } list ? list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : [])
+        // A comma list (an environment variable, the daemon's --relay flags) replaces the whole list, an array's
+        // elements included: merging element-wise by index would keep the file's relays behind the flag's.
+        var relays = (node["Relays"] is { } list
+                ? list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                : node.GetSection("Relays").GetChildren().Select(c => c.Value).OfType<string>())
             .Select(text => Parse("Node:Relays", text, ParseRelay))
             .ToList();
+        var serveRelay = Bool(node, "ServeRelay") ?? false;
         var web = node["Web"];
-        return new NodeSettings
+        var settings = new NodeSettings
         {
             Listen = listen,
             StunServers = stun,
@@ -103,7 +107,7 @@ public sealed class NodeSettings
             MaxConnections = Int(node, "MaxConnections", 1, 1_000_000),
             IdleTimeout = Int(node, "IdleTimeoutSeconds", 0, int.MaxValue) is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
             Relays = relays,
-            ServeRelay = Bool(node, "ServeRelay") ?? false,
+            ServeRelay = serveRelay,
             HolePunching = Bool(node, "HolePunching") ?? true,
             Reachability = node["Reachability"] is { Length: > 0 } reachability
                 ? Enum.TryParse<NodeReachability>(reachability, ignoreCase: true, out var r) && Enum.IsDefined(r) && !char.IsAsciiDigit(reachability[0])
@@ -117,6 +121,16 @@ public sealed class NodeSettings
                     : throw new FormatException($"Node:PortMappingGateway: '{gateway}' is not an IPv4 address.")
                 : null,
         };
+        // Settings that act only through the relay service: set without it, they would be ignored without a word.
+        if (relays.Count == 0 && !serveRelay && node["HolePunching"] is { Length: > 0 })
+        {
+            throw new FormatException("Node:HolePunching: has no effect without Node:Relays or Node:ServeRelay (it upgrades relayed connections; the daemon's --relay, --serve-relay).");
+        }
+        if (relays.Count == 0 && node["Reachability"] is { Length: > 0 })
+        {
+            throw new FormatException("Node:Reachability: has no effect without Node:Relays (it decides whether to reserve on them; the daemon's --relay).");
+        }
+        return settings;
     }
 
     /// <summary>The node's options for <paramref name="identity"/> in <paramref name="home"/>.</summary>

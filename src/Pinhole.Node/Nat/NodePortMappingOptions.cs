@@ -26,8 +26,15 @@ public sealed class NodePortMappingOptions
     /// <summary>Also map the node's UDP (DTLS) port. Default true (when the node listens on UDP).</summary>
     public bool MapUdp { get; set; } = true;
 
-    /// <summary>After no gateway answered, it refused, or a mapping was lost and could not be made again: try again after this. Default 5 minutes.</summary>
+    /// <summary>
+    /// After no gateway answered, it refused, or a mapping was lost and could not be made again: try again after this,
+    /// doubled for each further failure in a row up to <see cref="MaxRetryDelay"/>. A lost mapping is asked for again at
+    /// once only if it had been held at least this long or is the first loss in a row. Default 5 minutes.
+    /// </summary>
     public TimeSpan RetryDelay { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>The cap on the doubled <see cref="RetryDelay"/> (never below it). Default 1 hour.</summary>
+    public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromHours(1);
 
     /// <summary>The UPnP mapping's description. Default "pinhole".</summary>
     public string Description { get; set; } = "pinhole";
@@ -62,6 +69,10 @@ public sealed class NodePortMappingOptions
         if (RetryDelay <= TimeSpan.Zero)
         {
             throw new ArgumentOutOfRangeException(nameof(RetryDelay), RetryDelay, "Must be positive.");
+        }
+        if (MaxRetryDelay <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxRetryDelay), MaxRetryDelay, "Must be positive.");
         }
         ArgumentNullException.ThrowIfNull(Description, nameof(Description));
     }

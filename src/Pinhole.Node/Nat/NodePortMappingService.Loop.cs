@@ -7,17 +7,23 @@ namespace Pinhole.Node;
 
 public sealed partial class NodePortMappingService
 {
-    // One port: map, hold until lost, then map again at once (a loss comes at a renewal, minutes apart, so this
-    // never spins); any other failure waits RetryDelay. The mapping is deleted on the way out.
+    // One port: map, hold until lost, then map again. A loss is retried at once only when it ends a mapping held at
+    // least RetryDelay, or is the first in a row (the gateway may have rebooted); otherwise, and after any other
+    // failure, the wait is RetryDelay doubled per failure in a row, up to MaxRetryDelay: a gateway that grants
+    // a few seconds, or maps but fails every renewal, must not drive a map/lose loop. The mapping is deleted on the way out.
     private async Task RunAsync(Entry entry, CancellationToken stop)
     {
+        // Failures in a row (the wait grows with them), and whether the one immediate re-map after a loss was
+        // spent; both reset when a mapping had held RetryDelay.
+        var streak = 0;
+        var spentRetryAtOnce = false;
         while (!stop.IsCancellationRequested)
         {
-            var lost = false;
+            var retryAtOnce = false;
             var gateway = _options.Gateway ?? PortMapper.FindDefaultGateway();
             if (gateway is null)
             {
-                Fail(entry, null, "no_gateway", "the host has no IPv4 default gateway");
+                Fail(entry, null, "no_gateway", "the host has no IPv4 default gateway", RetryWait(++streak));
             }
             else
             {
@@ -33,18 +39,25 @@ public sealed partial class NodePortMappingService
                     {
                         if (mapper.GatewayLacksPublicAddress)
                         {
-                            Fail(entry, gateway, "double_nat", $"the gateway {gateway} has no public address: another NAT is upstream");
+                            Fail(entry, gateway, "double_nat", $"the gateway {gateway} has no public address: another NAT is upstream", RetryWait(++streak));
                         }
                         else
                         {
-                            Fail(entry, gateway, "no_answer", $"the gateway {gateway} answered none of {_options.Protocols} with a mapping (not offered, refused or silent)");
+                            Fail(entry, gateway, "no_answer", $"the gateway {gateway} answered none of {_options.Protocols} with a mapping (not offered, refused or silent)", RetryWait(++streak));
                         }
                     }
                     else
                     {
+                        var heldFrom = _time.GetTimestamp();
                         var reason = await loss.Task.WaitAsync(stop).ConfigureAwait(false);
-                        Fail(entry, gateway, "lost", reason);
-                        lost = true;
+                        if (_time.GetElapsedTime(heldFrom) >= _options.RetryDelay)
+                        {
+                            streak = 0;
+                            spentRetryAtOnce = false;
+                        }
+                        retryAtOnce = !spentRetryAtOnce;
+                        spentRetryAtOnce = true;
+                        Fail(entry, gateway, "lost", reason, retryAtOnce ? TimeSpan.Zero : RetryWait(++streak));
                     }
                 }
                 catch (OperationCanceledException) when (stop.IsCancellationRequested)
@@ -53,7 +66,7 @@ public sealed partial class NodePortMappingService
                 }
                 catch (Exception e) when (e is PeerException or SocketException or IOException or HttpRequestException or ArgumentException or InvalidOperationException)
                 {
-                    Fail(entry, gateway, "error", $"asking the gateway {gateway}: {e.Message}");
+                    Fail(entry, gateway, "error", $"asking the gateway {gateway}: {e.Message}", RetryWait(++streak));
                 }
                 finally
                 {
@@ -68,12 +81,11 @@ public sealed partial class NodePortMappingService
             {
                 break;
             }
-            // A lost mapping is asked for again at once (the gateway may have rebooted); a failed attempt waits.
-            if (!lost)
+            if (!retryAtOnce)
             {
                 try
                 {
-                    await Task.Delay(_options.RetryDelay, _time, stop).ConfigureAwait(false);
+                    await Task.Delay(RetryWait(streak), _time, stop).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException)
                 {
@@ -82,6 +94,18 @@ public sealed partial class NodePortMappingService
             }
         }
         Set(entry, NodePortMappingPhase.Stopped, entry.Gateway, null, entry.LastError, null);
+    }
+
+    /// <summary>The wait after the <paramref name="failuresInARow"/>th failure in a row: RetryDelay, doubled each time, capped.</summary>
+    private TimeSpan RetryWait(int failuresInARow)
+    {
+        var cap = _options.MaxRetryDelay > _options.RetryDelay ? _options.MaxRetryDelay : _options.RetryDelay;
+        var wait = _options.RetryDelay;
+        for (var i = 1; i < failuresInARow && wait < cap; i++)
+        {
+            wait *= 2;
+        }
+        return wait < cap ? wait : cap;
     }
 
     private PortMapperOptions MapperOptions(Entry entry, IPAddress gateway)
@@ -131,7 +155,7 @@ public sealed partial class NodePortMappingService
         }
     }
 
-    private void Fail(Entry entry, IPAddress? gateway, string reason, string message)
+    private void Fail(Entry entry, IPAddress? gateway, string reason, string message, TimeSpan retryIn)
     {
         _failures?.Add(1, new KeyValuePair<string, object?>("reason", reason), new KeyValuePair<string, object?>("transport", entry.Transport));
         lock (_lock)
@@ -139,7 +163,7 @@ public sealed partial class NodePortMappingService
             entry.Failures++;
         }
         Set(entry, NodePortMappingPhase.Failed, gateway, null, message, null);
-        NodePortMappingLog.Failed(_logger, entry.Transport, entry.InternalPort, message, _options.RetryDelay);
+        NodePortMappingLog.Failed(_logger, entry.Transport, entry.InternalPort, message, retryIn);
     }
 
     private void Set(Entry entry, NodePortMappingPhase phase, IPAddress? gateway, PortMapping? mapping, string? error, PortMappingChange? change)

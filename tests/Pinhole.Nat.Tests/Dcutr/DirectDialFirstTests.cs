@@ -206,4 +206,56 @@ public sealed class DirectDialFirstTests
             Assert.DoesNotContain(result.Errors, e => e.StartsWith("direct dial", StringComparison.Ordinal));
         }
     }
+
+    [Fact]
+    public async Task Asking_for_the_addresses_and_the_dials_share_one_attempt_timeout()
+    {
+        var (r, a, b, relayedB) = await RelayedPairAsync(aAnnouncesItsAddress: true);
+        await using (r)
+        await using (a)
+        await using (b)
+        {
+            var punchStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            a.Handle(DcutrService.ProtocolId, async (_, stream) =>
+            {
+                punchStarted.TrySetResult();
+                await using (stream)
+                {
+                    stream.CompleteWrites();
+                }
+            });
+            // An announced address that accepts TCP but never answers TLS (a stale mapping in front of something else).
+            using var silent = new TcpListener(IPAddress.Loopback, 0);
+            silent.Start();
+            var silentPort = ((IPEndPoint)silent.LocalEndpoint).Port;
+            var clock = new FakeTimeProvider();
+            var asked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var service = new DcutrService(new DcutrOptions
+            {
+                ConnectionOptions = new PeerConnectionOptions { Identity = b.Identity, TimeProvider = clock },
+                LocalEndPoint = new IPEndPoint(IPAddress.Loopback, b.ListenPort),
+                Addresses = () => [Multiaddr.Parse($"/ip4/127.0.0.1/tcp/{b.ListenPort}")],
+                AttemptTimeout = Timeout,
+                IsPublicAddress = _ => true,
+                // The identify round trip is slow: 3 of the 5 s.
+                PeerAddresses = async (_, token) =>
+                {
+                    var slow = Task.Delay(TimeSpan.FromSeconds(3), clock, token);
+                    asked.TrySetResult();
+                    await slow;
+                    return [Multiaddr.Parse($"/ip4/127.0.0.1/tcp/{silentPort}")];
+                },
+            });
+            var upgrade = service.UpgradeAsync(relayedB, TestPeer.Bounded());
+            await asked.Task.WaitAsync(HangGuard);
+            clock.Advance(TimeSpan.FromSeconds(3));
+            using var dialed = await silent.AcceptSocketAsync().WaitAsync(HangGuard);
+            // 5 s after the start, not 3 + 5: the dial is cut and the punch starts.
+            clock.Advance(TimeSpan.FromSeconds(2));
+            await punchStarted.Task.WaitAsync(HangGuard);
+            var result = await upgrade.WaitAsync(HangGuard);
+            Assert.False(result.Succeeded);
+            Assert.Contains(result.Errors, e => e.StartsWith($"direct dial to 127.0.0.1:{silentPort}", StringComparison.Ordinal));
+        }
+    }
 }

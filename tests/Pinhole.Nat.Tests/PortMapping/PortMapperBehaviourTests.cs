@@ -139,6 +139,107 @@ public sealed class PortMapperBehaviourTests
         Assert.Empty(gateway.MapRequests);
     }
 
+    /// <summary>Options whose sockets fail with a socket error GatewayUdp does not read as "no answer" once <paramref name="failing"/> says so.</summary>
+    private static PortMapperOptions Failing(PortMapperOptions options, Func<bool> failing)
+    {
+        options.SocketFactory = (family, type, protocol) => failing()
+            ? throw new SocketException((int)SocketError.NetworkDown)
+            : new Socket(family, type, protocol);
+        return options;
+    }
+
+    [Fact]
+    public async Task A_renewal_that_throws_on_the_timer_publishes_lost_and_stops_renewing()
+    {
+        var clock = new FakeTimeProvider();
+        await using var gateway = new ScriptedNatPmpGateway(clock) { GrantedLifetime = 600 };
+        var down = false;
+        await using PortMapper mapper = PortMapper.Create(Failing(gateway.Options(4005), () => Volatile.Read(ref down)));
+        using var guard = new CancellationTokenSource(HangGuard);
+        Assert.NotNull(await mapper.MapAsync(guard.Token));
+        var changes = new Changes(mapper);
+
+        Volatile.Write(ref down, true);
+        clock.Advance(TimeSpan.FromSeconds(300));
+        PortMappingChangedEventArgs lost = await changes.NextAsync(guard.Token);
+        Assert.Equal(PortMappingChange.Lost, lost.Change);
+        Assert.Contains("NatPmp", lost.Reason, StringComparison.Ordinal);
+        Assert.Null(mapper.Current);
+
+        // Nothing is left to renew: no timer fires again.
+        clock.Advance(TimeSpan.FromSeconds(600));
+        Assert.Equal(1, mapper.RenewalsStarted);
+    }
+
+    [Fact]
+    public async Task A_renewal_that_throws_when_called_returns_null_after_publishing_lost()
+    {
+        var clock = new FakeTimeProvider();
+        await using var gateway = new ScriptedNatPmpGateway(clock) { GrantedLifetime = 600 };
+        var down = false;
+        await using PortMapper mapper = PortMapper.Create(Failing(gateway.Options(4006), () => Volatile.Read(ref down)));
+        using var guard = new CancellationTokenSource(HangGuard);
+        Assert.NotNull(await mapper.MapAsync(guard.Token));
+        var changes = new Changes(mapper);
+
+        Volatile.Write(ref down, true);
+        Assert.Null(await mapper.RenewAsync(guard.Token));
+        Assert.Equal(PortMappingChange.Lost, (await changes.NextAsync(guard.Token)).Change);
+        Assert.Null(mapper.Current);
+    }
+
+    [Fact]
+    public async Task A_change_subscriber_that_throws_at_a_renewal_does_not_end_renewal_silently()
+    {
+        var clock = new FakeTimeProvider();
+        await using var gateway = new ScriptedNatPmpGateway(clock) { GrantedLifetime = 600 };
+        await using PortMapper mapper = PortMapper.Create(gateway.Options(4007));
+        using var guard = new CancellationTokenSource(HangGuard);
+        Assert.NotNull(await mapper.MapAsync(guard.Token));
+        var changes = new Changes(mapper);
+        mapper.Changed += (_, e) =>
+        {
+            if (e.Change == PortMappingChange.Renewed)
+            {
+                throw new InvalidOperationException("subscriber bug");
+            }
+        };
+
+        clock.Advance(TimeSpan.FromSeconds(300));
+        Assert.Equal(PortMappingChange.Renewed, (await changes.NextAsync(guard.Token)).Change);
+        PortMappingChangedEventArgs lost = await changes.NextAsync(guard.Token);
+        Assert.Equal(PortMappingChange.Lost, lost.Change);
+        Assert.Contains("subscriber bug", lost.Reason, StringComparison.Ordinal);
+        Assert.Null(mapper.Current);
+    }
+
+    [Fact]
+    public async Task A_few_second_lease_is_renewed_two_seconds_before_it_ends_not_at_half_life()
+    {
+        var clock = new FakeTimeProvider();
+        await using var gateway = new ScriptedNatPmpGateway(clock) { GrantedLifetime = 10 };
+        await using PortMapper mapper = PortMapper.Create(gateway.Options(4008));
+        using var guard = new CancellationTokenSource(HangGuard);
+        Assert.Equal(TimeSpan.FromSeconds(10), (await mapper.MapAsync(guard.Token))!.Lifetime);
+        clock.Advance(TimeSpan.FromSeconds(5));
+        Assert.Equal(0, mapper.RenewalsStarted);
+        clock.Advance(TimeSpan.FromSeconds(3) - TimeSpan.FromMilliseconds(1));
+        Assert.Equal(0, mapper.RenewalsStarted);
+        clock.Advance(TimeSpan.FromMilliseconds(1));
+        Assert.Equal(1, mapper.RenewalsStarted);
+    }
+
+    [Theory]
+    [InlineData(7200, 3600)]
+    [InlineData(60, 30)]
+    [InlineData(40, 30)]
+    [InlineData(10, 8)]
+    [InlineData(4, 2)]
+    [InlineData(2, 1)]
+    [InlineData(1, 1)]
+    public void The_renewal_delay_is_half_life_floored_for_short_leases(int lifetimeSeconds, int expectedSeconds) =>
+        Assert.Equal(TimeSpan.FromSeconds(expectedSeconds), PortMapper.RenewalDelay(TimeSpan.FromSeconds(lifetimeSeconds)));
+
     /// <summary>The mapper's change events, one at a time.</summary>
     private sealed class Changes
     {

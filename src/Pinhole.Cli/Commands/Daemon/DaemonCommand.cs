@@ -123,10 +123,10 @@ internal static class DaemonCommand
     private static Dictionary<string, string?> NatFlags(ParseResult parse, Option<string[]> relay, Option<bool> serveRelay, Option<bool> noHolePunching, Option<string?> reachability, Option<bool> portMapping)
     {
         var flags = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
-        var relays = parse.GetValue(relay) ?? [];
-        for (var i = 0; i < relays.Length; i++)
+        // One comma list: NodeSettings lets it replace the file's whole array (indexed keys would merge by element).
+        if (parse.GetValue(relay) is { Length: > 0 } relays)
         {
-            flags[$"Node:Relays:{i}"] = relays[i];
+            flags["Node:Relays"] = string.Join(',', relays);
         }
         if (parse.GetValue(serveRelay))
         {
