@@ -142,6 +142,10 @@ public sealed partial class VpnInterface
         finally
         {
             Volatile.Write(ref peer.HandshakeInFlight, 0);
+            if (!IsStopping)
+            {
+                CheckDeadPeer(peer, _time.GetTimestamp());
+            }
         }
     }
 

@@ -40,6 +40,19 @@ public sealed partial class VpnInterface
         }
     }
 
+    // The dead-peer trigger is consumed only by a handshake it actually starts. One still unwinding (its thread
+    // between Install and its finally) declines it; that handshake's end checks again (DialAsync), so the trigger
+    // is never lost whichever comes last, the tick or the unwinding.
+    private void CheckDeadPeer(Peer peer, long now)
+    {
+        long unanswered = Interlocked.Read(ref peer.FirstUnansweredSend);
+        if (unanswered != 0 && _time.GetElapsedTime(unanswered, now) >= _timings.KeepaliveTimeout + _timings.RekeyTimeout
+            && RequestHandshake(peer, force: true))
+        {
+            Interlocked.CompareExchange(ref peer.FirstUnansweredSend, 0, unanswered);
+        }
+    }
+
     private void TickPeer(Peer peer, long now)
     {
         Keypair? keypair = peer.Current;
@@ -69,14 +82,7 @@ public sealed partial class VpnInterface
             }
         }
 
-        long unanswered = Interlocked.Read(ref peer.FirstUnansweredSend);
-        // The dead-peer trigger is consumed only by a handshake it actually starts: one still unwinding (its
-        // thread between Install and its finally) must not swallow it, or a dead peer would never be redialled.
-        if (unanswered != 0 && _time.GetElapsedTime(unanswered, now) >= _timings.KeepaliveTimeout + _timings.RekeyTimeout
-            && RequestHandshake(peer, force: true))
-        {
-            Interlocked.CompareExchange(ref peer.FirstUnansweredSend, 0, unanswered);
-        }
+        CheckDeadPeer(peer, now);
 
         if (usable)
         {

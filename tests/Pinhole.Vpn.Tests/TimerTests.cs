@@ -103,11 +103,19 @@ public class TimerTests
     [Fact]
     public async Task InitiatorRekeys_AfterRekeyAfterTime_WithoutLosingTraffic()
     {
-        var (pair, time, _) = await StartAsync(TimeSpan.Zero);
+        var (pair, time, _) = await StartAsync(TimeSpan.Zero, Quiet);
         await using var __ = pair;
         var peerB = pair.VpnA.FindPeer(pair.IdentityB.PeerId)!;
         var first = peerB.Current;
-        Advance(time, TimeSpan.FromSeconds(119));
+        // B answers every 5 s, as a live peer does, and the test waits for each answer to reach A: the fake clock
+        // must not outrun A's receive thread past the dead-peer limit (15 s without an answer), or a spurious
+        // handshake would start and time out on the fake clock, leaving B a stale session for A's address.
+        for (int s = 0; s < 119; s += 5)
+        {
+            Advance(time, TimeSpan.FromSeconds(Math.Min(5, 119 - s)));
+            pair.TunB.Inject(Udp(B, A, 10));
+            await pair.TunA.NextDeliveredAsync(VpnPair.Patience);
+        }
         pair.TunA.Inject(Udp(A, B, 10));
         await pair.TunB.NextDeliveredAsync(VpnPair.Patience);
         Advance(time, TimeSpan.FromSeconds(0.5));
