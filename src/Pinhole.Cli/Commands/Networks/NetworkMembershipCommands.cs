@@ -32,8 +32,7 @@ internal static class NetworkMembershipCommands
                 }
                 catch (DaemonNotRunningException e) when (e.AccessDenied)
                 {
-                    // A daemon runs as someone else: working on this user's home instead would act for the wrong key.
-                    return CommandRunner.Fail(e.Message + " Run this as the daemon's user (or root).", ExitCodes.NotPermitted);
+                    return OtherUsersDaemon(e);
                 }
                 catch (DaemonNotRunningException)
                 {
@@ -81,8 +80,7 @@ internal static class NetworkMembershipCommands
             }
             catch (DaemonNotRunningException e) when (e.AccessDenied)
             {
-                // A daemon runs as someone else: working on this user's home instead would act for the wrong key.
-                return CommandRunner.Fail(e.Message + " Run this as the daemon's user (or root).", ExitCodes.NotPermitted);
+                return OtherUsersDaemon(e);
             }
             catch (DaemonNotRunningException)
             {
@@ -122,8 +120,7 @@ internal static class NetworkMembershipCommands
         }
         catch (DaemonNotRunningException e) when (e.AccessDenied)
         {
-            // A daemon runs as someone else: working on this user's home instead would act for the wrong key.
-            return CommandRunner.Fail(e.Message + " Run this as the daemon's user (or root).", ExitCodes.NotPermitted);
+            return OtherUsersDaemon(e);
         }
         catch (DaemonNotRunningException)
         {
@@ -184,4 +181,8 @@ internal static class NetworkMembershipCommands
         }
         return list;
     }
+
+    // A daemon runs as someone else: working on this user's home instead would act for the wrong key.
+    private static int OtherUsersDaemon(DaemonNotRunningException e) =>
+        CommandRunner.Fail(e.Message + " Run this as the daemon's user (or root).", ExitCodes.NotPermitted);
 }
