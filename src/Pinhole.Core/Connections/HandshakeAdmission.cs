@@ -33,7 +33,7 @@ internal enum AdmissionRefusal
 /// source is heavier than the newcomer's own, else the newcomer is refused. Within the heaviest source the
 /// least advanced slot goes (<see cref="HandshakeStage"/>), then the one that made progress (a whole
 /// multistream message or TLS record) longest ago; a slot whose input waits unread is skipped, since the
-/// stall is ours. So sockets that have sent nothing go first, a socket stalled inside a record never
+/// stall is ours (unless every candidate's is: then the least advanced still goes). So sockets that have sent nothing go first, a socket stalled inside a record never
 /// outranks one that completed it, and strangers from a few networks cannot keep others out.</item>
 /// </list>
 /// A real dialer from a network the attackers do not hold is never evicted while they hold more slots than
@@ -49,6 +49,7 @@ internal sealed class HandshakeAdmission
     private readonly HashSet<Ticket> _active = [];
     private readonly Dictionary<AddressKey, int> _perAddress = [];
     private readonly Dictionary<ulong, int> _perGroup = [];
+    private readonly List<Candidate> _candidates = []; // reused under the lock: eviction allocates nothing
 
     public HandshakeAdmission(int maxHandshakes, int maxPerAddress, TimeProvider timeProvider)
     {
@@ -150,31 +151,35 @@ internal sealed class HandshakeAdmission
         {
             return null;
         }
-        while (true)
+        _candidates.Clear();
+        foreach (var candidate in _active)
         {
-            Ticket? victim = null;
-            foreach (var candidate in _active)
+            if (_perGroup[candidate.Key.Group] == group && _perAddress[candidate.Key] == address)
             {
-                if (_perGroup[candidate.Key.Group] != group || _perAddress[candidate.Key] != address)
-                {
-                    continue;
-                }
-                if (victim is null || IsLessAdvanced(candidate, victim))
-                {
-                    victim = candidate;
-                }
+                // Stage and progress move on other threads: sort a snapshot, or the order could contradict itself.
+                _candidates.Add(new Candidate(candidate.Stage, candidate.LastProgress, candidate));
             }
-            // A slot whose input has arrived but not been read yet is stalled by us, not by its dialer: skip it
-            // (it counts as progress, so each check moves one slot on and this loop ends).
-            if (victim is not null && victim.HasData())
-            {
-                victim.Advance(HandshakeStage.Negotiating);
-                victim.Touch();
-                continue;
-            }
-            return victim;
         }
+        _candidates.Sort(static (a, b) => a.Stage != b.Stage ? a.Stage.CompareTo(b.Stage) : a.LastProgress.CompareTo(b.LastProgress));
+        // A slot whose input has arrived but not been read yet is stalled by us, not by its dialer: skip it, and
+        // count that as progress. Each candidate is looked at once (a frozen clock, or every slot with input
+        // waiting, must not turn this into a loop); if every one has input waiting, the least advanced goes.
+        foreach (var (_, _, candidate) in _candidates)
+        {
+            if (!candidate.HasData())
+            {
+                _candidates.Clear();
+                return candidate;
+            }
+            candidate.Advance(HandshakeStage.Negotiating);
+            candidate.Touch();
+        }
+        var fallback = _candidates.Count > 0 ? _candidates[0].Ticket : null;
+        _candidates.Clear();
+        return fallback;
     }
+
+    private readonly record struct Candidate(HandshakeStage Stage, long LastProgress, Ticket Ticket);
 
     private static bool IsLessAdvanced(Ticket a, Ticket b) =>
         a.Stage < b.Stage || (a.Stage == b.Stage && a.LastProgress < b.LastProgress);

@@ -41,6 +41,7 @@ public sealed class PeerListenerHostileTests(ITestOutputHelper output) : IDispos
         var clock = Clocks.StartingNow();
         using var failures = new MetricCollector<long>(null, AdmissionMetrics.MeterName, "pinhole.handshake.failed");
         using var refusals = new MetricCollector<long>(null, AdmissionMetrics.MeterName, "pinhole.connection.refused");
+        using var acceptErrors = new MetricCollector<long>(null, AdmissionMetrics.MeterName, "pinhole.listener.accept_errors");
         await using var listener = await PeerListener.ListenAsync(Dialer.Options(_server, clock));
         await using var attack = Attack.Start(Dialer.EndPoint(listener), kind, connections, addresses: 250);
         try
@@ -49,7 +50,8 @@ public sealed class PeerListenerHostileTests(ITestOutputHelper output) : IDispos
         }
         finally
         {
-            output.WriteLine("handshake failures: " + Summary(failures) + "; refusals: " + Summary(refusals));
+            output.WriteLine("handshake failures: " + Summary(failures) + "; refusals: " + Summary(refusals) + "; accept errors: " + Summary(acceptErrors) +
+                $"; attack: {attack.Connects} connects, {attack.FailedConnects} failed, {attack.Open} open; listener handshakes {listener.HandshakeCount}");
         }
     }
 
