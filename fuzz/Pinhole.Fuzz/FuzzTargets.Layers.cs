@@ -50,6 +50,7 @@ public static partial class FuzzTargets
         new("relay-voucher", [Core, Nat], d => ReservationVoucher.Open(d), Expect.Format),
         new("dcutr", [Core, Nat], Layers.Dcutr, Expect.Format),
         new("turn-channel-data", [Core, Nat], d => _ = TurnChannelData.TryParse(d, out _, out _, out _), Expect.Nothing),
+        new("turn-stream-framing", [Core, Nat], d => _ = TurnStreamFraming.Measure(d, out _, out _, out _), Expect.Nothing),
         new("network-record", [Core, Membership], d => NetworkRecord.Decode(d), Expect.Format),
         new("coordinator-message", [Core, Membership], Layers.CoordinatorMessages, Expect.Format),
         new("invite-code", [Core, Membership], d => InviteCode.Parse(Text(d)).Dispose(), Expect.Format),

@@ -190,6 +190,11 @@ internal static class LayerSeeds
                 yield return [0x40, 0x00, 0x00, 0x04, .. "abcd"u8];
                 yield return [0x40, 0x01, 0x00, 0x03, .. "xyz"u8, 0x00];
                 break;
+            case "turn-stream-framing":
+                yield return [0x00, 0x01, 0x00, 0x00];
+                yield return [0x40, 0x00, 0x00, 0x05, 1, 2, 3, 4, 5, 0, 0, 0];
+                yield return [0x4f, 0xff, 0xff, 0xff];
+                break;
             case "vpn-config":
                 yield return Encoding.UTF8.GetBytes(
                     "# a comment\n[Interface]\nName = ph7\nAddress = 10.7.0.1/24, fd07::1/64\nListenPort = 51820\nMTU = 1400\n" +

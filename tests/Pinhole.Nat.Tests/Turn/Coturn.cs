@@ -45,7 +45,7 @@ internal sealed class Coturn : IAsyncDisposable
         // bind forever): that is a lost race for the port, not slowness, so it gets a new port.
         for (int attempt = 1; ; attempt++)
         {
-            var coturn = new Coturn(FreePort.Udp(), extra);
+            var coturn = new Coturn(FreePort.TcpAndUdp(), extra); // TURN over TCP listens on the same port number
             try
             {
                 await coturn.WaitReadyAsync();
@@ -94,7 +94,7 @@ internal sealed class Coturn : IAsyncDisposable
         [
             "-n", "--listening-ip=127.0.0.1", $"--listening-port={Port.ToString(CultureInfo.InvariantCulture)}", "--relay-ip=127.0.0.1", "--min-port=61000", "--max-port=65535",
             "--lt-cred-mech", $"--user={User}:{Password}", $"--realm={ServerRealm}", "--allow-loopback-peers",
-            "--no-tls", "--no-dtls", "--no-cli", "--no-tcp-relay", "--log-file=stdout", "--simple-log", "--no-software-attribute",
+            .. _extra.Any(e => e.StartsWith("--cert=", StringComparison.Ordinal)) ? Array.Empty<string>() : ["--no-tls"], "--no-dtls", "--no-cli", "--no-tcp-relay", "--log-file=stdout", "--simple-log", "--no-software-attribute",
             $"--userdb={_db}", $"--pidfile={_pid}", .. _extra,
         ]);
         process.StopGrace = TimeSpan.Zero;
