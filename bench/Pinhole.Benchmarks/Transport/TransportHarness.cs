@@ -79,8 +79,8 @@ internal static class TransportHarness
                 if (only.Contains("latency"))
                 {
                     Pair(results, round, bareFirst,
-                        ("first byte bare", () => HandshakeScenario.BareFirstByteAsync(identities, duration)),
-                        ("first byte pinhole", () => HandshakeScenario.PinholeFirstByteAsync(identities, duration)));
+                        ("first byte bare", () => FirstByteCpu(results, "cpu/cycle first byte bare", HandshakeScenario.BareFirstByteAsync(identities, duration))),
+                        ("first byte pinhole", () => FirstByteCpu(results, "cpu/cycle first byte pinhole", HandshakeScenario.PinholeFirstByteAsync(identities, duration))));
                 }
                 if (only.Contains("messaging"))
                 {
@@ -134,6 +134,17 @@ internal static class TransportHarness
         results.Add($"handshakes+close {kind}", cycles);
         results.Add($"cpu/cycle {kind}", HandshakeScenario.LastCpuMicrosecondsPerCycle);
         return handshakes;
+    }
+
+    /// <summary>Keeps the process CPU time per connect-to-first-byte cycle (close of both ends included) as its own series.</summary>
+    private static async Task<double> FirstByteCpu(Results results, string name, Task<double> run)
+    {
+        var latency = await run;
+        if (!s_warmingUp)
+        {
+            results.Add(name, HandshakeScenario.LastCpuMicrosecondsPerCycle);
+        }
+        return latency;
     }
 
     /// <summary>Keeps the CPU cost per unit of a messaging run as its own series; bulk rates are turned into bits per second.</summary>
