@@ -65,12 +65,14 @@ internal sealed class BareTls : IAsyncDisposable
         return true;
     }
 
-    public async Task<SslStream> ConnectAsync(CancellationToken cancellationToken)
+    /// <param name="via">Dial this instead of <see cref="EndPoint"/> (a <see cref="DelayProxy"/> in front of it).</param>
+    /// <param name="cancellationToken">Bounds the connect and the handshake.</param>
+    public async Task<SslStream> ConnectAsync(CancellationToken cancellationToken, IPEndPoint? via = null)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
         {
-            await socket.ConnectAsync(EndPoint, cancellationToken);
+            await socket.ConnectAsync(via ?? EndPoint, cancellationToken);
         }
         catch
         {

@@ -16,6 +16,9 @@ internal static class HandshakeScenario
 {
     private const string EchoProtocol = "/pinhole-bench/echo/1.0.0";
 
+    /// <summary>One-way delay added to the first-byte runs by a <see cref="DelayProxy"/> (zero: plain loopback).</summary>
+    public static TimeSpan OneWayDelay { get; set; }
+
     /// <summary>(handshakes per second, full connect-and-close cycles per second).</summary>
     public static async Task<(double Handshakes, double Cycles)> BareHandshakesAsync(BenchIdentities identities, TimeSpan duration, bool pinholeTls = false)
     {
@@ -41,10 +44,11 @@ internal static class HandshakeScenario
     private static async Task<LoopResult> RunBareAsync(BenchIdentities identities, TimeSpan duration, bool pinholeTls, bool firstByte)
     {
         await using var bare = new BareTls(identities, pinholeTls);
+        await using var proxy = firstByte && OneWayDelay > TimeSpan.Zero ? new DelayProxy(bare.EndPoint, OneWayDelay) : null;
         return await LoopAsync(duration, async () =>
         {
             var clock = Stopwatch.StartNew();
-            var client = await bare.ConnectAsync(Harness.Bounded());
+            var client = await bare.ConnectAsync(Harness.Bounded(), proxy?.EndPoint);
             await using (client)
             {
                 var server = await bare.AcceptAsync(Harness.Bounded());
@@ -66,10 +70,11 @@ internal static class HandshakeScenario
     private static async Task<LoopResult> RunPinholeAsync(BenchIdentities identities, TimeSpan duration, bool firstByte)
     {
         await using var nodes = await PinholeNodes.StartAsync(identities);
+        await using var proxy = firstByte && OneWayDelay > TimeSpan.Zero ? new DelayProxy(nodes.EndPoint, OneWayDelay) : null;
         return await LoopAsync(duration, async () =>
         {
             var clock = Stopwatch.StartNew();
-            var client = await nodes.ConnectAsync(Harness.Bounded());
+            var client = await nodes.ConnectAsync(Harness.Bounded(), proxy?.EndPoint);
             await using (client)
             {
                 var server = await nodes.AcceptAsync(Harness.Bounded());

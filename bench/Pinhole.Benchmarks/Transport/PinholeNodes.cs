@@ -38,12 +38,17 @@ internal sealed class PinholeNodes : IAsyncDisposable
         return new PinholeNodes(listener, identities, configure);
     }
 
-    public ValueTask<PeerConnection> ConnectAsync(CancellationToken cancellationToken)
+    /// <summary>The listener's TCP endpoint.</summary>
+    public System.Net.IPEndPoint EndPoint => _listener.ListenAddresses[0].ToIPEndPoint();
+
+    /// <param name="cancellationToken">Bounds the dial.</param>
+    /// <param name="via">Dial this instead of the listener (a <see cref="DelayProxy"/> in front of it).</param>
+    public ValueTask<PeerConnection> ConnectAsync(CancellationToken cancellationToken, System.Net.IPEndPoint? via = null)
     {
         var options = new PeerConnectOptions
         {
             Identity = _identities.Client,
-            Remote = new PeerAddress(_listener.LocalPeer, [_listener.ListenAddresses[0]]),
+            Remote = new PeerAddress(_listener.LocalPeer, [via is null ? _listener.ListenAddresses[0] : Multiaddr.FromIPEndPoint(via, "tcp")]),
         };
         _configure?.Invoke(options);
         return PeerConnection.ConnectAsync(options, cancellationToken);

@@ -54,6 +54,7 @@ internal sealed class Results
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| (info) one libp2p certificate check (Libp2pCertificate.VerifyKey, median call) | | {verify:F0} µs | | | | |"));
         }
         Row("connect to first byte (lower is better)", "first byte bare", "first byte pinhole", "<=", 1.05);
+        Row("(info) CPU per connect-to-first-byte cycle, close included (lower is better)", "cpu/cycle first byte bare", "cpu/cycle first byte pinhole", null, 0);
         Row("64 KiB messages on one channel", "throughput msg bare 64 KiB writes", "throughput msg channel 64 KiB messages", ">=", 0.80);
         Row("(info) CPU per GiB, 64 KiB messages (lower is better)", "cpu/GiB msg bare 64 KiB writes", "cpu/GiB msg channel 64 KiB messages", null, 0);
         Row("(info) 64 KiB messages, each received into a new array (MessageCodec.Memory)", "throughput msg bare 64 KiB writes", "throughput msg channel 64 KiB messages, new array each", null, 0);

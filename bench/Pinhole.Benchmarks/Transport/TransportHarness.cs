@@ -4,7 +4,8 @@ using System.Runtime.InteropServices;
 namespace Pinhole.Benchmarks.Transport;
 
 /// <summary>
-/// <c>transport [--seconds N] [--rounds N] [--memory-rounds N] [--connections N] [--only throughput,handshake,latency,messaging,memory]</c>:
+/// <c>transport [--seconds N] [--rounds N] [--memory-rounds N] [--connections N] [--only throughput,handshake,latency,messaging,memory] [--delay-ms MS]</c>
+/// (<c>--delay-ms</c>: the connect-to-first-byte runs go through a <see cref="DelayProxy"/> adding MS each way):
 /// runs each bare-SslStream baseline and its Pinhole counterpart alternately, several rounds, and prints
 /// the medians and Pinhole/baseline ratios against the targets of issue 2 (docs/performance.md).
 /// </summary>
@@ -38,14 +39,19 @@ internal static class TransportHarness
                 case "--connections": connections = int.Parse(value!, CultureInfo.InvariantCulture); i++; break;
                 case "--warmup": Harness.WarmUp = TimeSpan.FromSeconds(double.Parse(value!, CultureInfo.InvariantCulture)); i++; break;
                 case "--filter": Filter = value; i++; break;
+                case "--delay-ms": HandshakeScenario.OneWayDelay = TimeSpan.FromMilliseconds(double.Parse(value!, CultureInfo.InvariantCulture)); i++; break;
                 case "--only": only = [.. value!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)]; i++; break;
                 default:
-                    Console.Error.WriteLine($"Unknown option '{args[i]}'. Usage: transport [--seconds N] [--rounds N] [--memory-rounds N] [--connections N] [--warmup S] [--only throughput,handshake,latency,messaging,memory] [--filter NAME]");
+                    Console.Error.WriteLine($"Unknown option '{args[i]}'. Usage: transport [--seconds N] [--rounds N] [--memory-rounds N] [--connections N] [--warmup S] [--only throughput,handshake,latency,messaging,memory] [--filter NAME] [--delay-ms MS]");
                     return 2;
             }
         }
         Console.WriteLine($"pinhole transport benchmark: {Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}");
         Console.WriteLine($"{rounds} rounds x {seconds} s per measurement (+{Harness.WarmUp.TotalSeconds} s warm-up), idle memory: {memoryRounds} rounds x {connections} connections");
+        if (HandshakeScenario.OneWayDelay > TimeSpan.Zero)
+        {
+            Console.WriteLine($"connect to first byte through a delay proxy: {HandshakeScenario.OneWayDelay.TotalMilliseconds} ms each way");
+        }
         var results = new Results();
         var duration = TimeSpan.FromSeconds(seconds);
         using (var identities = new BenchIdentities())
@@ -79,8 +85,8 @@ internal static class TransportHarness
                 if (only.Contains("latency"))
                 {
                     Pair(results, round, bareFirst,
-                        ("first byte bare", () => HandshakeScenario.BareFirstByteAsync(identities, duration)),
-                        ("first byte pinhole", () => HandshakeScenario.PinholeFirstByteAsync(identities, duration)));
+                        ("first byte bare", () => FirstByteCpu(results, "cpu/cycle first byte bare", HandshakeScenario.BareFirstByteAsync(identities, duration))),
+                        ("first byte pinhole", () => FirstByteCpu(results, "cpu/cycle first byte pinhole", HandshakeScenario.PinholeFirstByteAsync(identities, duration))));
                 }
                 if (only.Contains("messaging"))
                 {
@@ -134,6 +140,17 @@ internal static class TransportHarness
         results.Add($"handshakes+close {kind}", cycles);
         results.Add($"cpu/cycle {kind}", HandshakeScenario.LastCpuMicrosecondsPerCycle);
         return handshakes;
+    }
+
+    /// <summary>Keeps the process CPU time per connect-to-first-byte cycle (close of both ends included) as its own series.</summary>
+    private static async Task<double> FirstByteCpu(Results results, string name, Task<double> run)
+    {
+        var latency = await run;
+        if (!s_warmingUp)
+        {
+            results.Add(name, HandshakeScenario.LastCpuMicrosecondsPerCycle);
+        }
+        return latency;
     }
 
     /// <summary>Keeps the CPU cost per unit of a messaging run as its own series; bulk rates are turned into bits per second.</summary>

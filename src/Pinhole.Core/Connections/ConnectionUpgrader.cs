@@ -15,21 +15,33 @@ internal static class ConnectionUpgrader
 {
     public sealed record Result(SslStream Tls, YamuxSession Session, Libp2pPublicKey RemoteKey);
 
+    /// <summary>
+    /// Dialer. The <c>/tls/1.0.0</c> proposal is optimistic: it leaves in the same write as the ClientHello, and the
+    /// listener's echo is checked before TLS reads its first byte (<see cref="OptimisticSelectStream"/>), so the
+    /// handshake costs no round trip more than bare TLS. When the handshake fails and the listener's answer explains
+    /// why (its "na", a garbled echo, its closing first), that answer is the error, not TLS's view of it.
+    /// </summary>
     public static async Task<Result> UpgradeOutboundAsync(Stream raw, PeerId? expected, PeerConnectionOptions options, CancellationToken cancellationToken)
     {
-        try
-        {
-            await MultistreamSelect.SelectAsync(raw, [TlsUpgrade.ProtocolId], cancellationToken).ConfigureAwait(false);
-        }
-        catch (PeerException e) when (e.Error == PeerError.Refused)
-        {
-            throw new PeerException(PeerError.Refused, $"The peer refused the connection: it declined {TlsUpgrade.ProtocolId} (a Pinhole node does this when it is at its connection limit).", e);
-        }
+        var security = new OptimisticSelectStream(raw, TlsUpgrade.ProtocolId);
         var check = new TlsUpgrade.PeerCheck(expected, options.TimeProvider);
-        var tls = new SslStream(raw, leaveInnerStreamOpen: false);
+        var tls = new SslStream(security, leaveInnerStreamOpen: false);
         try
         {
-            await AuthenticateAsync(tls.AuthenticateAsClientAsync(TlsUpgrade.ClientOptions(CertificateCache.Get(options), check), cancellationToken), check).ConfigureAwait(false);
+            try
+            {
+                await AuthenticateAsync(tls.AuthenticateAsClientAsync(TlsUpgrade.ClientOptions(CertificateCache.Get(options), check), cancellationToken), check).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException && !security.IsConfirmed)
+            {
+                if (await security.ExplainFailureAsync(cancellationToken).ConfigureAwait(false) is { } answer)
+                {
+                    throw answer.Error == PeerError.Refused
+                        ? new PeerException(PeerError.Refused, $"The peer refused the connection: it declined {TlsUpgrade.ProtocolId} (a Pinhole node does this when it is at its connection limit).", answer)
+                        : answer;
+                }
+                throw;
+            }
             if (tls.NegotiatedApplicationProtocol != TlsUpgrade.AlpnYamux)
             {
                 await MultistreamSelect.SelectAsync(tls, [TlsUpgrade.YamuxProtocolId], cancellationToken).ConfigureAwait(false);
@@ -85,8 +97,8 @@ internal static class ConnectionUpgrader
 
     /// <summary>
     /// What a listener sends at once, without reading, to refuse a dialer: its header and "na". The dialer
-    /// (which sent its header and "/tls/1.0.0" in one write) reads them as the refusal of its proposal and
-    /// fails with <see cref="PeerError.Refused"/>.
+    /// (which sent its header, "/tls/1.0.0" and its ClientHello in one write) reads them as the refusal of its
+    /// proposal before TLS sees a byte, and fails with <see cref="PeerError.Refused"/>.
     /// </summary>
     public static readonly byte[] Refusal = MultistreamMessage.Encode(MultistreamMessage.Header, MultistreamMessage.NotAvailable);
 

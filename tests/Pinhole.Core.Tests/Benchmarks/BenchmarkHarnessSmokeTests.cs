@@ -31,6 +31,7 @@ public sealed class BenchmarkHarnessSmokeTests
             "| CPU per GiB, one stream (lower is better) |",
             "| mutual handshakes per second, one at a time |",
             "| connect to first byte (lower is better) |",
+            "| (info) CPU per connect-to-first-byte cycle, close included (lower is better) |",
             "| 64 KiB messages on one channel |",
             "| (info) 64 KiB messages, each received into a new array (MessageCodec.Memory) |",
             "| 64-byte messages on one channel vs pipe-batched bare |",
@@ -40,6 +41,17 @@ public sealed class BenchmarkHarnessSmokeTests
         {
             Assert.Contains(row, result.StandardOutput, StringComparison.Ordinal);
         }
+    }
+
+    [Fact]
+    public async Task TheConnectToFirstByteRunsWorkThroughTheDelayProxy()
+    {
+        var result = (await ExternalProcess.RunAsync("dotnet",
+            [HarnessPath(), "transport", "--only", "latency", "--seconds", "1", "--rounds", "1", "--warmup", "0.2", "--delay-ms", "1"],
+            HangGuard)).EnsureSuccess();
+        Assert.Contains("through a delay proxy: 1 ms each way", result.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("| connect to first byte (lower is better) |", result.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("| (info) CPU per connect-to-first-byte cycle, close included (lower is better) |", result.StandardOutput, StringComparison.Ordinal);
     }
 
     [Fact]
