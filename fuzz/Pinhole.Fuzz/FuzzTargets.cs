@@ -31,6 +31,7 @@ public static partial class FuzzTargets
     public static IReadOnlyList<FuzzTarget> All { get; } =
     [
         new("multistream", [Core], Parsers.Multistream, Expect.Peer),
+        new("multistream-optimistic-answer", [Core], d => _ = Pinhole.Transport.Multistream.OptimisticSelectStream.TryReadAnswer(d, "/tls/1.0.0", out _), Expect.Peer),
         new("yamux-header", [Core], Parsers.YamuxHeader, Expect.Format),
         new("yamux-session", [Core], Parsers.YamuxSession, Expect.Peer),
         new("multiaddr-bytes", [Core], Parsers.MultiaddrBytes, Expect.Format),

@@ -42,6 +42,11 @@ public static class Seeds
                 yield return MultistreamMessage.Encode(MultistreamMessage.Header, "/tls/1.0.0");
                 yield return MultistreamMessage.Encode(MultistreamMessage.Header, "na", "/yamux/1.0.0", "ls");
                 break;
+            case "multistream-optimistic-answer":
+                yield return MultistreamMessage.Encode(MultistreamMessage.Header, "/tls/1.0.0");
+                yield return [.. MultistreamMessage.Encode(MultistreamMessage.Header, "/tls/1.0.0"), 0x16, 0x03, 0x03, 0x00, 0x7a];
+                yield return MultistreamMessage.Encode(MultistreamMessage.Header, "na");
+                break;
             case "yamux-header":
             case "yamux-session":
                 yield return Frames((YamuxFrameType.WindowUpdate, YamuxFlags.Syn, 1, 0), (YamuxFrameType.Data, YamuxFlags.None, 1, 2));
