@@ -309,6 +309,9 @@ internal static class LayerSeeds
             Genesis,
             MembershipRecord.Issue(_admin, Id, _member.PeerId, IPAddress.Parse("10.77.0.2"), IPAddress.Parse("fd77::2"), ["all"], T0, T0 + TimeSpan.FromDays(30), T0),
             RevocationRecord.Issue(_admin, Id, _member.PeerId, T0 + TimeSpan.FromHours(1), T0 + TimeSpan.FromHours(1), "fuzz"),
+            // Field 7 (the VPN data plane's endpoints) beside a peer record that lists the DTLS socket.
+            EndpointRecord.Create(_member, Id, [Multiaddr.Parse($"/ip4/192.0.2.7/udp/4001/p2p/{_member.PeerId}")], 7, EndpointNatType.EndpointIndependent, default, T0,
+                [Multiaddr.Parse("/ip4/192.0.2.7/udp/51820"), Multiaddr.Parse("/ip6/2001:db8::7/udp/51820")]),
         ];
 
         public InviteCode InviteCode()

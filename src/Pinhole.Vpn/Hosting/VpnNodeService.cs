@@ -15,9 +15,11 @@ namespace Pinhole.Vpn.Hosting;
 /// closes, with its status under <c>services.vpn</c> in <c>GET /v1/status</c>. Without a membership the
 /// peers are the template's (a configuration file); with one (coordinator mode) the interface's addresses and
 /// peers come from the verified <see cref="NetworkView"/> and follow it: members appear and disappear as
-/// records arrive, expire or are revoked, and this node announces its data-plane socket in its endpoint record.
+/// records arrive, expire or are revoked. It announces its data-plane socket as an <see cref="INodeTunnelSource"/>:
+/// the node's <see cref="NetworkMembershipService"/> puts it in field 7 of the endpoint record it publishes (one
+/// writer), so members reach this socket and never the node's DTLS one.
 /// </summary>
-public sealed class VpnNodeService : INodeService, IAsyncDisposable
+public sealed class VpnNodeService : INodeService, INodeTunnelSource, IAsyncDisposable
 {
     private readonly VpnNodeServiceOptions _options;
     private readonly Lock _lock = new();
@@ -27,6 +29,7 @@ public sealed class VpnNodeService : INodeService, IAsyncDisposable
     private ILogger _logger = NullLogger.Instance;
     private PeerId? _self;
     private int _peerUpdates;
+    private IReadOnlyList<Multiaddr> _tunnel = [];
 
     /// <summary>Creates the service; nothing runs until the node starts it.</summary>
     public VpnNodeService(VpnNodeServiceOptions options)
@@ -44,6 +47,22 @@ public sealed class VpnNodeService : INodeService, IAsyncDisposable
 
     /// <summary>Times the peer set was replaced from a membership change (a test hook and a status figure).</summary>
     public int PeerUpdates => Volatile.Read(ref _peerUpdates);
+
+    /// <inheritdoc />
+    public event EventHandler? TunnelAddressesChanged;
+
+    /// <summary>The coordinator-mode network (null in file mode, and before start when it is resolved from <see cref="VpnNodeServiceOptions.Network"/>).</summary>
+    public NetworkId? Network => Volatile.Read(ref _membership)?.Network;
+
+    /// <inheritdoc />
+    public IReadOnlyList<Multiaddr> GetTunnelAddresses(NetworkId network)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        lock (_lock)
+        {
+            return _membership is { } m && m.Network.Equals(network) ? _tunnel : [];
+        }
+    }
 
     /// <inheritdoc />
     public async Task StartAsync(PinholeNode node, CancellationToken cancellationToken)
@@ -66,7 +85,7 @@ public sealed class VpnNodeService : INodeService, IAsyncDisposable
             TimeProvider = template.TimeProvider,
             LoggerFactory = template.LoggerFactory,
         };
-        MembershipClient? membership = _options.Membership;
+        MembershipClient? membership = _options.Membership ?? ResolveNetwork(node);
         if (membership is null)
         {
             Copy(template.Addresses, options.Addresses);
@@ -108,8 +127,14 @@ public sealed class VpnNodeService : INodeService, IAsyncDisposable
             Apply(membership.View);
             if (_options.PublishEndpoint)
             {
-                IReadOnlyList<IPAddress> local = _options.AnnounceAddresses.Count > 0 ? [.. _options.AnnounceAddresses] : LocalAddresses(vpn.InterfaceName);
-                await membership.PublishEndpointAsync(MembershipPeers.Announce(local, vpn.ListenEndPoint.Port), cancellationToken: cancellationToken).ConfigureAwait(false);
+                IReadOnlyList<IPAddress> local = _options.AnnounceAddresses.Count > 0 ? [.. _options.AnnounceAddresses] : LocalAddresses(vpn.InterfaceName, vpn.ListenEndPoint.Address);
+                List<Multiaddr> tunnel = MembershipPeers.Announce(local, vpn.ListenEndPoint.Port);
+                lock (_lock)
+                {
+                    _tunnel = tunnel.Count > EndpointRecord.MaxTunnelAddresses ? tunnel[..EndpointRecord.MaxTunnelAddresses] : tunnel;
+                }
+                // The membership service signs and publishes the record (debounced); this service never writes one.
+                TunnelAddressesChanged?.Invoke(this, EventArgs.Empty);
             }
         }
         catch
@@ -159,10 +184,12 @@ public sealed class VpnNodeService : INodeService, IAsyncDisposable
             _vpn = null;
             _control = null;
             _membership = null;
+            _tunnel = [];
         }
         if (membership is not null)
         {
             membership.Changed -= OnNetworkChanged;
+            TunnelAddressesChanged?.Invoke(this, EventArgs.Empty);
         }
         if (control is not null)
         {
@@ -189,12 +216,32 @@ public sealed class VpnNodeService : INodeService, IAsyncDisposable
         }
     }
 
-    // Unicast addresses of the interfaces that are up, except loopback, link-local and the VPN's own.
-    private static List<IPAddress> LocalAddresses(string vpnInterface) =>
-        [.. NetworkInterface.GetAllNetworkInterfaces()
+    // The network's membership client from the node's networks (coordinator mode in the daemon): the network must be
+    // followed when the VPN starts, which it is when it was joined before (NodeNetworks starts before this service).
+    private MembershipClient? ResolveNetwork(PinholeNode node)
+    {
+        if (_options.Network is not { } network)
+        {
+            return null;
+        }
+        NetworkMembershipService service = node.GetNetwork(network)
+            ?? throw new PeerException(PeerError.Refused, $"The VPN's network {network} is not one this node follows: join it first (pinhole join INVITE).");
+        return service.Client ?? throw new PeerException(PeerError.Refused, $"The VPN's network {network} has not started.");
+    }
+
+    // Unicast addresses of the interfaces that are up, except loopback, link-local and the VPN's own; only those of the
+    // bound address's family (a socket bound to 0.0.0.0 cannot be reached over IPv6), or the bound address itself.
+    private static List<IPAddress> LocalAddresses(string vpnInterface, IPAddress bound)
+    {
+        if (!bound.Equals(IPAddress.Any) && !bound.Equals(IPAddress.IPv6Any))
+        {
+            return [bound.IsIPv4MappedToIPv6 ? bound.MapToIPv4() : bound];
+        }
+        return [.. NetworkInterface.GetAllNetworkInterfaces()
             .Where(n => n.OperationalStatus is OperationalStatus.Up or OperationalStatus.Unknown && n.NetworkInterfaceType != NetworkInterfaceType.Loopback && n.Name != vpnInterface)
             .SelectMany(n => n.GetIPProperties().UnicastAddresses.Select(u => u.Address))
-            .Where(a => !IPAddress.IsLoopback(a) && !a.IsIPv6LinkLocal && a.AddressFamily is AddressFamily.InterNetwork or AddressFamily.InterNetworkV6)];
+            .Where(a => !IPAddress.IsLoopback(a) && !a.IsIPv6LinkLocal && (a.AddressFamily == AddressFamily.InterNetwork || bound.Equals(IPAddress.IPv6Any)) && a.AddressFamily is AddressFamily.InterNetwork or AddressFamily.InterNetworkV6)];
+    }
 }
 
 /// <summary>Settings of a <see cref="VpnNodeService"/>.</summary>
@@ -209,10 +256,19 @@ public sealed class VpnNodeServiceOptions
     /// <summary>The network whose members are the peers (coordinator mode), or null for the template's peers.</summary>
     public MembershipClient? Membership { get; init; }
 
+    /// <summary>
+    /// Coordinator mode for a network the node follows (the daemon's <c>Node:Vpn:Network</c>): its membership client is
+    /// taken from the node's networks at start. Ignored when <see cref="Membership"/> is set.
+    /// </summary>
+    public NetworkId? Network { get; init; }
+
     /// <summary>Persistent keepalive for members (coordinator mode; zero = off).</summary>
     public TimeSpan PersistentKeepalive { get; init; }
 
-    /// <summary>Announce the data-plane socket in this node's endpoint record (coordinator mode).</summary>
+    /// <summary>
+    /// Announce the data-plane socket in this node's endpoint record (coordinator mode): as an
+    /// <see cref="INodeTunnelSource"/>, for the node's membership service to publish in field 7.
+    /// </summary>
     public bool PublishEndpoint { get; init; } = true;
 
     /// <summary>
