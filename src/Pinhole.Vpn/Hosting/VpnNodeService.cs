@@ -160,7 +160,8 @@ public sealed class VpnNodeService : INodeService, INodeTunnelSource, IAsyncDisp
         }
         try
         {
-            vpn.SetPeers(MembershipPeers.PeersOf(view, _self, _options.PersistentKeepalive));
+            // A node cut off itself has no business with the members any more (they drop it too).
+            vpn.SetPeers(view.Members.ContainsKey(_self) ? MembershipPeers.PeersOf(view, _self, _options.PersistentKeepalive) : []);
             Interlocked.Increment(ref _peerUpdates);
         }
         catch (Exception e) when (e is ArgumentException or ObjectDisposedException)
