@@ -8,7 +8,7 @@ namespace Pinhole.Vpn.Tests;
 /// <summary>
 /// Issue 11's "done when" with real processes: a coordinator on the public side, an admin who creates a network and
 /// two invites with the admin CLI, two daemons — A behind the NAT lab's router, B public — that each `pinhole join`
-/// with an invite and run `pinhole daemon --vpn-network`, then ping each other by virtual IP; the admin revokes B and
+/// with an invite and run `pinhole daemon --vpn-network`, then ping and iperf3 each other by virtual IP; the admin revokes B and
 /// A's VPN drops it (status shows it gone, ping fails). Every wait is on state, bounded only as a hang guard.
 /// </summary>
 [Trait("Category", "Netns")]
@@ -54,8 +54,8 @@ public sealed partial class DaemonNetworkVpnTests
         }
     }
 
-    [NetnsFact("ping")]
-    public async Task TwoDaemonsJoinWithAnInviteEach_PingByVirtualIp_AndARevokedPeerIsDropped()
+    [NetnsFact("ping", "iperf3")]
+    public async Task TwoDaemonsJoinWithAnInviteEach_PingAndIperfByVirtualIp_AndARevokedPeerIsDropped()
     {
         // Long conntrack timeouts: this test is about membership, not NAT expiry (NetnsPathTests covers that).
         await using var lab = await NatLab.CreateAsync(TimeSpan.Zero, udpTimeoutSeconds: 600, inProcessVpn: false);
@@ -100,6 +100,13 @@ public sealed partial class DaemonNetworkVpnTests
             Assert.StartsWith("203.0.113.1:", roamed, StringComparison.Ordinal);
             ping = await VpnLab.PingAsync(lab.B, ipA, count: 3);
             Assert.True(ping.ExitCode == 0, ping + Logs());
+            // iperf3 TCP by virtual IP, each way (8 MiB, byte-counted: no timing in the assertion). iperf3's receiver may
+            // stop counting before the last bytes (its report races the data connection): the sender's count is exact.
+            foreach (var (server, client, address) in new[] { (lab.B, lab.A, ipB), (lab.A, lab.B, ipA) })
+            {
+                Iperf.Result transfer = await Iperf.RunAsync(server, client, address, 8L << 20);
+                Assert.True(transfer.SentBytes >= 8L << 20 && transfer.Bytes > 0, $"iperf3 to {address}: sent {transfer.SentBytes}, received {transfer.Bytes}");
+            }
 
             string statusLine = (await TryAsync(homeA, "status")).EnsureSuccess().StandardOutput.Split('\n').Single(l => l.TrimStart().StartsWith("vpn", StringComparison.Ordinal));
             Assert.Contains($"pinhole0 {ipA}/24 on UDP ", statusLine);
