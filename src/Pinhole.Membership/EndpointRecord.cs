@@ -35,7 +35,7 @@ public sealed class EndpointRecord : NetworkRecord
     /// <summary>Most VPN data-plane endpoints in one record (field 7).</summary>
     public const int MaxTunnelAddresses = 8;
 
-    // /ip6/A/udp/P is 1 + 16 + 1 + 2 = 20 bytes (codes 0x29 and 0x0111 are 1 and 2 varint bytes): 21 at most.
+    // /ip6/A/udp/P: code 0x29 (1 varint byte) + 16, code 0x0111 (2 varint bytes) + port 2 = 21 bytes, the longest.
     private const int MaxTunnelAddressBytes = 21;
 
     private EndpointRecord(SignedEnvelope peerRecordEnvelope, SignedEnvelope endpoint, RecordId id, NetworkId network, PeerRecord peerRecord,
