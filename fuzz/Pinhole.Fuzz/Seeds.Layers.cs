@@ -172,8 +172,8 @@ internal static class LayerSeeds
                 }
                 break;
             case "vpn-datagram":
-                yield return [0x03, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 9, 0x01, 0x01, 0, 0, 0, 42, .. new byte[16]];
-                yield return [0x01, 0x16, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0x00];
+                yield return [0x06, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 9, 0x01, 0x01, 0, 0, 0, 42, .. new byte[16]];
+                yield return [0x04, 0x16, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0x00];
                 break;
             case "vpn-inbound-packets":
                 yield return [.. Prefixed(Tcp4(1000, 0x18, 100)), .. Prefixed(Tcp4(1100, 0x18, 100)), .. Prefixed(Tcp4(1200, 0x19, 50))];

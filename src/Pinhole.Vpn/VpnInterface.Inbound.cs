@@ -65,6 +65,9 @@ public sealed partial class VpnInterface
                                 toTun[count++] = inner;
                             }
                             break;
+                        case byte first when WireFormat.IsStun(first):
+                            OnStun(bytes);
+                            break;
                         default:
                             Interlocked.Increment(ref _droppedInvalid);
                             break;
