@@ -30,6 +30,9 @@ public sealed class VpnNodeService : INodeService, INodeTunnelSource, IAsyncDisp
     private PeerId? _self;
     private int _peerUpdates;
     private IReadOnlyList<Multiaddr> _tunnel = [];
+    private List<Multiaddr> _local = [];
+    private readonly CancellationTokenSource _stopping = new();
+    private Task _stun = Task.CompletedTask;
 
     /// <summary>Creates the service; nothing runs until the node starts it.</summary>
     public VpnNodeService(VpnNodeServiceOptions options)
@@ -128,13 +131,12 @@ public sealed class VpnNodeService : INodeService, INodeTunnelSource, IAsyncDisp
             if (_options.PublishEndpoint)
             {
                 IReadOnlyList<IPAddress> local = _options.AnnounceAddresses.Count > 0 ? [.. _options.AnnounceAddresses] : LocalAddresses(vpn.InterfaceName, vpn.ListenEndPoint.Address);
-                List<Multiaddr> tunnel = MembershipPeers.Announce(local, vpn.ListenEndPoint.Port);
-                lock (_lock)
+                _local = MembershipPeers.Announce(local, vpn.ListenEndPoint.Port);
+                SetTunnel([]);
+                if (node.Options.StunServers.Count > 0)
                 {
-                    _tunnel = tunnel.Count > EndpointRecord.MaxTunnelAddresses ? tunnel[..EndpointRecord.MaxTunnelAddresses] : tunnel;
+                    _stun = Task.Run(() => StunLoopAsync(vpn, [.. node.Options.StunServers], _stopping.Token), CancellationToken.None);
                 }
-                // The membership service signs and publishes the record (debounced); this service never writes one.
-                TunnelAddressesChanged?.Invoke(this, EventArgs.Empty);
             }
         }
         catch
@@ -146,6 +148,83 @@ public sealed class VpnNodeService : INodeService, INodeTunnelSource, IAsyncDisp
     }
 
     private void OnNetworkChanged(object? sender, NetworkChangedEventArgs e) => Apply(e.View);
+
+    // The announced endpoints: the STUN-mapped ones first (what a peer behind another NAT can reach; MembershipPeers
+    // takes the first), then the local ones. The membership service signs and publishes them (debounced): this service
+    // never writes a record itself.
+    private void SetTunnel(IReadOnlyList<IPEndPoint> mapped)
+    {
+        List<Multiaddr> tunnel = [.. mapped.Select(m => Multiaddr.FromIPEndPoint(m, "udp")).Concat(_local).Distinct().Take(EndpointRecord.MaxTunnelAddresses)];
+        lock (_lock)
+        {
+            if (_membership is null || tunnel.SequenceEqual(_tunnel))
+            {
+                return;
+            }
+            _tunnel = tunnel;
+        }
+        TunnelAddressesChanged?.Invoke(this, EventArgs.Empty);
+    }
+
+    // Asks the node's STUN servers, from the data-plane socket itself, where that socket is seen from, and again every
+    // StunInterval (which also keeps an endpoint-independent NAT's mapping alive while no peer talks).
+    private async Task StunLoopAsync(VpnInterface vpn, List<EndPoint> servers, CancellationToken stopping)
+    {
+        TimeProvider time = _options.Interface.TimeProvider;
+        try
+        {
+            while (!stopping.IsCancellationRequested)
+            {
+                var mapped = new List<IPEndPoint>();
+                foreach (EndPoint server in servers)
+                {
+                    IPEndPoint? address = await ResolveAsync(server, vpn.ListenEndPoint.Address, stopping).ConfigureAwait(false);
+                    IPEndPoint? seen = address is null ? null : await vpn.QueryMappedAddressAsync(address, _options.StunTimeout, stopping).ConfigureAwait(false);
+                    if (seen is null)
+                    {
+                        VpnLog.StunFailed(_logger, server, address is null ? "cannot resolve it" : "no answer");
+                    }
+                    else if (!mapped.Contains(seen))
+                    {
+                        VpnLog.StunMapped(_logger, seen, server);
+                        mapped.Add(seen);
+                    }
+                }
+                SetTunnel(mapped);
+                await Task.Delay(_options.StunInterval, time, stopping).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+        }
+        catch (ObjectDisposedException)
+        {
+            // The interface stopped under the query.
+        }
+    }
+
+    private static async Task<IPEndPoint?> ResolveAsync(EndPoint server, IPAddress bound, CancellationToken cancellationToken)
+    {
+        switch (server)
+        {
+            case IPEndPoint ip:
+                return ip;
+            case DnsEndPoint dns:
+                try
+                {
+                    IPAddress[] addresses = await Dns.GetHostAddressesAsync(dns.Host, cancellationToken).ConfigureAwait(false);
+                    IPAddress? pick = addresses.FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork)
+                        ?? (bound.AddressFamily == AddressFamily.InterNetworkV6 ? addresses.FirstOrDefault() : null);
+                    return pick is null ? null : new IPEndPoint(pick, dns.Port);
+                }
+                catch (SocketException)
+                {
+                    return null;
+                }
+            default:
+                return null;
+        }
+    }
 
     private void Apply(NetworkView view)
     {
@@ -187,6 +266,8 @@ public sealed class VpnNodeService : INodeService, INodeTunnelSource, IAsyncDisp
             _membership = null;
             _tunnel = [];
         }
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await _stun.ConfigureAwait(false);
         if (membership is not null)
         {
             membership.Changed -= OnNetworkChanged;
@@ -280,4 +361,10 @@ public sealed class VpnNodeServiceOptions
 
     /// <summary>Addresses to announce with the data-plane port (default: the host's unicast addresses).</summary>
     public IList<IPAddress> AnnounceAddresses { get; init; } = [];
+
+    /// <summary>How long one STUN query of the data plane's mapping may take (the node's <c>StunServers</c>). Default 5 s.</summary>
+    public TimeSpan StunTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How often the data plane's mapping is asked again (below common NAT UDP timeouts). Default 25 s.</summary>
+    public TimeSpan StunInterval { get; init; } = TimeSpan.FromSeconds(25);
 }
