@@ -119,7 +119,7 @@ public sealed partial class CoordinatorServer
         {
             throw Refuse(check.Error ?? MembershipError.Internal, check.Message ?? "The redemption was refused.");
         }
-        await CheckAllocationAsync(feed, invite, view).ConfigureAwait(false);
+        await CheckAllocationAsync(feed, invite, view, caller).ConfigureAwait(false);
         var (result, sequence, winner) = await _store.RedeemAsync(redemption, _stopping.Token).ConfigureAwait(false);
         switch (result)
         {
@@ -139,8 +139,9 @@ public sealed partial class CoordinatorServer
     }
 
     // The coordinator hands out host numbers (never reused); an invite must carry the addresses allocated to it, or
-    // addresses nobody else was allocated or holds.
-    private async Task CheckAllocationAsync(NetworkFeed feed, Invite invite, NetworkView view)
+    // addresses nobody else was allocated or holds. The caller holding them already is a retry after a lost reply
+    // (a fresh redemption of the same invite): the store answers it as the first.
+    private async Task CheckAllocationAsync(NetworkFeed feed, Invite invite, NetworkView view, PeerId caller)
     {
         foreach (var address in new[] { invite.Ipv4, invite.Ipv6 })
         {
@@ -148,7 +149,7 @@ public sealed partial class CoordinatorServer
             {
                 continue;
             }
-            if (view.FindByAddress(address) is { } holder)
+            if (view.FindByAddress(address) is { } holder && !holder.Peer.Equals(caller))
             {
                 throw Refuse(MembershipError.Conflict, $"{address} belongs to {holder.Peer} already.");
             }

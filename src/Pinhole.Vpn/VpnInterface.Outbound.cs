@@ -104,8 +104,7 @@ public sealed partial class VpnInterface
         Keypair? keypair = peer.Current;
         if (keypair is null || !IsUsable(keypair, now) || endpoint is null)
         {
-            peer.Stage(packet);
-            RequestHandshake(peer, force: false);
+            StageForHandshake(peer, packet, keypair, force: false, now);
             return;
         }
         if (peer.HasStaged)
@@ -118,8 +117,7 @@ public sealed partial class VpnInterface
         ulong counter = keypair.NextCounter();
         if (counter >= _timings.RejectAfterMessages)
         {
-            peer.Stage(packet);
-            RequestHandshake(peer, force: true);
+            StageForHandshake(peer, packet, keypair, force: true, now);
             return;
         }
         int recordLength = WireFormat.DataOverhead + packet.Length;
@@ -205,6 +203,27 @@ public sealed partial class VpnInterface
     }
 
     /// <summary>Sends what was queued while the peer had no keypair.</summary>
+    /// <summary>Called on the TUN thread between reading a peer's keypair and queueing a packet for it: lets a test land a handshake there.</summary>
+    internal Action<Peer>? BeforeStagingForTests { get; set; }
+
+    /// <summary>
+    /// Queues <paramref name="packet"/> until a keypair exists and asks for a handshake. A handshake may have installed a
+    /// keypair after <paramref name="seen"/> was read and looked for queued packets before this one was queued (its
+    /// HandshakeInFlight still set, so no new handshake starts either): then nothing would send it until the next
+    /// packet. Stage and the install both take the peer's lock, so re-reading the keypair after staging sees any
+    /// install that missed the packet, and the packet is sent here.
+    /// </summary>
+    private void StageForHandshake(Peer peer, ReadOnlySpan<byte> packet, Keypair? seen, bool force, long now)
+    {
+        BeforeStagingForTests?.Invoke(peer);
+        peer.Stage(packet);
+        RequestHandshake(peer, force);
+        if (peer.Current is { } fresh && !ReferenceEquals(fresh, seen) && IsUsable(fresh, now) && peer.Endpoint is not null)
+        {
+            FlushStaged(peer);
+        }
+    }
+
     private void FlushStaged(Peer peer)
     {
         lock (peer.FlushLock)

@@ -200,6 +200,48 @@ public sealed class NetworkCliTests : IDisposable
     }
 
     [Fact]
+    public async Task AnOfflineJoinWhoseFilesCannotBeWrittenFailsAndSaysWhetherTheInviteWasSpent()
+    {
+        await using var coordinator = CliProcess.Start(Home("coord"), "coordinator", "--store", "sqlite:" + Path.Combine(_dir, "coord.db"),
+            "--listen", "/ip4/127.0.0.1/tcp/0", "--admin-api", "https://127.0.0.1:0");
+        var coordinatorId = await LineStartingAsync(coordinator, "coordinator: ");
+        var api = await LineStartingAsync(coordinator, "admin api: ");
+        var network = (await Ok(Home("admin"), "network", "create", "lab", "--admin-api", api, "--coordinator", coordinatorId, "--ipv4", "100.98.0.0/24")).Trim();
+        var invite = (await Ok(Home("admin"), "network", "invite", network)).Trim();
+        var cache = Path.Combine(Home("a"), "networks");
+
+        // The coordinator list cannot be written (a directory in its place; root ignores permissions): the join
+        // fails before the invite is spent, and leaves nothing a daemon would follow.
+        var coordinators = Path.Combine(cache, network + ".coordinators");
+        Directory.CreateDirectory(Path.Combine(coordinators, "in-the-way"));
+        var (code, stdout, stderr) = await RunAsync(Home("a"), "join", invite);
+        Assert.True(code == 1, $"exit {code}: {stderr}");
+        Assert.Equal("", stdout);
+        Assert.Contains(coordinators, stderr, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(cache, network + ".cache")));
+        Directory.Delete(coordinators, recursive: true);
+        // ... so the same invite still works, and both files are there for the daemon.
+        Assert.Contains(network, await Ok(Home("a"), "join", invite), StringComparison.Ordinal);
+        Assert.Contains(coordinatorId, await File.ReadAllTextAsync(coordinators), StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(cache, network + ".cache")));
+
+        // The cache cannot be written: the invite is spent by then, and the error says so.
+        var spent = (await Ok(Home("admin"), "network", "invite", network)).Trim();
+        var cacheB = Path.Combine(Home("b"), "networks", network + ".cache");
+        Directory.CreateDirectory(Path.Combine(cacheB, "in-the-way"));
+        (code, stdout, stderr) = await RunAsync(Home("b"), "join", spent);
+        Assert.True(code == 1, $"exit {code}: {stderr}");
+        Assert.Contains("redeemed", stderr, StringComparison.Ordinal);
+        Assert.Contains(cacheB, stderr, StringComparison.Ordinal);
+        // Spent indeed: another key is refused.
+        var (thief, _, why) = await RunAsync(Home("c"), "join", spent);
+        Assert.Equal(7, thief);
+        Assert.Contains("AlreadyRedeemed", why, StringComparison.Ordinal);
+
+        await StopAsync(coordinator);
+    }
+
+    [Fact]
     public async Task ABadInviteIsAUsageErrorAndAnUnknownNetworkIsNotFound()
     {
         var (code, stdout, stderr) = await RunAsync(Home("x"), "join", "pinhole-invite:notbase32!");

@@ -41,7 +41,8 @@ public class NetnsVpnTests(ITestOutputHelper output)
     {
         await using var lab = await VpnLab.CreateAsync(outerV6);
         string target = innerV6 ? "fd07::2" : "10.7.0.2";
-        Assert.Equal(0, (await VpnLab.PingAsync(lab.A, target, count: 1)).ExitCode);
+        var ping = await VpnLab.PingAsync(lab.A, target, count: 1);
+        Assert.True(ping.ExitCode == 0, $"ping {target}: {ping.StandardOutput}{ping.StandardError}\n{lab.Log}\nA: {Describe(lab.VpnA!)}\nB: {Describe(lab.VpnB!)}");
         var tcp = await Iperf.RunAsync(lab.B, lab.A, target, 64L << 20);
         // iperf3's receiver may stop counting just before the last bytes: the sender's count is exact.
         Assert.True(tcp.SentBytes >= 64L << 20 && tcp.Bytes > 60L << 20, $"TCP sent {tcp.SentBytes}, received {tcp.Bytes} bytes");

@@ -5,7 +5,10 @@ using Pinhole.Nat;
 
 namespace Pinhole.Cli.Commands;
 
-/// <summary><c>pinhole netcheck</c>: what the network does to UDP (docs/nat.md), without a daemon.</summary>
+/// <summary>
+/// <c>pinhole netcheck</c>: what the network does to UDP (docs/nat.md). With <c>--stun</c> it probes from this
+/// process; without, the running daemon probes against its own STUN servers (<c>GET /v1/netcheck</c>).
+/// </summary>
 internal static class NetcheckCommand
 {
     public static Command Create()
@@ -19,12 +22,13 @@ internal static class NetcheckCommand
         command.Options.Add(json);
         command.Options.Add(noHairpin);
         command.Options.Add(gateway);
+        command.Options.Add(Daemon.DaemonClient.Socket);
         command.SetAction((parse, ct) => CommandRunner.RunAsync(async token =>
         {
             string[] servers = parse.GetValue(stun) ?? [];
             if (servers.Length == 0)
             {
-                return CommandRunner.Fail("netcheck needs at least one STUN server: --stun HOST:PORT.", ExitCodes.Usage);
+                return await ThroughDaemonAsync(parse, !parse.GetValue(noHairpin), parse.GetValue(json), parse.GetValue(gateway) is not null, token).ConfigureAwait(false);
             }
             var options = new NetcheckOptions { TestHairpinning = !parse.GetValue(noHairpin) };
             foreach (string server in servers)
@@ -44,6 +48,44 @@ internal static class NetcheckCommand
             return ExitCodes.Success;
         }, ct));
         return command;
+    }
+
+    private static async Task<int> ThroughDaemonAsync(ParseResult parse, bool hairpin, bool json, bool gateway, CancellationToken cancellationToken)
+    {
+        if (gateway)
+        {
+            return CommandRunner.Fail("--gateway needs --stun (a check from this process); the daemon probes the gateway it maps ports on.", ExitCodes.Usage);
+        }
+        string socket;
+        using (var located = Daemon.DaemonClient.Create(parse))
+        {
+            socket = located.SocketPath;
+        }
+        // Probing takes seconds (retransmissions to a silent server, the hairpin wait): more than a control call.
+        using var client = new Pinhole.Node.PinholeApiClient(socket, TimeSpan.FromMinutes(2));
+        NetcheckReport report;
+        try
+        {
+            report = await client.NetcheckAsync(hairpin, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Pinhole.Node.DaemonNotRunningException e) when (!e.AccessDenied)
+        {
+            return CommandRunner.Fail($"netcheck needs a STUN server (--stun HOST:PORT) or a running daemon to ask ({e.Message}).", ExitCodes.Usage);
+        }
+        catch (Pinhole.Node.DaemonNotRunningException e)
+        {
+            return CommandRunner.Fail(e.Message, ExitCodes.NotPermitted);
+        }
+        catch (Pinhole.Node.PinholeApiException e) when (e.Status == HttpStatusCode.Conflict)
+        {
+            return CommandRunner.Fail(e.Message + " Or give --stun HOST:PORT to probe from here.", ExitCodes.Usage);
+        }
+        catch (Pinhole.Node.PinholeApiException e)
+        {
+            return CommandRunner.Fail(e.Message, Daemon.DaemonClient.ExitCode(e));
+        }
+        await Console.Out.WriteAsync(json ? report.ToJson() + Environment.NewLine : report.ToText()).ConfigureAwait(false);
+        return ExitCodes.Success;
     }
 
     private static async Task<IPEndPoint> ResolveAsync(string text, CancellationToken cancellationToken)

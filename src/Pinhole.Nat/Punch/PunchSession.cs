@@ -11,7 +11,7 @@ namespace Pinhole.Nat;
 /// checked, and the STUN handler that answers the peer's checks (it stays registered while the path lives,
 /// so the peer's late nominations and keepalives are answered).
 /// </summary>
-internal sealed class PunchSession : IDisposable
+internal sealed partial class PunchSession : IAsyncDisposable
 {
     // PRIORITY of our checks (RFC 8445 §5.1.2 for a peer-reflexive candidate); carried for ICE-shaped messages, not used to rank.
     private const uint CheckPriority = (110u << 24) | (65535u << 8) | 255u;
@@ -23,8 +23,8 @@ internal sealed class PunchSession : IDisposable
     private readonly string _incomingUsername;
     private readonly ulong _tieBreaker = BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8));
     private readonly ConcurrentDictionary<IPEndPoint, UdpCandidate> _targets = new();
-    private readonly TaskCompletionSource<(UdpCandidate Candidate, TimeSpan Rtt)> _validated = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly TaskCompletionSource<IPEndPoint> _nominated = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<(UdpCandidate Candidate, TimeSpan Rtt, UdpMux Mux)> _validated = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<(IPEndPoint EndPoint, UdpMux Mux)> _nominated = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly IDisposable _registration;
     private long _checksSent, _checksAnswered, _peerChecks;
     private IPEndPoint? _firstPeerCheckSource;
@@ -44,14 +44,15 @@ internal sealed class PunchSession : IDisposable
         {
             _targets.TryAdd(UdpHolePunch.Normalize(candidate.EndPoint), candidate with { EndPoint = UdpHolePunch.Normalize(candidate.EndPoint) });
         }
-        _registration = mux.AddStunHandler(OnStun);
+        _registration = mux.AddStunHandler((source, message) => OnStun(mux, source, message));
     }
 
     internal UdpPunchOptions Options { get; }
 
     internal ILogger Logger { get; }
 
-    internal UdpMux Mux => _mux;
+    /// <summary>The socket the path is on: the node's, or the birthday socket that found the peer.</summary>
+    internal UdpMux Mux => _chosen ?? _mux;
 
     internal UdpPunchStatistics Statistics => new(Interlocked.Read(ref _checksSent), Interlocked.Read(ref _checksAnswered), Interlocked.Read(ref _peerChecks));
 
@@ -69,28 +70,32 @@ internal sealed class PunchSession : IDisposable
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
         using var pacing = CancellationTokenSource.CreateLinkedTokenSource(linked.Token);
         _running = pacing.Token;
+        StartBirthday();
         Task pacer = PaceAsync(pacing.Token);
         try
         {
             if (Options.Controlling)
             {
-                (UdpCandidate candidate, TimeSpan rtt) = await _validated.Task.WaitAsync(linked.Token).ConfigureAwait(false);
+                (UdpCandidate candidate, TimeSpan rtt, UdpMux via) = await _validated.Task.WaitAsync(linked.Token).ConfigureAwait(false);
                 PunchLog.Validated(Logger, candidate, rtt);
                 // Nominate: a check with USE-CANDIDATE on that pair, answered, fixes the path on both sides.
                 while (true)
                 {
-                    if (await CheckAsync(candidate, nominate: true, linked.Token).ConfigureAwait(false) is { } answered)
+                    if (await CheckAsync(candidate, nominate: true, linked.Token, via).ConfigureAwait(false) is { } answered)
                     {
                         PunchLog.Selected(Logger, candidate, time.GetElapsedTime(started));
+                        await ChooseAsync(via).ConfigureAwait(false);
                         return (candidate, answered);
                     }
                     linked.Token.ThrowIfCancellationRequested();
                 }
             }
-            IPEndPoint nominated = await _nominated.Task.WaitAsync(linked.Token).ConfigureAwait(false);
-            UdpCandidate chosen = _targets.TryGetValue(nominated, out UdpCandidate? known) ? known : new UdpCandidate(UdpCandidateKind.PeerReflexive, nominated);
-            TimeSpan? ourRtt = _validated.Task.IsCompletedSuccessfully && _validated.Task.Result.Candidate.EndPoint.Equals(nominated) ? _validated.Task.Result.Rtt : null;
+            (IPEndPoint nominated, UdpMux on) = await _nominated.Task.WaitAsync(linked.Token).ConfigureAwait(false);
+            UdpCandidate chosen = ReferenceEquals(on, _mux) && _targets.TryGetValue(nominated, out UdpCandidate? known) ? known : new UdpCandidate(UdpCandidateKind.PeerReflexive, nominated);
+            TimeSpan? ourRtt = _validated.Task.IsCompletedSuccessfully && _validated.Task.Result.Candidate.EndPoint.Equals(nominated) && ReferenceEquals(_validated.Task.Result.Mux, on)
+                ? _validated.Task.Result.Rtt : null;
             PunchLog.Selected(Logger, chosen, time.GetElapsedTime(started));
+            await ChooseAsync(on).ConfigureAwait(false);
             return (chosen, ourRtt);
         }
         catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
@@ -104,11 +109,7 @@ internal sealed class PunchSession : IDisposable
         }
     }
 
-    /// <summary>
-    /// One authenticated check to <paramref name="target"/>: the round-trip time when the peer answered from that
-    /// very address, null when it did not (within <see cref="UdpPunchOptions.CheckTimeout"/>, or cancelled).
-    /// </summary>
-    internal async Task<TimeSpan?> CheckAsync(UdpCandidate target, bool nominate, CancellationToken cancellationToken)
+    private StunMessageBuilder NewCheck(bool nominate)
     {
         StunMessageBuilder request = StunMessageBuilder.Request(StunMethod.Binding)
             .AddText(StunAttributeType.Username, _outgoingUsername)
@@ -118,14 +119,25 @@ internal sealed class PunchSession : IDisposable
         {
             request.Add(StunAttributeType.UseCandidate, []);
         }
-        request.AddMessageIntegrity(_remoteKey).AddFingerprint();
+        return request.AddMessageIntegrity(_remoteKey).AddFingerprint();
+    }
+
+    /// <summary>
+    /// One authenticated check to <paramref name="target"/> from <paramref name="via"/> (default: the path's socket): the
+    /// round-trip time when the peer answered from that very address, null when it did not (within
+    /// <see cref="UdpPunchOptions.CheckTimeout"/>, or cancelled).
+    /// </summary>
+    internal async Task<TimeSpan?> CheckAsync(UdpCandidate target, bool nominate, CancellationToken cancellationToken, UdpMux? via = null)
+    {
+        UdpMux mux = via ?? Mux;
+        StunMessageBuilder request = NewCheck(nominate);
         using var bound = new CancellationTokenSource(Options.CheckTimeout, Options.TimeProvider);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, bound.Token);
         Interlocked.Increment(ref _checksSent);
         StunResponse response;
         try
         {
-            response = await _mux.Stun.SendRequestAsync(target.EndPoint, request, linked.Token).ConfigureAwait(false);
+            response = await mux.Stun.SendRequestAsync(target.EndPoint, request, linked.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
         {
@@ -145,11 +157,15 @@ internal sealed class PunchSession : IDisposable
             return null;
         }
         Interlocked.Increment(ref _checksAnswered);
-        _validated.TrySetResult((target, response.RoundTripTime));
+        _validated.TrySetResult((target, response.RoundTripTime, mux));
         return response.RoundTripTime;
     }
 
-    public void Dispose() => _registration.Dispose();
+    public async ValueTask DisposeAsync()
+    {
+        _registration.Dispose();
+        await DisposeBirthdayAsync(keep: null).ConfigureAwait(false);
+    }
 
     private async Task PaceAsync(CancellationToken cancellationToken)
     {
@@ -157,13 +173,15 @@ internal sealed class PunchSession : IDisposable
         try
         {
             using var timer = new PeriodicTimer(Options.CheckInterval, Options.TimeProvider);
+            long tick = 0;
             do
             {
                 inFlight.RemoveAll(t => t.IsCompleted);
                 foreach (UdpCandidate target in _targets.Values)
                 {
-                    inFlight.Add(CheckAsync(target, nominate: false, cancellationToken));
+                    inFlight.Add(CheckAsync(target, nominate: false, cancellationToken, _mux));
                 }
+                BirthdayTick(tick++);
             }
             while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false));
         }
@@ -174,7 +192,7 @@ internal sealed class PunchSession : IDisposable
     }
 
     // The peer's checks: USERNAME "ours:theirs" and MESSAGE-INTEGRITY with our password, else not ours to answer.
-    private bool OnStun(EndPoint source, StunMessage message)
+    private bool OnStun(UdpMux mux, EndPoint source, StunMessage message)
     {
         if (message.Method != StunMethod.Binding || message.Class != StunClass.Request || source is not IPEndPoint ip || message.Username != _incomingUsername)
         {
@@ -191,14 +209,19 @@ internal sealed class PunchSession : IDisposable
             .AddMessageIntegrity(_localKey)
             .AddFingerprint()
             .ToArray();
-        _ = SendDetachedAsync(ip, answer);
+        _ = SendDetachedAsync(mux, ip, answer);
         Interlocked.Increment(ref _peerChecks);
         Interlocked.CompareExchange(ref _firstPeerCheckSource, ip, null);
         _onPeerCheck?.Invoke(ip);
         // Check the sender back at once (RFC 8445 §7.3.1.4 triggered check): our NAT has just seen its packet
         // arrive, so our answer and this check are what cross. An address we do not know is a peer-reflexive
         // candidate (its NAT mapped it differently than its STUN server saw); their number is bounded.
-        if (!_running.IsCancellationRequested && !_validated.Task.IsCompleted)
+        if (!_running.IsCancellationRequested && !_validated.Task.IsCompleted && !ReferenceEquals(mux, _mux))
+        {
+            // A birthday socket was found: check the peer back from it (its NAT port is the one that lets the peer in).
+            _ = CheckAsync(new UdpCandidate(UdpCandidateKind.PeerReflexive, ip), nominate: false, _running, mux);
+        }
+        else if (!_running.IsCancellationRequested && !_validated.Task.IsCompleted)
         {
             if (!_targets.TryGetValue(ip, out UdpCandidate? target) && _targets.Count < Options.RemoteCandidates.Count + 16)
             {
@@ -207,21 +230,21 @@ internal sealed class PunchSession : IDisposable
             }
             if (target is not null)
             {
-                _ = CheckAsync(target, nominate: false, _running);
+                _ = CheckAsync(target, nominate: false, _running, _mux);
             }
         }
         if (!Options.Controlling && message.TryGetAttribute(StunAttributeType.UseCandidate, out _))
         {
-            _nominated.TrySetResult(ip);
+            _nominated.TrySetResult((ip, mux));
         }
         return true;
     }
 
-    private async Task SendDetachedAsync(IPEndPoint remote, byte[] datagram)
+    private async Task SendDetachedAsync(UdpMux mux, IPEndPoint remote, byte[] datagram)
     {
         try
         {
-            await _mux.SendAsync(remote, datagram).ConfigureAwait(false);
+            await mux.SendAsync(remote, datagram).ConfigureAwait(false);
         }
         catch (Exception e) when (e is System.Net.Sockets.SocketException or ObjectDisposedException or OperationCanceledException)
         {
@@ -245,7 +268,7 @@ internal sealed class PunchSession : IDisposable
             (_, _, UdpPunchFailure.BothMappingsEndpointDependent) => (UdpPunchFailure.BothMappingsEndpointDependent,
                 $"both NATs give a new port per destination ({natsSay}): no candidate pair can open; use a relay"),
             (_, _, UdpPunchFailure.EndpointDependentMappingAgainstFiltering) => (UdpPunchFailure.EndpointDependentMappingAgainstFiltering,
-                $"one NAT gives a new port per destination and the other filters by address and port ({natsSay}): the port cannot be predicted without birthday probing (not implemented); use a relay"),
+                $"one NAT gives a new port per destination and the other filters by address and port ({natsSay}): {BirthdaySummary()}; use a relay"),
             _ => (UdpPunchFailure.NoResponse, $"nothing came back and none of the peer's checks arrived ({natsSay}): UDP blocked, the peer not punching, or NATs that filter each other's packets"),
         };
         PunchLog.Failed(Logger, failure, why);

@@ -12,8 +12,9 @@ namespace Pinhole.Nat;
 /// filters by address and port). The controlling side nominates the first pair that answered (USE-CANDIDATE);
 /// the controlled side takes the nominated one. The result is a <see cref="UdpPath"/> that keeps the NATs open.
 /// <para>
-/// Not done here: birthday probing against a NAT that maps per destination (see <see cref="UdpPunchFailure"/>).
-/// Both such cases fail with a reason saying so, and the caller falls back to a relay.
+/// A NAT that maps per destination against one that filters by address and port is punched by birthday probing
+/// (<see cref="UdpPunchOptions.BirthdaySockets"/>); two NATs that map per destination fail with a reason saying so,
+/// and the caller falls back to a relay.
 /// </para>
 /// </summary>
 public static class UdpHolePunch
@@ -35,7 +36,7 @@ public static class UdpHolePunch
         }
         catch
         {
-            session.Dispose();
+            await session.DisposeAsync().ConfigureAwait(false);
             throw;
         }
     }

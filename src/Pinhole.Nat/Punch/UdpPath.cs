@@ -4,7 +4,7 @@ namespace Pinhole.Nat;
 
 /// <summary>
 /// A direct UDP path to a peer found by <see cref="UdpHolePunch.PunchAsync"/>: send DTLS (or anything) to
-/// <see cref="RemoteEndPoint"/> through the same <see cref="UdpMux"/>. While it lives it answers the peer's
+/// <see cref="RemoteEndPoint"/> through <see cref="Mux"/>. While it lives it answers the peer's
 /// checks and sends its own every <see cref="UdpPunchOptions.KeepaliveInterval"/>, so both NATs keep the
 /// mapping (their UDP timeouts are longer than the interval); <see cref="Lost"/> is raised once when
 /// <see cref="UdpPunchOptions.MaxMissedKeepalives"/> in a row go unanswered. Disposing stops both.
@@ -40,6 +40,12 @@ public sealed class UdpPath : IAsyncDisposable
 
     /// <summary>Raised once when the peer stopped answering keepalives (the NAT forgot the mapping, or the peer left).</summary>
     public event EventHandler? Lost;
+
+    /// <summary>
+    /// The socket of this path: the node's, or — when birthday probing found the peer — an extra socket this path
+    /// owns (closed with it). Send from this one: the NATs opened for it alone.
+    /// </summary>
+    public UdpMux Mux => _session.Mux;
 
     /// <summary>The peer's address on this path: where to send.</summary>
     public IPEndPoint RemoteEndPoint => Candidate.EndPoint;
@@ -92,7 +98,7 @@ public sealed class UdpPath : IAsyncDisposable
             await _keepalive.DisposeAsync().ConfigureAwait(false);
         }
         await _stop.CancelAsync().ConfigureAwait(false);
-        _session.Dispose();
+        await _session.DisposeAsync().ConfigureAwait(false);
         _stop.Dispose();
     }
 

@@ -11,7 +11,7 @@ public enum UdpPunchFailure
     BothMappingsEndpointDependent,
     /// <summary>
     /// One NAT gives a new port per destination and the other filters by address and port, so the first side's
-    /// port for this peer cannot be predicted: only birthday probing would find it. Use a relay.
+    /// port for this peer cannot be predicted, and birthday probing found none within the time (or is off). Use a relay.
     /// </summary>
     EndpointDependentMappingAgainstFiltering,
     /// <summary>A pair answered but the nomination (USE-CANDIDATE) was never acknowledged, or the controlling side never nominated one.</summary>

@@ -50,6 +50,21 @@ public sealed class UdpPunchOptions
     /// <summary>The peer's NAT filtering from its netcheck, if known.</summary>
     public NatFilteringBehavior RemoteFiltering { get; set; } = NatFilteringBehavior.Unknown;
 
+    /// <summary>
+    /// Birthday probing, when this side's NAT maps per destination and the peer's filters by address and port (from
+    /// both netchecks): this side opens this many extra sockets, each sending a check to the peer, so its NAT holds
+    /// that many ports open towards the peer; the peer probes random ports of this side's public address until one
+    /// hits (256 ports against 100 probes every <see cref="CheckInterval"/> finds one within a few seconds with
+    /// near certainty). The path is then on that extra socket (<see cref="UdpPath.Mux"/>). Default 256; 0 turns it off.
+    /// </summary>
+    public int BirthdaySockets { get; set; } = 256;
+
+    /// <summary>The peer side of birthday probing: random ports of the hard side probed every <see cref="CheckInterval"/>, none twice. Default 100.</summary>
+    public int BirthdayProbesPerCheck { get; set; } = 100;
+
+    /// <summary>Opens each extra socket for birthday probing. Default: a <see cref="UdpMux"/> on the node socket's address, any port.</summary>
+    public Func<UdpMux>? BirthdaySocketFactory { get; set; }
+
     /// <summary>Clock for every timer. Default <see cref="TimeProvider.System"/>.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
@@ -89,6 +104,10 @@ public sealed class UdpPunchOptions
             Positive(KeepaliveInterval, nameof(KeepaliveInterval));
         }
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxMissedKeepalives, 1, nameof(MaxMissedKeepalives));
+        ArgumentOutOfRangeException.ThrowIfNegative(BirthdaySockets, nameof(BirthdaySockets));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(BirthdaySockets, 1024, nameof(BirthdaySockets));
+        ArgumentOutOfRangeException.ThrowIfLessThan(BirthdayProbesPerCheck, 1, nameof(BirthdayProbesPerCheck));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(BirthdayProbesPerCheck, 1000, nameof(BirthdayProbesPerCheck));
         ArgumentNullException.ThrowIfNull(TimeProvider, nameof(TimeProvider));
     }
 

@@ -209,6 +209,7 @@ public sealed record EventResponse(
 [JsonSerializable(typeof(JoinNetworkRequest))]
 [JsonSerializable(typeof(NetworkResponse))]
 [JsonSerializable(typeof(List<NetworkResponse>))]
+[JsonSerializable(typeof(Pinhole.Nat.NetcheckReport))]
 [JsonSerializable(typeof(Microsoft.AspNetCore.Mvc.ProblemDetails))]
 [JsonSerializable(typeof(Microsoft.AspNetCore.Http.HttpValidationProblemDetails))]
 public sealed partial class ApiJsonContext : JsonSerializerContext

@@ -24,6 +24,18 @@ internal static class ApiRoutes
         MapConnections(v1, node);
         MapSockets(v1, node);
 
+        v1.MapGet("/netcheck", async Task<Results<Ok<Pinhole.Nat.NetcheckReport>, ProblemHttpResult>> ([FromQuery] bool? hairpin, CancellationToken cancellationToken) =>
+        {
+            try
+            {
+                return TypedResults.Ok(await node.NetcheckAsync(hairpin ?? true, cancellationToken).ConfigureAwait(false));
+            }
+            catch (Exception e) when (ApiProblems.IsMapped(e))
+            {
+                return ApiProblems.From(e);
+            }
+        }).WithName("Netcheck").WithSummary("Probe the network against the node's STUN servers (docs/nat.md, netcheck): UDP, public address, NAT mapping and filtering, hairpinning (?hairpin=false skips it), latency; the gateway's port-mapping protocols when the node maps ports. 409 without STUN servers.");
+
         v1.MapGet("/events", (HttpContext context, [FromQuery] double? stats) =>
                 TypedResults.ServerSentEvents(Events(node, stats, context.RequestAborted)))
             .WithName("GetEvents")

@@ -47,6 +47,10 @@ public sealed partial class PinholeApiClient : IDisposable
     public Task<StatusResponse> GetStatusAsync(CancellationToken cancellationToken = default) =>
         SendAsync(HttpMethod.Get, "v1/status", null, ApiJsonContext.Default.StatusResponse, cancellationToken);
 
+    /// <summary><c>GET /v1/netcheck</c>: the node probes the network against its STUN servers (seconds).</summary>
+    public Task<Pinhole.Nat.NetcheckReport> NetcheckAsync(bool testHairpinning = true, CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Get, testHairpinning ? "v1/netcheck" : "v1/netcheck?hairpin=false", null, ApiJsonContext.Default.NetcheckReport, cancellationToken);
+
     /// <summary><c>GET /v1/peers</c>.</summary>
     public Task<List<PeerResponse>> ListPeersAsync(CancellationToken cancellationToken = default) =>
         SendAsync(HttpMethod.Get, "v1/peers", null, ApiJsonContext.Default.ListPeerResponse, cancellationToken);

@@ -74,21 +74,9 @@ public sealed class NodeSettings
     {
         ArgumentNullException.ThrowIfNull(configuration);
         var node = configuration.GetSection("Node");
-        var listen = node.GetSection("Listen").GetChildren().Select(c => c.Value).OfType<string>()
-            .Concat(node["Listen"] is { Length: > 0 } single ? single.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : [])
-            .Select(text => Parse("Node:Listen", text, Multiaddr.Parse))
-            .ToList();
-        var stun = node.GetSection("Stun").GetChildren().Select(c => c.Value).OfType<string>()
-            .Concat(node["Stun"] is { Length: > 0 } servers ? servers.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : [])
-            .Select(text => Parse("Node:Stun", text, ParseServer))
-            .ToList();
-        // A comma list (an environment variable, the daemon's --relay flags) replaces the whole list, an array's
-        // elements included: merging element-wise by index would keep the file's relays behind the flag's.
-        var relays = (node["Relays"] is { } list
-                ? list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                : node.GetSection("Relays").GetChildren().Select(c => c.Value).OfType<string>())
-            .Select(text => Parse("Node:Relays", text, ParseRelay))
-            .ToList();
+        var listen = ListOf(node, "Listen").Select(text => Parse("Node:Listen", text, Multiaddr.Parse)).ToList();
+        var stun = ListOf(node, "Stun").Select(text => Parse("Node:Stun", text, ParseServer)).ToList();
+        var relays = ListOf(node, "Relays").Select(text => Parse("Node:Relays", text, ParseRelay)).ToList();
         var serveRelay = Bool(node, "ServeRelay") ?? false;
         var web = node["Web"];
         var settings = new NodeSettings
@@ -249,6 +237,13 @@ public sealed class NodeSettings
             ? value
             : throw new FormatException($"Node:{key}: '{text}' is not a whole number from {min} to {max}.");
     }
+
+    // A comma list (an environment variable, the daemon's --listen/--stun/--relay flags) replaces the whole list, a
+    // file's array included: configuration merges arrays by index, which would keep the file's entries behind the flag's.
+    private static IEnumerable<string> ListOf(IConfigurationSection node, string key) =>
+        node[key] is { } list
+            ? list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            : node.GetSection(key).GetChildren().Select(c => c.Value).OfType<string>();
 
     private static bool? Bool(IConfigurationSection section, string key) => section[key] switch
     {

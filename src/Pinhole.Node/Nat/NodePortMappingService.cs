@@ -40,6 +40,9 @@ public sealed partial class NodePortMappingService : INodeService, INodeAddressS
     /// <inheritdoc/>
     public string Name => "portmapping";
 
+    /// <summary>The gateway configured (<see cref="NodePortMappingOptions.Gateway"/>), or null for the default gateway.</summary>
+    public IPAddress? Gateway => _options.Gateway;
+
     /// <summary>Raised whenever a mapping's state changes (made, renewed, moved, failed, lost, deleted).</summary>
     public event EventHandler<NodePortMappingEventArgs>? Changed;
 

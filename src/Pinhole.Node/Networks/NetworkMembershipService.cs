@@ -96,33 +96,8 @@ public sealed partial class NetworkMembershipService : INodeService, IAsyncDispo
         }
         if (!cached && _options.Invite is { } invite)
         {
-            if (cache is not null)
-            {
-                // Before the invite is spent: a cache without its coordinator list would be followed offline forever,
-                // and a list that cannot be written fails the join while the invite is still good.
-                await NetworkFiles.WriteCoordinatorsAsync(cache, Network, options.Coordinators.Concat(invite.Invite.Coordinators).Distinct(), cancellationToken).ConfigureAwait(false);
-            }
-            try
-            {
-                _client = await MembershipClient.JoinAsync(invite, options, cancellationToken).ConfigureAwait(false);
-            }
-            catch
-            {
-                if (cache is not null)
-                {
-                    NetworkFiles.ForgetFailedJoin(cache, Network);
-                }
-                throw;
-            }
+            _client = await RedeemAsync(invite, options, cancellationToken).ConfigureAwait(false);
             NetworkLog.Joined(_logger, Network, node.LocalPeer);
-            if (cache is not null && !File.Exists(MembershipClient.CachePath(cache, Network)))
-            {
-                // The client logs and swallows a failed cache write; a join must not end "joined" with nothing a restart follows.
-                var path = MembershipClient.CachePath(cache, Network);
-                throw new NetworkStorageException(
-                    $"The invite was redeemed for this node's key, but the cache '{path}' could not be written (see the log), so the node does not follow the network. The invite is spent: fix the home's storage and ask the admin for a new invite.",
-                    path, inviteRedeemed: true);
-            }
         }
         else
         {
@@ -163,11 +138,52 @@ public sealed partial class NetworkMembershipService : INodeService, IAsyncDispo
         return Path.Combine(cacheDirectory, network + ".coordinators");
     }
 
-    /// <summary>Remembers where the network's coordinators are, one multiaddr a line.</summary>
-    public static async Task SaveCoordinatorsAsync(string cacheDirectory, NetworkId network, IEnumerable<Multiaddr> coordinators, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Redeems <paramref name="invite"/> for <paramref name="options"/>' identity, keeping the node's files whole: when
+    /// <see cref="MembershipClientOptions.CacheDirectory"/> is set, the coordinator list (the options' and the invite's)
+    /// is written before the invite is spent — a cache without its coordinator list would be followed offline
+    /// forever, and a list that cannot be written fails the join while the invite is still good — a failed join
+    /// removes it again, and a join whose cache could not be written is an error, not "joined" with nothing a
+    /// restart follows. Both the node and <c>pinhole join</c> without a daemon join this way.
+    /// </summary>
+    /// <exception cref="NetworkStorageException">
+    /// The coordinator list or the cache could not be written; <see cref="NetworkStorageException.InviteRedeemed"/> says
+    /// whether the invite was spent.
+    /// </exception>
+    /// <exception cref="MembershipException">The coordinator or the records refused the join.</exception>
+    public static async Task<MembershipClient> RedeemAsync(InviteCode invite, MembershipClientOptions options, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(coordinators);
-        await File.WriteAllLinesAsync(CoordinatorsPath(cacheDirectory, network), coordinators.Select(c => c.ToString()), cancellationToken).ConfigureAwait(false);
+        ArgumentNullException.ThrowIfNull(invite);
+        ArgumentNullException.ThrowIfNull(options);
+        var cache = options.CacheDirectory;
+        var network = invite.Invite.Network;
+        if (cache is not null)
+        {
+            await NetworkFiles.WriteCoordinatorsAsync(cache, network, options.Coordinators.Concat(invite.Invite.Coordinators).Distinct(), cancellationToken).ConfigureAwait(false);
+        }
+        MembershipClient client;
+        try
+        {
+            client = await MembershipClient.JoinAsync(invite, options, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            if (cache is not null)
+            {
+                NetworkFiles.ForgetFailedJoin(cache, network);
+            }
+            throw;
+        }
+        if (cache is not null && !File.Exists(MembershipClient.CachePath(cache, network)))
+        {
+            await client.DisposeAsync().ConfigureAwait(false);
+            // The client logs and swallows a failed cache write.
+            var path = MembershipClient.CachePath(cache, network);
+            throw new NetworkStorageException(
+                $"The invite was redeemed for this node's key, but the cache '{path}' could not be written (see the log), so the node does not follow the network. The invite is spent: fix the home's storage and ask the admin for a new invite.",
+                path, inviteRedeemed: true);
+        }
+        return client;
     }
 
     /// <summary>The coordinators remembered for the network (none if the file is missing; bad lines are skipped).</summary>

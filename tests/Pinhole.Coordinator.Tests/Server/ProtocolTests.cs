@@ -53,6 +53,33 @@ public class ProtocolTests
     }
 
     [Fact]
+    public async Task AJoinRetriedWithTheSameInviteAndKeyIsAnsweredAsTheFirst()
+    {
+        // A reply lost after the coordinator stored the redemption: the client redeems again, with a redemption
+        // signed later (other bytes). The invite's addresses are the caller's own by then, not a conflict.
+        await using var coordinator = await TestCoordinator.StartAsync();
+        using var net = new TestNetwork();
+        await coordinator.AddNetworkAsync(net);
+        using var invite = coordinator.Invite(net);
+        Assert.NotNull(invite.Invite.Ipv4);
+        using var node = NodeIdentity.Generate(Libp2pKeyType.Ed25519);
+        using var thief = NodeIdentity.Generate(Libp2pKeyType.Ed25519);
+        await using var connection = await PeerConnection.ConnectAsync(Generous.Dial(node, PeerAddress.FromMultiaddr(coordinator.Address)));
+        var client = new CoordinatorClient(connection);
+        var now = DateTimeOffset.UtcNow;
+        await client.RedeemAsync(RedemptionRecord.Create(invite.Invite, invite.Key, node.PeerId, now));
+        await client.RedeemAsync(RedemptionRecord.Create(invite.Invite, invite.Key, node.PeerId, now + TimeSpan.FromSeconds(5)));
+
+        var feed = (await coordinator.Server.GetFeedAsync(net.Id, CancellationToken.None))!;
+        var member = Assert.Single(feed.View().Members).Value;
+        Assert.Equal(invite.Invite.Ipv4, member.Ipv4);
+        // Still exactly one redemption: another key is refused as before, not told of an address conflict.
+        await using var other = await PeerConnection.ConnectAsync(Generous.Dial(thief, PeerAddress.FromMultiaddr(coordinator.Address)));
+        var e = await Assert.ThrowsAsync<MembershipException>(() => new CoordinatorClient(other).RedeemAsync(RedemptionRecord.Create(invite.Invite, invite.Key, thief.PeerId, now)));
+        Assert.Equal(MembershipError.AlreadyRedeemed, e.Reason);
+    }
+
+    [Fact]
     public async Task TheCoordinatorRefusesBadRedemptions()
     {
         await using var coordinator = await TestCoordinator.StartAsync();

@@ -34,10 +34,7 @@ internal sealed class LabPeer : IAsyncDisposable
     public static async Task<LabPeer> StartAsync(NatLab lab, LabSite site, NetcheckReport report, CancellationToken cancellationToken)
     {
         LabHost host = site.Host;
-        UdpMux mux = host.RunInside(() => UdpMux.Bind(new IPEndPoint(host.Address, 0), new UdpMuxOptions
-        {
-            StunClient = new StunClientOptions { InitialRetransmitTimeout = TimeSpan.FromMilliseconds(250), MaxSends = 5, FinalWaitMultiplier = 8 },
-        }));
+        UdpMux mux = OpenSocket(host);
         var side = new LabPeer(site, report, mux);
         side.Candidates.Add(new UdpCandidate(UdpCandidateKind.Host, (IPEndPoint)mux.LocalEndPoint));
         try
@@ -55,6 +52,12 @@ internal sealed class LabPeer : IAsyncDisposable
         return side;
     }
 
+    /// <summary>A socket of the site's host (made on a thread inside its namespace, so it lives there).</summary>
+    public static UdpMux OpenSocket(LabHost host) => host.RunInside(() => UdpMux.Bind(new IPEndPoint(host.Address, 0), new UdpMuxOptions
+    {
+        StunClient = new StunClientOptions { InitialRetransmitTimeout = TimeSpan.FromMilliseconds(250), MaxSends = 5, FinalWaitMultiplier = 8 },
+    }));
+
     public UdpPunchOptions PunchOptions(LabPeer peer, bool controlling, TimeSpan? keepalive = null)
     {
         var options = new UdpPunchOptions
@@ -62,12 +65,15 @@ internal sealed class LabPeer : IAsyncDisposable
             Local = Credentials,
             Remote = peer.Credentials,
             Controlling = controlling,
-            Timeout = TimeSpan.FromSeconds(8),
+            // Room for birthday probing on a loaded machine: the hard side opens its 256 sockets (each through a thread
+            // inside the namespace) while the easy side's first probes go to ports nothing holds open yet.
+            Timeout = TimeSpan.FromSeconds(15),
             KeepaliveInterval = keepalive ?? TimeSpan.FromSeconds(10),
             LocalMapping = Report.Mapping,
             LocalFiltering = Report.Filtering,
             RemoteMapping = peer.Report.Mapping,
             RemoteFiltering = peer.Report.Filtering,
+            BirthdaySocketFactory = () => OpenSocket(Site.Host),
         };
         foreach (UdpCandidate candidate in peer.Candidates)
         {

@@ -161,5 +161,11 @@ public sealed class UdpHolePunchTests
         await Assert.ThrowsAsync<ArgumentException>(() => UdpHolePunch.PunchAsync(a, Options(cred, cred, true, new IPEndPoint(IPAddress.Loopback, 1))));
         await Assert.ThrowsAsync<ArgumentException>(() => UdpHolePunch.PunchAsync(a, Options(cred, new UdpPunchCredentials("ab:cd", "0123456789abcdef0"), true, new IPEndPoint(IPAddress.Loopback, 1))));
         await Assert.ThrowsAsync<ArgumentException>(() => UdpHolePunch.PunchAsync(a, Options(cred, UdpPunchCredentials.Generate(), true, new IPEndPoint(IPAddress.Loopback, 0))));
+        foreach (Action<UdpPunchOptions> bad in new Action<UdpPunchOptions>[] { o => o.BirthdaySockets = -1, o => o.BirthdaySockets = 1025, o => o.BirthdayProbesPerCheck = 0, o => o.BirthdayProbesPerCheck = 1001 })
+        {
+            UdpPunchOptions options = Options(cred, UdpPunchCredentials.Generate(), true, new IPEndPoint(IPAddress.Loopback, 1));
+            bad(options);
+            await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => UdpHolePunch.PunchAsync(a, options));
+        }
     }
 }

@@ -13,9 +13,10 @@ namespace Pinhole.Nat.Tests.Punch;
 /// <summary>
 /// The UDP grid in the NAT lab: for each pair of NAT types both peers run netcheck, gather host and STUN
 /// candidates on their node socket, swap them (in-process here; over the relay in a node) and punch at once.
-/// Where a direct path must exist it is found and carries DTLS end to end; where it cannot (a NAT that maps per
-/// destination against one that filters by port, or two of them) the punch fails with that precise reason and
-/// the pair falls back to TURN through the lab's coturn, DTLS inside; with UDP blocked neither works.
+/// Where a direct path must exist it is found and carries DTLS end to end — a NAT that maps per destination against
+/// one that filters by port through birthday probing, on the extra socket that found the peer; where it cannot (two
+/// NATs that map per destination) the punch fails with that precise reason and the pair falls back to TURN through
+/// the lab's coturn, DTLS inside; with UDP blocked neither works.
 /// </summary>
 [Trait("Category", "Netns")]
 public sealed class UdpPunchGridTests(ITestOutputHelper output)
@@ -32,8 +33,9 @@ public sealed class UdpPunchGridTests(ITestOutputHelper output)
         new("one", "hard1", PathTaken.Direct),
         new("pub", "hard2", PathTaken.Direct),
         new("one", "rand", PathTaken.Direct),
-        new("easy1", "hard1", PathTaken.Turn, UdpPunchFailure.EndpointDependentMappingAgainstFiltering),
-        new("rand", "easy2", PathTaken.Turn, UdpPunchFailure.EndpointDependentMappingAgainstFiltering),
+        // Birthday probing: the hard side holds 256 ports open towards the easy one, which probes random ports.
+        new("easy1", "hard1", PathTaken.Direct),
+        new("rand", "easy2", PathTaken.Direct),
         new("hard1", "hard2", PathTaken.Turn, UdpPunchFailure.BothMappingsEndpointDependent),
         new("hard2", "rand", PathTaken.Turn, UdpPunchFailure.BothMappingsEndpointDependent),
         new("noudp", "easy2", PathTaken.None, UdpPunchFailure.NoResponse),
@@ -79,8 +81,12 @@ public sealed class UdpPunchGridTests(ITestOutputHelper output)
             await using UdpPath pathB = await punchB;
             TimeSpan toDirect = clock.Elapsed;
             Assert.Null(pair.Failure);
-            await ExchangeOverDtlsAsync(a, pathA.RemoteEndPoint, b, pathB.RemoteEndPoint, cancellationToken);
-            return (PathTaken.Direct, $"{pathA.Candidate} ⇄ {pathB.Candidate}, rtt {pathA.RoundTripTime?.TotalMilliseconds:0.0} ms; DTLS ok", toDirect);
+            // DTLS from each path's own socket: a birthday path is on the extra socket whose NAT port the peer found.
+            await using DtlsEndpoint? ownA = ReferenceEquals(pathA.Mux, a.Mux) ? null : DtlsEndpoint.Create(new DtlsEndpointOptions { Identity = a.Identity, Bind = pathA.Mux.OpenDtlsBind() });
+            await using DtlsEndpoint? ownB = ReferenceEquals(pathB.Mux, b.Mux) ? null : DtlsEndpoint.Create(new DtlsEndpointOptions { Identity = b.Identity, Bind = pathB.Mux.OpenDtlsBind() });
+            await ExchangeOverDtlsAsync(ownA ?? a.Dtls, a.Identity, pathA.RemoteEndPoint, ownB ?? b.Dtls, b.Identity, pathB.RemoteEndPoint, cancellationToken);
+            string birthday = ownA is not null || ownB is not null ? " (birthday socket)" : "";
+            return (PathTaken.Direct, $"{pathA.Candidate} ⇄ {pathB.Candidate}{birthday}, rtt {pathA.RoundTripTime?.TotalMilliseconds:0.0} ms; DTLS ok", toDirect);
         }
         catch (UdpPunchException e)
         {
@@ -112,14 +118,17 @@ public sealed class UdpPunchGridTests(ITestOutputHelper output)
         }
     }
 
-    internal static async Task ExchangeOverDtlsAsync(LabPeer a, EndPoint aToB, LabPeer b, EndPoint bToA, CancellationToken cancellationToken)
+    internal static Task ExchangeOverDtlsAsync(LabPeer a, EndPoint aToB, LabPeer b, EndPoint bToA, CancellationToken cancellationToken) =>
+        ExchangeOverDtlsAsync(a.Dtls, a.Identity, aToB, b.Dtls, b.Identity, bToA, cancellationToken);
+
+    private static async Task ExchangeOverDtlsAsync(DtlsEndpoint dtlsA, NodeIdentity identityA, EndPoint aToB, DtlsEndpoint dtlsB, NodeIdentity identityB, EndPoint bToA, CancellationToken cancellationToken)
     {
-        await using DtlsListener listener = b.Dtls.Listen();
-        Task<DtlsConnection> dial = a.Dtls.ConnectAsync(aToB, b.Identity.PeerId, cancellationToken);
+        await using DtlsListener listener = dtlsB.Listen();
+        Task<DtlsConnection> dial = dtlsA.ConnectAsync(aToB, identityB.PeerId, cancellationToken);
         await using DtlsConnection atB = await listener.AcceptAsync(cancellationToken);
         await using DtlsConnection atA = await dial;
         Assert.Equal(bToA, atB.RemoteEndPoint);
-        Assert.Equal(a.Identity.PeerId, atB.RemotePeer);
+        Assert.Equal(identityA.PeerId, atB.RemotePeer);
         byte[] ping = "ping across the NATs"u8.ToArray();
         await atA.SendAsync(ping, cancellationToken);
         Assert.Equal(ping, await atB.ReceiveAsync(cancellationToken));

@@ -169,15 +169,14 @@ internal static class DaemonCommand
     private static Dictionary<string, string?> Flags(ParseResult parse, Option<string[]> listen, Option<int?> port, Option<bool> noUdp, Option<bool> ocapn, Option<string?> web, Option<string[]> stun, Option<string?> socket)
     {
         var flags = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
-        var addresses = parse.GetValue(listen) ?? [];
-        for (var i = 0; i < addresses.Length; i++)
+        // One comma list each: NodeSettings lets it replace the file's whole array (indexed keys would merge by element).
+        if (parse.GetValue(listen) is { Length: > 0 } addresses)
         {
-            flags[$"Node:Listen:{i}"] = addresses[i];
+            flags["Node:Listen"] = string.Join(',', addresses);
         }
-        var servers = parse.GetValue(stun) ?? [];
-        for (var i = 0; i < servers.Length; i++)
+        if (parse.GetValue(stun) is { Length: > 0 } servers)
         {
-            flags[$"Node:Stun:{i}"] = servers[i];
+            flags["Node:Stun"] = string.Join(',', servers);
         }
         if (parse.GetValue(port) is { } p)
         {

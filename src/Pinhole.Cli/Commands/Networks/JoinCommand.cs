@@ -44,14 +44,15 @@ internal static class JoinCommand
                 CliOutput.Note($"already a member of {code.Invite.Network} by the cache in {cache}; redeeming anyway would waste the invite, so nothing was done.");
                 return ExitCodes.Success;
             }
-            await using var client = await MembershipClient.JoinAsync(code, new MembershipClientOptions
+            // The node's own join: the coordinator list is written before the invite is spent, and a cache that could
+            // not be written is an error (the daemon follows only networks with both files).
+            await using var client = await NetworkMembershipService.RedeemAsync(code, new MembershipClientOptions
             {
                 Identity = identity,
                 CacheDirectory = cache,
                 OperationTimeout = operationTimeout,
                 LoggerFactory = logging,
             }, token).ConfigureAwait(false);
-            await NetworkMembershipService.SaveCoordinatorsAsync(cache, code.Invite.Network, client.Coordinators, token).ConfigureAwait(false);
             var view = client.View;
             var self = view.Members.GetValueOrDefault(identity.PeerId);
             TextTable.Fields(Console.Out,
