@@ -172,8 +172,8 @@ internal static class LayerSeeds
                 }
                 break;
             case "vpn-datagram":
-                yield return [0x03, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 9, 0x01, 0x01, 0, 0, 0, 42, .. new byte[16]];
-                yield return [0x01, 0x16, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0x00];
+                yield return [0x06, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 9, 0x01, 0x01, 0, 0, 0, 42, .. new byte[16]];
+                yield return [0x04, 0x16, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0x00];
                 break;
             case "vpn-inbound-packets":
                 yield return [.. Prefixed(Tcp4(1000, 0x18, 100)), .. Prefixed(Tcp4(1100, 0x18, 100)), .. Prefixed(Tcp4(1200, 0x19, 50))];
@@ -314,6 +314,9 @@ internal static class LayerSeeds
             Genesis,
             MembershipRecord.Issue(_admin, Id, _member.PeerId, IPAddress.Parse("10.77.0.2"), IPAddress.Parse("fd77::2"), ["all"], T0, T0 + TimeSpan.FromDays(30), T0),
             RevocationRecord.Issue(_admin, Id, _member.PeerId, T0 + TimeSpan.FromHours(1), T0 + TimeSpan.FromHours(1), "fuzz"),
+            // Field 7 (the VPN data plane's endpoints) beside a peer record that lists the DTLS socket.
+            EndpointRecord.Create(_member, Id, [Multiaddr.Parse($"/ip4/192.0.2.7/udp/4001/p2p/{_member.PeerId}")], 7, EndpointNatType.EndpointIndependent, default, T0,
+                [Multiaddr.Parse("/ip4/192.0.2.7/udp/51820"), Multiaddr.Parse("/ip6/2001:db8::7/udp/51820")]),
         ];
 
         public InviteCode InviteCode()

@@ -21,16 +21,28 @@ namespace Pinhole.Membership;
 ///            0x20 varint nat_type            field 4: EndpointNatType (0..5)
 ///            0x2a 0x41 seal_key[65]          field 5: P-256 point for sealed requests (HPKE), optional
 ///            0x30 varint issued_at           field 6: Unix seconds
+///            (0x3a len tunnel[len])*         field 7: repeated, optional: the UDP endpoints of the node's VPN data plane,
+///                                                     each one binary multiaddr /ip4|ip6/A/udp/P (at most 8, P ≠ 0,
+///                                                     A not unspecified); absent = no VPN data plane announced
 /// </code>
+/// The libp2p peer record stays unmodified: its UDP addresses are the node's DTLS socket, never the VPN's, so the
+/// data plane is marked here, where only Pinhole readers look.
 /// </remarks>
 public sealed class EndpointRecord : NetworkRecord
 {
     private const string What = "Endpoint";
 
+    /// <summary>Most VPN data-plane endpoints in one record (field 7).</summary>
+    public const int MaxTunnelAddresses = 8;
+
+    // /ip6/A/udp/P: code 0x29 (1 varint byte) + 16, code 0x0111 (2 varint bytes) + port 2 = 21 bytes, the longest.
+    private const int MaxTunnelAddressBytes = 21;
+
     private EndpointRecord(SignedEnvelope peerRecordEnvelope, SignedEnvelope endpoint, RecordId id, NetworkId network, PeerRecord peerRecord,
-        EndpointNatType natType, ReadOnlyMemory<byte> sealKey, DateTimeOffset issuedAt)
+        EndpointNatType natType, ReadOnlyMemory<byte> sealKey, DateTimeOffset issuedAt, IReadOnlyList<Multiaddr> tunnel)
         : base(RecordKind.Endpoint, [peerRecordEnvelope, endpoint], id)
     {
+        Tunnel = tunnel;
         Network = network;
         PeerRecord = peerRecord;
         NatType = natType;
@@ -62,6 +74,12 @@ public sealed class EndpointRecord : NetworkRecord
     /// <summary>When it was signed.</summary>
     public DateTimeOffset IssuedAt { get; }
 
+    /// <summary>
+    /// The UDP endpoints of the node's VPN data plane (field 7, each <c>/ip4|ip6/A/udp/P</c>), empty when it announces
+    /// none. Distinct from <see cref="Addresses"/>, whose UDP entries are the node's DTLS socket.
+    /// </summary>
+    public IReadOnlyList<Multiaddr> Tunnel { get; }
+
     /// <summary>The signed libp2p peer record envelope, for handing to libp2p stacks.</summary>
     public SignedEnvelope PeerRecordEnvelope => Envelopes[0];
 
@@ -74,13 +92,18 @@ public sealed class EndpointRecord : NetworkRecord
     /// <inheritdoc/>
     public override ulong Version => Sequence;
 
-    /// <summary>Signs an endpoint announcement for <paramref name="node"/>.</summary>
+    /// <summary>
+    /// Signs an endpoint announcement for <paramref name="node"/>; <paramref name="tunnel"/> (field 7) lists the VPN data
+    /// plane's UDP endpoints, null or empty for none.
+    /// </summary>
+    /// <exception cref="ArgumentException">More than <see cref="MaxTunnelAddresses"/> tunnel endpoints, or one that is not <c>/ip4|ip6/A/udp/P</c>.</exception>
     public static EndpointRecord Create(NodeIdentity node, NetworkId network, IReadOnlyList<Multiaddr> addresses, ulong sequence,
-        EndpointNatType natType, ReadOnlyMemory<byte> sealKey, DateTimeOffset issuedAt)
+        EndpointNatType natType, ReadOnlyMemory<byte> sealKey, DateTimeOffset issuedAt, IReadOnlyList<Multiaddr>? tunnel = null)
     {
         ArgumentNullException.ThrowIfNull(node);
         ArgumentNullException.ThrowIfNull(network);
         ArgumentNullException.ThrowIfNull(addresses);
+        tunnel ??= [];
         var peerRecord = new PeerRecord(node.PeerId, sequence, addresses).Seal(node);
         var writer = new ProtobufWriter();
         writer.WriteBytes(1, network.Bytes.Span);
@@ -95,6 +118,11 @@ public sealed class EndpointRecord : NetworkRecord
             writer.WriteBytes(5, sealKey.Span);
         }
         writer.WriteVarint(6, UnixTime.From(issuedAt));
+        foreach (var address in tunnel)
+        {
+            ArgumentNullException.ThrowIfNull(address, nameof(tunnel));
+            writer.WriteBytes(7, address.Bytes.Span);
+        }
         var endpoint = SignedEnvelope.Seal(node, RecordFormat.EndpointDomain, RecordFormat.EndpointType, writer.WrittenSpan);
         try
         {
@@ -134,6 +162,7 @@ public sealed class EndpointRecord : NetworkRecord
         ReadOnlySpan<byte> hash = default;
         ulong sequence = 0, nat = 0, issued = 0;
         ReadOnlyMemory<byte> sealKey = ReadOnlyMemory<byte>.Empty;
+        List<Multiaddr>? tunnel = null;
         while (reader.TryReadField())
         {
             switch (reader.FieldNumber)
@@ -170,6 +199,11 @@ public sealed class EndpointRecord : NetworkRecord
                     fields.Once(6);
                     issued = UnixTime.Check(reader.ReadVarint(), What, "issued_at");
                     break;
+                case 7:
+                    fields.Repeated(7);
+                    tunnel ??= new List<Multiaddr>(2);
+                    AddTunnel(tunnel, reader.ReadBytes());
+                    break;
                 default:
                     throw fields.Unknown(reader.FieldNumber);
             }
@@ -191,6 +225,39 @@ public sealed class EndpointRecord : NetworkRecord
             throw new FormatException($"{What}: sequence {sequence} differs from the peer record's {peerRecord.Sequence}.");
         }
         var id = RecordId.Compute((int)RecordKind.Endpoint, peerRecordEnvelope.Payload, endpoint.Payload);
-        return new EndpointRecord(peerRecordEnvelope, endpoint, id, network!, peerRecord, (EndpointNatType)nat, sealKey, UnixTime.To(issued));
+        return new EndpointRecord(peerRecordEnvelope, endpoint, id, network!, peerRecord, (EndpointNatType)nat, sealKey, UnixTime.To(issued),
+            tunnel is null ? [] : tunnel.AsReadOnly());
+    }
+
+    // Field 7: count and length are checked before the multiaddr is decoded; then exactly /ip4|ip6/A/udp/P.
+    private static void AddTunnel(List<Multiaddr> tunnel, ReadOnlySpan<byte> bytes)
+    {
+        if (tunnel.Count == MaxTunnelAddresses)
+        {
+            throw new FormatException($"{What}: more than {MaxTunnelAddresses} tunnel endpoints (field 7).");
+        }
+        if (bytes.Length > MaxTunnelAddressBytes)
+        {
+            throw new FormatException($"{What}: tunnel endpoint {tunnel.Count} is {bytes.Length} bytes; an /ip4|ip6/A/udp/P multiaddr is at most {MaxTunnelAddressBytes}.");
+        }
+        if (!Multiaddr.TryFromBytes(bytes, out var address))
+        {
+            throw new FormatException($"{What}: tunnel endpoint {tunnel.Count} is not a valid multiaddr.");
+        }
+        var c = address.Components;
+        if (c.Count != 2 || c[0].Protocol is not ("ip4" or "ip6") || c[1].Protocol != "udp"
+            || !address.TryGetIPEndPoint(out var endPoint, out _))
+        {
+            throw new FormatException($"{What}: tunnel endpoint {address} is not /ip4|ip6/A/udp/P.");
+        }
+        if (endPoint.Port == 0 || endPoint.Address.Equals(System.Net.IPAddress.Any) || endPoint.Address.Equals(System.Net.IPAddress.IPv6Any))
+        {
+            throw new FormatException($"{What}: tunnel endpoint {address} has no port or an unspecified address.");
+        }
+        if (tunnel.Contains(address))
+        {
+            throw new FormatException($"{What}: tunnel endpoint {address} appears twice.");
+        }
+        tunnel.Add(address);
     }
 }

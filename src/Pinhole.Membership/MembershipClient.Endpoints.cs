@@ -7,16 +7,25 @@ public sealed partial class MembershipClient
     /// signed endpoint record with a sequence higher than any before (Unix milliseconds, or the last plus one), and
     /// the sealing key if one is set. Published now when a coordinator is connected, and again on every reconnect.
     /// </summary>
-    public async Task<EndpointRecord> PublishEndpointAsync(IReadOnlyList<Multiaddr> addresses, EndpointNatType natType = EndpointNatType.Unknown, CancellationToken cancellationToken = default)
+    public Task<EndpointRecord> PublishEndpointAsync(IReadOnlyList<Multiaddr> addresses, EndpointNatType natType = EndpointNatType.Unknown, CancellationToken cancellationToken = default) =>
+        PublishEndpointAsync(addresses, [], natType, cancellationToken);
+
+    /// <summary>
+    /// Announces this node's addresses and, in field 7 (<see cref="EndpointRecord.Tunnel"/>), the UDP endpoints of its
+    /// VPN data plane; otherwise as <see cref="PublishEndpointAsync(IReadOnlyList{Multiaddr}, EndpointNatType, CancellationToken)"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">A tunnel endpoint is not <c>/ip4|ip6/A/udp/P</c>, or there are more than <see cref="EndpointRecord.MaxTunnelAddresses"/>.</exception>
+    public async Task<EndpointRecord> PublishEndpointAsync(IReadOnlyList<Multiaddr> addresses, IReadOnlyList<Multiaddr> tunnel, EndpointNatType natType = EndpointNatType.Unknown, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(addresses);
+        ArgumentNullException.ThrowIfNull(tunnel);
         EndpointRecord record;
         lock (_lock)
         {
             var now = _time.GetUtcNow();
             var previous = Math.Max(_ownEndpoint?.Sequence ?? 0, _state.FindEndpoint(LocalPeer)?.Sequence ?? 0);
             var sequence = Math.Max(previous + 1, (ulong)Math.Max(0, now.ToUnixTimeMilliseconds()));
-            record = EndpointRecord.Create(_identity, Network, addresses, sequence, natType, _options.SealingKey?.PublicKey ?? default, now);
+            record = EndpointRecord.Create(_identity, Network, addresses, sequence, natType, _options.SealingKey?.PublicKey ?? default, now, tunnel);
             _ownEndpoint = record;
         }
         AddRecords([record], "self");

@@ -9,8 +9,9 @@ namespace Pinhole.Vpn;
 
         recvmmsg (UDP_GRO: up to 64 datagrams of one sender per buffer), split by segment size
           ▼
-        type 1/2: a DTLS handshake datagram → the listener's or the dialer's DTLS endpoint
-        type 3:   receiver index → keypair (unknown: held ≤ 2 s for a keypair being installed)
+        type 0x04/0x05: a DTLS handshake datagram → the listener's or the dialer's DTLS endpoint
+        type 0–3: STUN → a Binding success of our own transaction (QueryMappedAddressAsync), else dropped
+        type 0x06: receiver index → keypair (unknown: held ≤ 2 s for a keypair being installed)
           │  replay window pre-check · AES-256-GCM open in place · replay window update
           │  a responder's new keypair is confirmed by its first record; the peer's endpoint moves to the
           │  source of the batch's last authentic record (roaming)
@@ -64,6 +65,9 @@ public sealed partial class VpnInterface
                             {
                                 toTun[count++] = inner;
                             }
+                            break;
+                        case byte first when WireFormat.IsStun(first):
+                            OnStun(bytes);
                             break;
                         default:
                             Interlocked.Increment(ref _droppedInvalid);

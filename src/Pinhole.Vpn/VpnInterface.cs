@@ -215,6 +215,14 @@ public sealed partial class VpnInterface : IAsyncDisposable
                 Peer peer = old.TryGetValue(options.PeerId!, out Peer? existing) && existing.Prefixes.SequenceEqual(options.AllowedPrefixes)
                     ? existing
                     : new Peer(options.PeerId!, options.Name, [.. options.AllowedPrefixes], options.Endpoint is null ? null : _transport.Resolve(options.Endpoint), options.PersistentKeepalive);
+                if (ReferenceEquals(peer, existing) && options.Endpoint is { } announced
+                    && _transport.Resolve(announced) is var resolved && !resolved.EndPoint.Equals(existing.ConfiguredEndpoint?.EndPoint))
+                {
+                    // A new announcement (a member that published its data plane, or moved): it replaces the endpoint.
+                    // The same one again keeps where the peer roamed to (behind a NAT, its announced address is private).
+                    existing.ConfiguredEndpoint = resolved;
+                    existing.Endpoint = resolved;
+                }
                 next[peer.Id] = peer;
                 foreach (IpPrefix prefix in peer.Prefixes)
                 {

@@ -41,4 +41,10 @@ internal static partial class VpnLog
 
     [LoggerMessage(11011, LogLevel.Warning, "VPN peers not updated from network {Network}")]
     internal static partial void PeersNotUpdated(ILogger logger, string network, Exception error);
+
+    [LoggerMessage(11012, LogLevel.Information, "VPN data plane is seen as {Mapped} by STUN server {Server}")]
+    internal static partial void StunMapped(ILogger logger, System.Net.IPEndPoint mapped, System.Net.EndPoint server);
+
+    [LoggerMessage(11013, LogLevel.Debug, "STUN server {Server} gave the VPN data plane no mapping: {Reason}")]
+    internal static partial void StunFailed(ILogger logger, System.Net.EndPoint server, string reason);
 }

@@ -12,6 +12,7 @@ public sealed class MembershipPeersTests : IDisposable
     private readonly NodeIdentity _a = NodeIdentity.Generate();
     private readonly NodeIdentity _b = NodeIdentity.Generate();
     private readonly NodeIdentity _c = NodeIdentity.Generate();
+    private readonly NodeIdentity _d = NodeIdentity.Generate();
     private readonly GenesisRecord _genesis;
     private readonly NetworkState _state;
 
@@ -22,7 +23,15 @@ public sealed class MembershipPeersTests : IDisposable
         Apply(Member(_a, 1));
         Apply(Member(_b, 2));
         Apply(Member(_c, 3, lifetime: TimeSpan.FromHours(1)));
-        Apply(EndpointRecord.Create(_b, _genesis.Network, [Multiaddr.Parse("/ip4/198.51.100.2/tcp/4001"), Multiaddr.Parse("/ip4/198.51.100.2/udp/51820")], 1, EndpointNatType.EndpointIndependent, default, T0));
+        Apply(Member(_d, 4));
+        // B's peer record lists its DTLS socket (what the node's membership service publishes: the dialable addresses,
+        // UDP with /p2p) before anything else; field 7 names the VPN's port. The VPN must take field 7.
+        Apply(EndpointRecord.Create(_b, _genesis.Network,
+            [Multiaddr.Parse($"/ip4/198.51.100.2/udp/4001/p2p/{_b.PeerId}"), Multiaddr.Parse("/ip4/198.51.100.2/udp/4002"), Multiaddr.Parse($"/ip4/198.51.100.2/tcp/4001/p2p/{_b.PeerId}")],
+            1, EndpointNatType.EndpointIndependent, default, T0, [Multiaddr.Parse("/ip4/198.51.100.2/udp/51820"), Multiaddr.Parse("/ip6/2001:db8::2/udp/51820")]));
+        // D runs no VPN data plane (or an older node): direct UDP addresses, no field 7.
+        Apply(EndpointRecord.Create(_d, _genesis.Network, [Multiaddr.Parse("/ip4/198.51.100.4/udp/4001"), Multiaddr.Parse($"/ip4/198.51.100.4/udp/4001/p2p/{_d.PeerId}")],
+            1, EndpointNatType.EndpointIndependent, default, T0));
         Apply(EndpointRecord.Create(_c, _genesis.Network, [Multiaddr.Parse($"/ip4/198.51.100.3/udp/4001/p2p/{_admin.PeerId}/p2p-circuit/p2p/{_c.PeerId}")], 1, EndpointNatType.EndpointIndependent, default, T0));
     }
 
@@ -44,16 +53,17 @@ public sealed class MembershipPeersTests : IDisposable
     }
 
     [Fact]
-    public void Peers_AreTheOtherMembers_WithHostPrefixesAndDirectUdpEndpoints()
+    public void Peers_AreTheOtherMembers_WithHostPrefixesAndTheirTunnelEndpoints()
     {
         NetworkView view = _state.GetView(T0 + TimeSpan.FromMinutes(1));
         var peers = MembershipPeers.PeersOf(view, _a.PeerId, TimeSpan.FromSeconds(25));
-        Assert.Equal(new[] { _b.PeerId, _c.PeerId }.OrderBy(p => p.ToString(), StringComparer.Ordinal), peers.Select(p => p.PeerId));
+        Assert.Equal(new[] { _b.PeerId, _c.PeerId, _d.PeerId }.OrderBy(p => p.ToString(), StringComparer.Ordinal), peers.Select(p => p.PeerId));
         VpnPeerOptions b = peers.Single(p => p.PeerId!.Equals(_b.PeerId));
         Assert.Equal(["10.77.0.2/32", "fd77::2/128"], b.AllowedPrefixes.Select(p => p.ToString()));
-        Assert.Equal(IPEndPoint.Parse("198.51.100.2:51820"), b.Endpoint); // the UDP address, not the TCP one
+        Assert.Equal(IPEndPoint.Parse("198.51.100.2:51820"), b.Endpoint); // field 7's first, not the DTLS /udp/4001 nor /udp/4002
         Assert.Equal(TimeSpan.FromSeconds(25), b.PersistentKeepalive);
-        Assert.Null(peers.Single(p => p.PeerId!.Equals(_c.PeerId)).Endpoint); // relayed addresses are not data-plane endpoints
+        Assert.Null(peers.Single(p => p.PeerId!.Equals(_c.PeerId)).Endpoint); // no field 7: relayed addresses are not data-plane endpoints
+        Assert.Null(peers.Single(p => p.PeerId!.Equals(_d.PeerId)).Endpoint); // no field 7: direct UDP addresses are the DTLS socket, not the VPN's
 
         // The peer set validates as interface options (no prefix claimed twice).
         var options = new VpnInterfaceOptions { Identity = _a };
@@ -68,9 +78,9 @@ public sealed class MembershipPeersTests : IDisposable
     public void ExpiredAndRevokedMembers_Disappear()
     {
         NetworkView later = _state.GetView(T0 + TimeSpan.FromHours(2));
-        Assert.Equal([_b.PeerId], MembershipPeers.PeersOf(later, _a.PeerId).Select(p => p.PeerId));
+        Assert.Equal(new[] { _b.PeerId, _d.PeerId }.OrderBy(p => p.ToString(), StringComparer.Ordinal), MembershipPeers.PeersOf(later, _a.PeerId).Select(p => p.PeerId));
         Apply(RevocationRecord.Issue(_admin, _genesis.Network, _b.PeerId, T0 + TimeSpan.FromMinutes(2), T0 + TimeSpan.FromMinutes(2), "test"));
-        Assert.Empty(MembershipPeers.PeersOf(_state.GetView(T0 + TimeSpan.FromHours(2)), _a.PeerId));
+        Assert.Equal([_d.PeerId], MembershipPeers.PeersOf(_state.GetView(T0 + TimeSpan.FromHours(2)), _a.PeerId).Select(p => p.PeerId));
     }
 
     [Fact]
@@ -86,5 +96,6 @@ public sealed class MembershipPeersTests : IDisposable
         _a.Dispose();
         _b.Dispose();
         _c.Dispose();
+        _d.Dispose();
     }
 }

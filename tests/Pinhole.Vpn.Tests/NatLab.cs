@@ -5,7 +5,8 @@ namespace Pinhole.Vpn.Tests;
 
 /// <summary>
 /// A behind a NAT router R (masquerade, UDP conntrack timeout <c>udpTimeout</c>, unsolicited inbound dropped), B public:
-/// A 10.1.0.2 — R 10.1.0.1 | 203.0.113.1 — B 203.0.113.2. B knows no endpoint for A.
+/// A 10.1.0.2 — R 10.1.0.1 | 203.0.113.1 — B 203.0.113.2. B knows no endpoint for A. With
+/// <c>inProcessVpn: false</c> only the namespaces are built, for tests that run the VPN in processes of their own.
 /// </summary>
 internal sealed class NatLab : IAsyncDisposable
 {
@@ -14,7 +15,7 @@ internal sealed class NatLab : IAsyncDisposable
     internal required NetworkNamespace B { get; init; }
     internal required VpnLab Vpn { get; init; }
 
-    internal static async Task<NatLab> CreateAsync(TimeSpan keepalive, int udpTimeoutSeconds = 2, VpnTimings? timings = null)
+    internal static async Task<NatLab> CreateAsync(TimeSpan keepalive, int udpTimeoutSeconds = 2, VpnTimings? timings = null, bool inProcessVpn = true)
     {
         var lab = await VpnLab.CreateAsync(configure: (a, b) =>
         {
@@ -55,8 +56,11 @@ internal sealed class NatLab : IAsyncDisposable
             string timeout = udpTimeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
             await r.SysctlAsync("net.netfilter.nf_conntrack_udp_timeout", timeout);
             await r.SysctlAsync("net.netfilter.nf_conntrack_udp_timeout_stream", timeout);
-            lab.StartB();
-            lab.StartA();
+            if (inProcessVpn)
+            {
+                lab.StartB();
+                lab.StartA();
+            }
             return new NatLab { A = lab.A, R = r, B = lab.B, Vpn = lab };
         }
         catch

@@ -125,8 +125,9 @@ public sealed partial class NetworkMembershipService : INodeService, IAsyncDispo
         if (_options.PublishEndpoint)
         {
             var addresses = node.GetDialableAddresses();
-            await _client.PublishEndpointAsync(addresses, _options.NatType, cancellationToken).ConfigureAwait(false);
-            WatchAddresses(node, addresses);
+            var tunnel = TunnelAddresses(node);
+            await _client.PublishEndpointAsync(addresses, tunnel, _options.NatType, cancellationToken).ConfigureAwait(false);
+            WatchAddresses(node, addresses, tunnel);
         }
     }
 

@@ -35,7 +35,8 @@ internal sealed class Peer
 
     internal IReadOnlyList<IpPrefix> Prefixes { get; }
 
-    internal UdpAddress? ConfiguredEndpoint { get; }
+    /// <summary>The endpoint last configured or announced (a member's field 7); <see cref="Endpoint"/> may have roamed since.</summary>
+    internal UdpAddress? ConfiguredEndpoint { get; set; }
 
     internal TimeSpan PersistentKeepalive { get; }
 

@@ -3,14 +3,17 @@ using System.Buffers.Binary;
 namespace Pinhole.Vpn.DataPlane;
 
 /// <summary>
-/// What the data plane's UDP socket carries. Every datagram starts with a type byte:
+/// What the data plane's UDP socket carries. Every datagram starts with a type byte, chosen from RFC 7983's
+/// unassigned range 4–15 so that STUN (first byte 0–3) shares the socket: the data plane learns its public mapping
+/// with Binding requests on this very socket.
 /// <code>
-/// 0x01 handshake, to the receiver's DTLS listener:  | 0x01 | DTLS 1.2 datagram ...            |
-/// 0x02 handshake, to the receiver's DTLS dialer:    | 0x02 | DTLS 1.2 datagram ...            |
-/// 0x03 data record:
+/// 0x00-0x03 STUN (RFC 8489): Binding responses to this socket's own requests; anything else is dropped
+/// 0x04 handshake, to the receiver's DTLS listener:  | 0x04 | DTLS 1.2 datagram ...            |
+/// 0x05 handshake, to the receiver's DTLS dialer:    | 0x05 | DTLS 1.2 datagram ...            |
+/// 0x06 data record:
 ///  0      1                  5                        13                    13+n        13+n+16
 ///  +------+------------------+------------------------+---------------------+-----------+
-///  | 0x03 | receiver index   | counter (u64, BE)      | ciphertext (n)      | tag (16)  |
+///  | 0x06 | receiver index   | counter (u64, BE)      | ciphertext (n)      | tag (16)  |
 ///  +------+------------------+------------------------+---------------------+-----------+
 ///         (u32, BE: picks    = the explicit nonce      AES-256-GCM, key from the DTLS
 ///          the keypair)        (salt(4) | counter)      exporter; AAD = counter|type|0|0|len
@@ -22,9 +25,12 @@ namespace Pinhole.Vpn.DataPlane;
 /// </summary>
 internal static class WireFormat
 {
-    internal const byte HandshakeToListener = 0x01;
-    internal const byte HandshakeToDialer = 0x02;
-    internal const byte Data = 0x03;
+    internal const byte HandshakeToListener = 0x04;
+    internal const byte HandshakeToDialer = 0x05;
+    internal const byte Data = 0x06;
+
+    /// <summary>True for a first byte in RFC 7983's STUN range (0–3).</summary>
+    internal static bool IsStun(byte first) => first <= 3;
 
     /// <summary>Bytes in front of the plaintext: type, receiver index, counter.</summary>
     internal const int DataHeaderLength = 13;

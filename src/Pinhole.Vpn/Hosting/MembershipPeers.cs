@@ -8,9 +8,10 @@ namespace Pinhole.Vpn.Hosting;
 /// <summary>
 /// Coordinator mode: a verified <see cref="NetworkView"/> as the interface's addresses and peers. Every valid
 /// member but this node becomes a peer owning its virtual addresses (/32 and /128: cryptokey routing accepts
-/// from it nothing else); its endpoint is the first direct UDP address (<c>/ip4|ip6/A/udp/P</c>) in its signed
-/// endpoint record, which <see cref="VpnNodeService"/> publishes for its own data-plane socket. Members without
-/// one are still peers: they are reached once they dial us (the endpoint follows authenticated records).
+/// from it nothing else); its endpoint is the first VPN data-plane endpoint (field 7, <see cref="EndpointRecord.Tunnel"/>)
+/// of its signed endpoint record, which the member's node publishes for its <see cref="VpnNodeService"/> — never one of
+/// the peer record's UDP addresses, which are the node's DTLS socket. Members without one are still peers: they are
+/// reached once they send first (the endpoint follows authenticated records).
 /// Pure functions: the view was checked by the membership layer.
 /// </summary>
 public static class MembershipPeers
@@ -66,26 +67,19 @@ public static class MembershipPeers
         return peers;
     }
 
-    /// <summary>The first direct UDP address a member announced, or null.</summary>
+    /// <summary>The first VPN data-plane endpoint a member announced (field 7 of its endpoint record), or null.</summary>
     public static IPEndPoint? EndpointOf(NetworkMember member)
     {
         ArgumentNullException.ThrowIfNull(member);
-        foreach (Multiaddr address in member.Addresses)
+        foreach (Multiaddr address in member.Endpoint?.Tunnel ?? [])
         {
-            if (IsDirectUdp(address) && address.TryGetIPEndPoint(out IPEndPoint? endpoint, out string? transport) && transport == "udp"
-                && endpoint.Port != 0 && !endpoint.Address.Equals(IPAddress.Any) && !endpoint.Address.Equals(IPAddress.IPv6Any))
+            // The record's parser admits only /ip4|ip6/A/udp/P with a port and a specified address.
+            if (address.TryGetIPEndPoint(out IPEndPoint? endpoint, out string? transport) && transport == "udp")
             {
                 return endpoint;
             }
         }
         return null;
-    }
-
-    // /ip4|ip6/A/udp/P, optionally /p2p/X: nothing relayed or layered on top.
-    private static bool IsDirectUdp(Multiaddr address)
-    {
-        IReadOnlyList<MultiaddrComponent> c = address.Components;
-        return c.Count is 2 or 3 && c[0].Protocol is "ip4" or "ip6" && c[1].Protocol == "udp" && (c.Count == 2 || c[2].Protocol == "p2p");
     }
 
     /// <summary>The multiaddrs announcing a data-plane socket bound to <paramref name="port"/> on <paramref name="addresses"/>.</summary>

@@ -15,9 +15,11 @@ namespace Pinhole.Vpn.Hosting;
 /// closes, with its status under <c>services.vpn</c> in <c>GET /v1/status</c>. Without a membership the
 /// peers are the template's (a configuration file); with one (coordinator mode) the interface's addresses and
 /// peers come from the verified <see cref="NetworkView"/> and follow it: members appear and disappear as
-/// records arrive, expire or are revoked, and this node announces its data-plane socket in its endpoint record.
+/// records arrive, expire or are revoked. It announces its data-plane socket as an <see cref="INodeTunnelSource"/>:
+/// the node's <see cref="NetworkMembershipService"/> puts it in field 7 of the endpoint record it publishes (one
+/// writer), so members reach this socket and never the node's DTLS one.
 /// </summary>
-public sealed class VpnNodeService : INodeService, IAsyncDisposable
+public sealed class VpnNodeService : INodeService, INodeTunnelSource, IAsyncDisposable
 {
     private readonly VpnNodeServiceOptions _options;
     private readonly Lock _lock = new();
@@ -27,6 +29,10 @@ public sealed class VpnNodeService : INodeService, IAsyncDisposable
     private ILogger _logger = NullLogger.Instance;
     private PeerId? _self;
     private int _peerUpdates;
+    private IReadOnlyList<Multiaddr> _tunnel = [];
+    private List<Multiaddr> _local = [];
+    private readonly CancellationTokenSource _stopping = new();
+    private Task _stun = Task.CompletedTask;
 
     /// <summary>Creates the service; nothing runs until the node starts it.</summary>
     public VpnNodeService(VpnNodeServiceOptions options)
@@ -44,6 +50,22 @@ public sealed class VpnNodeService : INodeService, IAsyncDisposable
 
     /// <summary>Times the peer set was replaced from a membership change (a test hook and a status figure).</summary>
     public int PeerUpdates => Volatile.Read(ref _peerUpdates);
+
+    /// <inheritdoc />
+    public event EventHandler? TunnelAddressesChanged;
+
+    /// <summary>The coordinator-mode network (null in file mode, and before start when it is resolved from <see cref="VpnNodeServiceOptions.Network"/>).</summary>
+    public NetworkId? Network => Volatile.Read(ref _membership)?.Network;
+
+    /// <inheritdoc />
+    public IReadOnlyList<Multiaddr> GetTunnelAddresses(NetworkId network)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        lock (_lock)
+        {
+            return _membership is { } m && m.Network.Equals(network) ? _tunnel : [];
+        }
+    }
 
     /// <inheritdoc />
     public async Task StartAsync(PinholeNode node, CancellationToken cancellationToken)
@@ -66,7 +88,7 @@ public sealed class VpnNodeService : INodeService, IAsyncDisposable
             TimeProvider = template.TimeProvider,
             LoggerFactory = template.LoggerFactory,
         };
-        MembershipClient? membership = _options.Membership;
+        MembershipClient? membership = _options.Membership ?? ResolveNetwork(node);
         if (membership is null)
         {
             Copy(template.Addresses, options.Addresses);
@@ -108,8 +130,13 @@ public sealed class VpnNodeService : INodeService, IAsyncDisposable
             Apply(membership.View);
             if (_options.PublishEndpoint)
             {
-                IReadOnlyList<IPAddress> local = _options.AnnounceAddresses.Count > 0 ? [.. _options.AnnounceAddresses] : LocalAddresses(vpn.InterfaceName);
-                await membership.PublishEndpointAsync(MembershipPeers.Announce(local, vpn.ListenEndPoint.Port), cancellationToken: cancellationToken).ConfigureAwait(false);
+                IReadOnlyList<IPAddress> local = _options.AnnounceAddresses.Count > 0 ? [.. _options.AnnounceAddresses] : LocalAddresses(vpn.InterfaceName, vpn.ListenEndPoint.Address);
+                _local = MembershipPeers.Announce(local, vpn.ListenEndPoint.Port);
+                SetTunnel([]);
+                if (node.Options.StunServers.Count > 0)
+                {
+                    _stun = Task.Run(() => StunLoopAsync(vpn, [.. node.Options.StunServers], _stopping.Token), CancellationToken.None);
+                }
             }
         }
         catch
@@ -121,6 +148,83 @@ public sealed class VpnNodeService : INodeService, IAsyncDisposable
     }
 
     private void OnNetworkChanged(object? sender, NetworkChangedEventArgs e) => Apply(e.View);
+
+    // The announced endpoints: the STUN-mapped ones first (what a peer behind another NAT can reach; MembershipPeers
+    // takes the first), then the local ones. The membership service signs and publishes them (debounced): this service
+    // never writes a record itself.
+    private void SetTunnel(IReadOnlyList<IPEndPoint> mapped)
+    {
+        List<Multiaddr> tunnel = [.. mapped.Select(m => Multiaddr.FromIPEndPoint(m, "udp")).Concat(_local).Distinct().Take(EndpointRecord.MaxTunnelAddresses)];
+        lock (_lock)
+        {
+            if (_membership is null || tunnel.SequenceEqual(_tunnel))
+            {
+                return;
+            }
+            _tunnel = tunnel;
+        }
+        TunnelAddressesChanged?.Invoke(this, EventArgs.Empty);
+    }
+
+    // Asks the node's STUN servers, from the data-plane socket itself, where that socket is seen from, and again every
+    // StunInterval (which also keeps an endpoint-independent NAT's mapping alive while no peer talks).
+    private async Task StunLoopAsync(VpnInterface vpn, List<EndPoint> servers, CancellationToken stopping)
+    {
+        TimeProvider time = _options.Interface.TimeProvider;
+        try
+        {
+            while (!stopping.IsCancellationRequested)
+            {
+                var mapped = new List<IPEndPoint>();
+                foreach (EndPoint server in servers)
+                {
+                    IPEndPoint? address = await ResolveAsync(server, vpn.ListenEndPoint.Address, stopping).ConfigureAwait(false);
+                    IPEndPoint? seen = address is null ? null : await vpn.QueryMappedAddressAsync(address, _options.StunTimeout, stopping).ConfigureAwait(false);
+                    if (seen is null)
+                    {
+                        VpnLog.StunFailed(_logger, server, address is null ? "cannot resolve it" : "no answer");
+                    }
+                    else if (!mapped.Contains(seen))
+                    {
+                        VpnLog.StunMapped(_logger, seen, server);
+                        mapped.Add(seen);
+                    }
+                }
+                SetTunnel(mapped);
+                await Task.Delay(_options.StunInterval, time, stopping).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+        }
+        catch (ObjectDisposedException)
+        {
+            // The interface stopped under the query.
+        }
+    }
+
+    private static async Task<IPEndPoint?> ResolveAsync(EndPoint server, IPAddress bound, CancellationToken cancellationToken)
+    {
+        switch (server)
+        {
+            case IPEndPoint ip:
+                return ip;
+            case DnsEndPoint dns:
+                try
+                {
+                    IPAddress[] addresses = await Dns.GetHostAddressesAsync(dns.Host, cancellationToken).ConfigureAwait(false);
+                    IPAddress? pick = addresses.FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork)
+                        ?? (bound.AddressFamily == AddressFamily.InterNetworkV6 ? addresses.FirstOrDefault() : null);
+                    return pick is null ? null : new IPEndPoint(pick, dns.Port);
+                }
+                catch (SocketException)
+                {
+                    return null;
+                }
+            default:
+                return null;
+        }
+    }
 
     private void Apply(NetworkView view)
     {
@@ -135,7 +239,8 @@ public sealed class VpnNodeService : INodeService, IAsyncDisposable
         }
         try
         {
-            vpn.SetPeers(MembershipPeers.PeersOf(view, _self, _options.PersistentKeepalive));
+            // A node cut off itself has no business with the members any more (they drop it too).
+            vpn.SetPeers(view.Members.ContainsKey(_self) ? MembershipPeers.PeersOf(view, _self, _options.PersistentKeepalive) : []);
             Interlocked.Increment(ref _peerUpdates);
         }
         catch (Exception e) when (e is ArgumentException or ObjectDisposedException)
@@ -159,10 +264,14 @@ public sealed class VpnNodeService : INodeService, IAsyncDisposable
             _vpn = null;
             _control = null;
             _membership = null;
+            _tunnel = [];
         }
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await _stun.ConfigureAwait(false);
         if (membership is not null)
         {
             membership.Changed -= OnNetworkChanged;
+            TunnelAddressesChanged?.Invoke(this, EventArgs.Empty);
         }
         if (control is not null)
         {
@@ -189,12 +298,32 @@ public sealed class VpnNodeService : INodeService, IAsyncDisposable
         }
     }
 
-    // Unicast addresses of the interfaces that are up, except loopback, link-local and the VPN's own.
-    private static List<IPAddress> LocalAddresses(string vpnInterface) =>
-        [.. NetworkInterface.GetAllNetworkInterfaces()
+    // The network's membership client from the node's networks (coordinator mode in the daemon): the network must be
+    // followed when the VPN starts, which it is when it was joined before (NodeNetworks starts before this service).
+    private MembershipClient? ResolveNetwork(PinholeNode node)
+    {
+        if (_options.Network is not { } network)
+        {
+            return null;
+        }
+        NetworkMembershipService service = node.GetNetwork(network)
+            ?? throw new PeerException(PeerError.Refused, $"The VPN's network {network} is not one this node follows: join it first (pinhole join INVITE).");
+        return service.Client ?? throw new PeerException(PeerError.Refused, $"The VPN's network {network} has not started.");
+    }
+
+    // Unicast addresses of the interfaces that are up, except loopback, link-local and the VPN's own; only those of the
+    // bound address's family (a socket bound to 0.0.0.0 cannot be reached over IPv6), or the bound address itself.
+    private static List<IPAddress> LocalAddresses(string vpnInterface, IPAddress bound)
+    {
+        if (!bound.Equals(IPAddress.Any) && !bound.Equals(IPAddress.IPv6Any))
+        {
+            return [bound.IsIPv4MappedToIPv6 ? bound.MapToIPv4() : bound];
+        }
+        return [.. NetworkInterface.GetAllNetworkInterfaces()
             .Where(n => n.OperationalStatus is OperationalStatus.Up or OperationalStatus.Unknown && n.NetworkInterfaceType != NetworkInterfaceType.Loopback && n.Name != vpnInterface)
             .SelectMany(n => n.GetIPProperties().UnicastAddresses.Select(u => u.Address))
-            .Where(a => !IPAddress.IsLoopback(a) && !a.IsIPv6LinkLocal && a.AddressFamily is AddressFamily.InterNetwork or AddressFamily.InterNetworkV6)];
+            .Where(a => !IPAddress.IsLoopback(a) && !a.IsIPv6LinkLocal && (a.AddressFamily == AddressFamily.InterNetwork || bound.Equals(IPAddress.IPv6Any)) && a.AddressFamily is AddressFamily.InterNetwork or AddressFamily.InterNetworkV6)];
+    }
 }
 
 /// <summary>Settings of a <see cref="VpnNodeService"/>.</summary>
@@ -209,10 +338,19 @@ public sealed class VpnNodeServiceOptions
     /// <summary>The network whose members are the peers (coordinator mode), or null for the template's peers.</summary>
     public MembershipClient? Membership { get; init; }
 
+    /// <summary>
+    /// Coordinator mode for a network the node follows (the daemon's <c>Node:Vpn:Network</c>): its membership client is
+    /// taken from the node's networks at start. Ignored when <see cref="Membership"/> is set.
+    /// </summary>
+    public NetworkId? Network { get; init; }
+
     /// <summary>Persistent keepalive for members (coordinator mode; zero = off).</summary>
     public TimeSpan PersistentKeepalive { get; init; }
 
-    /// <summary>Announce the data-plane socket in this node's endpoint record (coordinator mode).</summary>
+    /// <summary>
+    /// Announce the data-plane socket in this node's endpoint record (coordinator mode): as an
+    /// <see cref="INodeTunnelSource"/>, for the node's membership service to publish in field 7.
+    /// </summary>
     public bool PublishEndpoint { get; init; } = true;
 
     /// <summary>
@@ -223,4 +361,10 @@ public sealed class VpnNodeServiceOptions
 
     /// <summary>Addresses to announce with the data-plane port (default: the host's unicast addresses).</summary>
     public IList<IPAddress> AnnounceAddresses { get; init; } = [];
+
+    /// <summary>How long one STUN query of the data plane's mapping may take (the node's <c>StunServers</c>). Default 5 s.</summary>
+    public TimeSpan StunTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How often the data plane's mapping is asked again (below common NAT UDP timeouts). Default 25 s.</summary>
+    public TimeSpan StunInterval { get; init; } = TimeSpan.FromSeconds(25);
 }

@@ -40,7 +40,8 @@ internal static class DaemonCommand
         var socket = new Option<string?>("--api-socket") { Description = "Path of the API socket (default: api.sock in the home)." };
         var config = new Option<string?>("--config") { Description = $"Configuration file (default: {NodeSettings.FileName} in the home, if present)." };
         var vpn = new Option<string?>("--vpn") { Description = "Also run the mesh VPN from this WireGuard-style configuration (docs/vpn.md; needs CAP_NET_ADMIN); 'pinhole vpn status' shows it." };
-        foreach (var option in new Option[] { listen, port, noUdp, ocapn, web, stun, relay, serveRelay, noHolePunching, reachability, portMapping, socket, config, vpn })
+        var vpnNetwork = new Option<string?>("--vpn-network") { Description = "Also run the mesh VPN for this joined network (id or name, as 'pinhole network ls' shows): the virtual address and peers come from its verified memberships (needs CAP_NET_ADMIN; Node:Vpn sets interface, port, keepalive)." };
+        foreach (var option in new Option[] { listen, port, noUdp, ocapn, web, stun, relay, serveRelay, noHolePunching, reachability, portMapping, socket, config, vpn, vpnNetwork })
         {
             command.Options.Add(option);
         }
@@ -55,12 +56,20 @@ internal static class DaemonCommand
                 .AddEnvironmentVariables("PINHOLE_")
                 .AddInMemoryCollection(Flags(parse, listen, port, noUdp, ocapn, web, stun, socket))
                 .AddInMemoryCollection(NatFlags(parse, relay, serveRelay, noHolePunching, reachability, portMapping))
-                .AddInMemoryCollection(VpnFlags(parse, vpn));
+                .AddInMemoryCollection(VpnFlags(parse, vpn, vpnNetwork));
             var settings = NodeSettings.Read(builder.Configuration);
             var options = settings.ToOptions(identity, home);
             options.Validate();
             // Read and checked before anything starts: a bad file stops the daemon with its path and line.
-            var vpnOptions = await VpnSettings.Read(builder.Configuration).LoadAsync(identity, home, token).ConfigureAwait(false);
+            VpnNodeServiceOptions? vpnOptions;
+            try
+            {
+                vpnOptions = await VpnSettings.Read(builder.Configuration).LoadAsync(identity, home, token).ConfigureAwait(false);
+            }
+            catch (Membership.MembershipException e) when (e.Reason is Membership.MembershipError.Revoked or Membership.MembershipError.Forbidden)
+            {
+                return CommandRunner.Fail(e.Message, ExitCodes.NotPermitted);
+            }
 
             builder.Logging.SetMinimumLevel(parse.GetValue(GlobalOptions.Verbose) ? LogLevel.Debug : LogLevel.Information)
                 .AddFilter("Microsoft", LogLevel.Warning)
@@ -114,11 +123,21 @@ internal static class DaemonCommand
         await Console.Out.FlushAsync().ConfigureAwait(false);
     }
 
-    // A path on the command line is relative to the working directory (in pinhole.json, to the home).
-    private static Dictionary<string, string?> VpnFlags(ParseResult parse, Option<string?> vpn) =>
-        parse.GetValue(vpn) is { Length: > 0 } file
-            ? new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase) { [$"{VpnSettings.SectionName}:Config"] = Path.GetFullPath(file) }
-            : [];
+    // A path on the command line is relative to the working directory (in pinhole.json, to the home). Both flags at once
+    // reach VpnSettings.Read as both keys, which refuses them as a usage error.
+    private static Dictionary<string, string?> VpnFlags(ParseResult parse, Option<string?> vpn, Option<string?> vpnNetwork)
+    {
+        var flags = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        if (parse.GetValue(vpn) is { Length: > 0 } file)
+        {
+            flags[$"{VpnSettings.SectionName}:Config"] = Path.GetFullPath(file);
+        }
+        if (parse.GetValue(vpnNetwork) is { Length: > 0 } network)
+        {
+            flags[$"{VpnSettings.SectionName}:Network"] = network;
+        }
+        return flags;
+    }
 
     private static Dictionary<string, string?> NatFlags(ParseResult parse, Option<string[]> relay, Option<bool> serveRelay, Option<bool> noHolePunching, Option<string?> reachability, Option<bool> portMapping)
     {
