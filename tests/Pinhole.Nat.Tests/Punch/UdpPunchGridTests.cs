@@ -121,20 +121,8 @@ public sealed class UdpPunchGridTests(ITestOutputHelper output)
     internal static Task ExchangeOverDtlsAsync(LabPeer a, EndPoint aToB, LabPeer b, EndPoint bToA, CancellationToken cancellationToken) =>
         ExchangeOverDtlsAsync(a.Dtls, a.Identity, aToB, b.Dtls, b.Identity, bToA, cancellationToken);
 
-    private static async Task ExchangeOverDtlsAsync(DtlsEndpoint dtlsA, NodeIdentity identityA, EndPoint aToB, DtlsEndpoint dtlsB, NodeIdentity identityB, EndPoint bToA, CancellationToken cancellationToken)
-    {
-        await using DtlsListener listener = dtlsB.Listen();
-        Task<DtlsConnection> dial = dtlsA.ConnectAsync(aToB, identityB.PeerId, cancellationToken);
-        await using DtlsConnection atB = await listener.AcceptAsync(cancellationToken);
-        await using DtlsConnection atA = await dial;
-        Assert.Equal(bToA, atB.RemoteEndPoint);
-        Assert.Equal(identityA.PeerId, atB.RemotePeer);
-        byte[] ping = "ping across the NATs"u8.ToArray();
-        await atA.SendAsync(ping, cancellationToken);
-        Assert.Equal(ping, await atB.ReceiveAsync(cancellationToken));
-        await atB.SendAsync("pong"u8.ToArray(), cancellationToken);
-        Assert.Equal("pong"u8.ToArray(), await atA.ReceiveAsync(cancellationToken));
-    }
+    private static Task ExchangeOverDtlsAsync(DtlsEndpoint dtlsA, NodeIdentity identityA, EndPoint aToB, DtlsEndpoint dtlsB, NodeIdentity identityB, EndPoint bToA, CancellationToken cancellationToken) =>
+        Support.DtlsExchange.RunAsync(dtlsA, identityA, aToB, dtlsB, identityB, bToA, "ping across the NATs"u8.ToArray(), "pong"u8.ToArray(), cancellationToken);
 
     private static string Brief(NetcheckReport r) => r.Udp ? $"{Short(r.Mapping.ToString())}/{Short(r.Filtering.ToString())}" : "no UDP";
 

@@ -5,6 +5,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Threading.Channels;
 using Pinhole.Dtls;
+using Pinhole.Nat.Tests.Support;
 using Pinhole.Testing;
 
 namespace Pinhole.Nat.Tests.Turn;
@@ -75,21 +76,7 @@ public sealed class TurnOverStreamTests
         TurnPeerEndPoint aToB = await turnA.BindChannelAsync(turnB.RelayedAddress, guard.Token);
         TurnPeerEndPoint bToA = await turnB.BindChannelAsync(turnA.RelayedAddress, guard.Token);
 
-        using NodeIdentity idA = NodeIdentity.Generate();
-        using NodeIdentity idB = NodeIdentity.Generate();
-        await using DtlsEndpoint dtlsA = DtlsEndpoint.Create(new DtlsEndpointOptions { Identity = idA, Bind = muxA.OpenDtlsBind() });
-        await using DtlsEndpoint dtlsB = DtlsEndpoint.Create(new DtlsEndpointOptions { Identity = idB, Bind = muxB.OpenDtlsBind() });
-        await using DtlsListener listener = dtlsB.Listen();
-        Task<DtlsConnection> dial = dtlsA.ConnectAsync(aToB, idB.PeerId, guard.Token);
-        await using DtlsConnection atB = await listener.AcceptAsync(guard.Token);
-        await using DtlsConnection atA = await dial;
-        Assert.Equal(bToA, atB.RemoteEndPoint);
-        Assert.Equal(idA.PeerId, atB.RemotePeer);
-        byte[] ping = "through TCP to the relay, UDP beyond"u8.ToArray();
-        await atA.SendAsync(ping, guard.Token);
-        Assert.Equal(ping, await atB.ReceiveAsync(guard.Token));
-        await atB.SendAsync("pong"u8.ToArray(), guard.Token);
-        Assert.Equal("pong"u8.ToArray(), await atA.ReceiveAsync(guard.Token));
+        await DtlsExchange.RunAsync(muxA, aToB, muxB, bToA, "through TCP to the relay, UDP beyond"u8.ToArray(), "pong"u8.ToArray(), guard.Token);
     }
 
     [ToolFact("turnserver")]
