@@ -30,24 +30,35 @@ public sealed class StagingRaceTests
         });
         var peerB = pair.VpnA.FindPeer(pair.IdentityB.PeerId)!;
         Assert.Null(peerB.Current);
+        // The TUN thread stops in the hook, having read "no keypair"; the test thread lets the handshake finish
+        // (timers fire on the test's thread, as they would on a timer thread, never on the TUN thread), then lets
+        // the TUN thread queue the packet.
         var landed = 0;
-        pair.VpnA.BeforeStagingForTests = peer =>
+        var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var release = new ManualResetEventSlim();
+        pair.VpnA.BeforeStagingForTests = _ =>
         {
-            if (Interlocked.Exchange(ref landed, 1) != 0)
+            if (Interlocked.Exchange(ref landed, 1) == 0)
             {
-                return;
-            }
-            // The TUN thread has read "no keypair". Let the handshake finish now: replies pass, A retransmits.
-            Volatile.Write(ref holdToA, false);
-            time.Advance(TimeSpan.FromSeconds(1));
-            var deadline = DateTime.UtcNow + VpnPair.Patience;
-            while (peer.Current is null && DateTime.UtcNow < deadline)
-            {
-                Thread.Sleep(10);
+                reached.SetResult();
+                release.Wait(VpnPair.Patience);
             }
         };
 
         pair.TunA.Inject(Udp(A, B, 10));
+        await reached.Task.WaitAsync(VpnPair.Patience);
+        Volatile.Write(ref holdToA, false);
+        // A's DTLS retransmits on the fake clock: step it (in all 4 s, inside the 5 s handshake timeout) until the
+        // handshake has installed its keypair, then wait for that without moving the clock further.
+        for (var step = 0; peerB.Current is null && step < 16; step++)
+        {
+            time.Advance(TimeSpan.FromMilliseconds(250));
+            await Task.Delay(50);
+        }
+        await VpnPair.WaitUntilAsync(() => peerB.Current is not null, "the start-up handshake installed its keypair");
+        Assert.False(peerB.HasStaged); // it looked for queued packets and found none: the packet is not queued yet
+        release.Set();
+
         var delivered = await pair.TunB.NextDeliveredAsync(VpnPair.Patience);
         Assert.Equal(Udp(A, B, 10), delivered);
         Assert.Equal(1, Volatile.Read(ref landed));
