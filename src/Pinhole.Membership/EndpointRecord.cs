@@ -254,10 +254,30 @@ public sealed class EndpointRecord : NetworkRecord
         {
             throw new FormatException($"{What}: tunnel endpoint {address} has no port or an unspecified address.");
         }
+        if (IsNeverAPeer(endPoint.Address))
+        {
+            throw new FormatException($"{What}: tunnel endpoint {address} is a multicast, broadcast or link-local address, never a peer's.");
+        }
         if (tunnel.Contains(address))
         {
             throw new FormatException($"{What}: tunnel endpoint {address} appears twice.");
         }
         tunnel.Add(address);
+    }
+
+    // Addresses a member could only announce to make the others send somewhere odd: one datagram to many, or to the link.
+    private static bool IsNeverAPeer(System.Net.IPAddress address)
+    {
+        if (address.IsIPv4MappedToIPv6)
+        {
+            address = address.MapToIPv4();
+        }
+        if (address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork)
+        {
+            Span<byte> b = stackalloc byte[4];
+            address.TryWriteBytes(b, out _);
+            return b[0] >= 224 || (b[0] == 169 && b[1] == 254); // multicast, reserved and broadcast; link-local
+        }
+        return address.IsIPv6Multicast || address.IsIPv6LinkLocal;
     }
 }

@@ -67,7 +67,7 @@ public sealed partial class VpnInterface
                             }
                             break;
                         case byte first when WireFormat.IsStun(first):
-                            OnStun(bytes);
+                            OnStun(bytes, d.Source);
                             break;
                         default:
                             Interlocked.Increment(ref _droppedInvalid);

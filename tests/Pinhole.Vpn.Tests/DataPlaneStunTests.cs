@@ -70,4 +70,36 @@ public class DataPlaneStunTests
             new StunMessageBuilder(StunMethod.Binding, StunClass.SuccessResponse, StunTransactionId.NewRandom()).AddXorAddress(StunAttributeType.XorMappedAddress, Mapped).AsSpan());
         await VpnPair.WaitUntilAsync(() => pair.VpnA.Drops.Invalid >= 1, "the unsolicited STUN answer was dropped");
     }
+
+    [Fact]
+    public async Task Only_the_servers_own_answer_naming_a_unicast_address_is_taken()
+    {
+        await using var pair = await VpnPair.StartAsync();
+        var other = UdpAddress.Create(IPEndPoint.Parse("192.0.2.99:3478"));
+        var step = 0;
+        pair.Network.Filter = (from, to, datagram) =>
+        {
+            if (!to.EndPoint.Equals(Server))
+            {
+                return true;
+            }
+            StunMessage request = StunMessage.Parse(datagram);
+            byte[] Answer(IPEndPoint mapped) => new StunMessageBuilder(StunMethod.Binding, StunClass.SuccessResponse, request.TransactionId)
+                .AddXorAddress(StunAttributeType.XorMappedAddress, mapped).AddFingerprint().ToArray();
+            switch (Interlocked.Increment(ref step))
+            {
+                case 1:
+                    // Someone who saw the request answers first, from elsewhere; then the server names a multicast address.
+                    pair.Network.Send(other, from, Answer(IPEndPoint.Parse("203.0.113.66:1")));
+                    pair.Network.Send(UdpAddress.Create(Server), from, Answer(IPEndPoint.Parse("239.1.2.3:40001")));
+                    break;
+                default:
+                    pair.Network.Send(UdpAddress.Create(Server), from, Answer(Mapped));
+                    break;
+            }
+            return false;
+        };
+        Assert.Equal(Mapped, await pair.VpnA.QueryMappedAddressAsync(Server, VpnPair.Patience));
+        Assert.True(pair.VpnA.Drops.Invalid >= 2, $"dropped {pair.VpnA.Drops.Invalid}");
+    }
 }

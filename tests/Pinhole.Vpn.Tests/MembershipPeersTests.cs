@@ -28,7 +28,7 @@ public sealed class MembershipPeersTests : IDisposable
         // UDP with /p2p) before anything else; field 7 names the VPN's port. The VPN must take field 7.
         Apply(EndpointRecord.Create(_b, _genesis.Network,
             [Multiaddr.Parse($"/ip4/198.51.100.2/udp/4001/p2p/{_b.PeerId}"), Multiaddr.Parse("/ip4/198.51.100.2/udp/4002"), Multiaddr.Parse($"/ip4/198.51.100.2/tcp/4001/p2p/{_b.PeerId}")],
-            1, EndpointNatType.EndpointIndependent, default, T0, [Multiaddr.Parse("/ip4/198.51.100.2/udp/51820"), Multiaddr.Parse("/ip6/2001:db8::2/udp/51820")]));
+            1, EndpointNatType.EndpointIndependent, default, T0, [Multiaddr.Parse("/ip4/127.0.0.53/udp/53"), Multiaddr.Parse("/ip4/198.51.100.2/udp/51820"), Multiaddr.Parse("/ip6/2001:db8::2/udp/51820")]));
         // D runs no VPN data plane (or an older node): direct UDP addresses, no field 7.
         Apply(EndpointRecord.Create(_d, _genesis.Network, [Multiaddr.Parse("/ip4/198.51.100.4/udp/4001"), Multiaddr.Parse($"/ip4/198.51.100.4/udp/4001/p2p/{_d.PeerId}")],
             1, EndpointNatType.EndpointIndependent, default, T0));
@@ -60,7 +60,9 @@ public sealed class MembershipPeersTests : IDisposable
         Assert.Equal(new[] { _b.PeerId, _c.PeerId, _d.PeerId }.OrderBy(p => p.ToString(), StringComparer.Ordinal), peers.Select(p => p.PeerId));
         VpnPeerOptions b = peers.Single(p => p.PeerId!.Equals(_b.PeerId));
         Assert.Equal(["10.77.0.2/32", "fd77::2/128"], b.AllowedPrefixes.Select(p => p.ToString()));
-        Assert.Equal(IPEndPoint.Parse("198.51.100.2:51820"), b.Endpoint); // field 7's first, not the DTLS /udp/4001 nor /udp/4002
+        // Field 7's first that is another machine's (never loopback: that would aim us at a service of our own), not the
+        // DTLS /udp/4001 nor /udp/4002.
+        Assert.Equal(IPEndPoint.Parse("198.51.100.2:51820"), b.Endpoint);
         Assert.Equal(TimeSpan.FromSeconds(25), b.PersistentKeepalive);
         Assert.Null(peers.Single(p => p.PeerId!.Equals(_c.PeerId)).Endpoint); // no field 7: relayed addresses are not data-plane endpoints
         Assert.Null(peers.Single(p => p.PeerId!.Equals(_d.PeerId)).Endpoint); // no field 7: direct UDP addresses are the DTLS socket, not the VPN's

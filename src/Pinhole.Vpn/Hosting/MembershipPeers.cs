@@ -73,8 +73,10 @@ public static class MembershipPeers
         ArgumentNullException.ThrowIfNull(member);
         foreach (Multiaddr address in member.Endpoint?.Tunnel ?? [])
         {
-            // The record's parser admits only /ip4|ip6/A/udp/P with a port and a specified address.
-            if (address.TryGetIPEndPoint(out IPEndPoint? endpoint, out string? transport) && transport == "udp")
+            // The record's parser admits only /ip4|ip6/A/udp/P with a port and a specified, unicast, non-link-local
+            // address. Loopback is valid in a record but never another machine's endpoint: a member announcing
+            // 127.0.0.53:53 would have every other member send its handshakes to a service of its own.
+            if (address.TryGetIPEndPoint(out IPEndPoint? endpoint, out string? transport) && transport == "udp" && !IPAddress.IsLoopback(endpoint.Address))
             {
                 return endpoint;
             }

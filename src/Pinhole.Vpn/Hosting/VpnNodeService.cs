@@ -167,10 +167,15 @@ public sealed class VpnNodeService : INodeService, INodeTunnelSource, IAsyncDisp
     }
 
     // Asks the node's STUN servers, from the data-plane socket itself, where that socket is seen from, and again every
-    // StunInterval (which also keeps an endpoint-independent NAT's mapping alive while no peer talks).
+    // StunInterval (which also keeps an endpoint-independent NAT's mapping alive while no peer talks). A round in which
+    // no server answers keeps the last mapping (for up to MaxStaleStunRounds rounds): one lost answer must not make the
+    // announcement fall back to private addresses, which would send every peer to them until the next round.
     private async Task StunLoopAsync(VpnInterface vpn, List<EndPoint> servers, CancellationToken stopping)
     {
+        const int MaxStaleStunRounds = 3;
         TimeProvider time = _options.Interface.TimeProvider;
+        List<IPEndPoint> last = [];
+        var stale = 0;
         try
         {
             while (!stopping.IsCancellationRequested)
@@ -178,19 +183,22 @@ public sealed class VpnNodeService : INodeService, INodeTunnelSource, IAsyncDisp
                 var mapped = new List<IPEndPoint>();
                 foreach (EndPoint server in servers)
                 {
-                    IPEndPoint? address = await ResolveAsync(server, vpn.ListenEndPoint.Address, stopping).ConfigureAwait(false);
-                    IPEndPoint? seen = address is null ? null : await vpn.QueryMappedAddressAsync(address, _options.StunTimeout, stopping).ConfigureAwait(false);
-                    if (seen is null)
-                    {
-                        VpnLog.StunFailed(_logger, server, address is null ? "cannot resolve it" : "no answer");
-                    }
-                    else if (!mapped.Contains(seen))
+                    IPEndPoint? seen = await AskAsync(vpn, server, stopping).ConfigureAwait(false);
+                    if (seen is not null && !mapped.Contains(seen))
                     {
                         VpnLog.StunMapped(_logger, seen, server);
                         mapped.Add(seen);
                     }
                 }
-                SetTunnel(mapped);
+                if (mapped.Count > 0)
+                {
+                    (last, stale) = (mapped, 0);
+                }
+                else if (last.Count > 0 && ++stale > MaxStaleStunRounds)
+                {
+                    last = []; // the mapping has not been confirmed for minutes: announce only what is known
+                }
+                SetTunnel(last);
                 await Task.Delay(_options.StunInterval, time, stopping).ConfigureAwait(false);
             }
         }
@@ -200,6 +208,26 @@ public sealed class VpnNodeService : INodeService, INodeTunnelSource, IAsyncDisp
         catch (ObjectDisposedException)
         {
             // The interface stopped under the query.
+        }
+    }
+
+    // One server's answer, or null (logged): a failure of one server never ends the loop, which is also the keepalive.
+    private async Task<IPEndPoint?> AskAsync(VpnInterface vpn, EndPoint server, CancellationToken stopping)
+    {
+        try
+        {
+            IPEndPoint? address = await ResolveAsync(server, vpn.ListenEndPoint.Address, stopping).ConfigureAwait(false);
+            IPEndPoint? seen = address is null ? null : await vpn.QueryMappedAddressAsync(address, _options.StunTimeout, stopping).ConfigureAwait(false);
+            if (seen is null)
+            {
+                VpnLog.StunFailed(_logger, server, address is null ? "cannot resolve it" : "no answer");
+            }
+            return seen;
+        }
+        catch (Exception e) when (e is not (OperationCanceledException or ObjectDisposedException))
+        {
+            VpnLog.StunFailed(_logger, server, e.Message);
+            return null;
         }
     }
 

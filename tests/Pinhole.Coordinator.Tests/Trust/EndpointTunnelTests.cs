@@ -54,6 +54,11 @@ public sealed class EndpointTunnelTests : IDisposable
     [InlineData("/ip4/10.0.0.1/udp/0", "no port or an unspecified address")]
     [InlineData("/ip4/0.0.0.0/udp/51820", "no port or an unspecified address")]
     [InlineData("/ip6/::/udp/51820", "no port or an unspecified address")]
+    [InlineData("/ip4/239.1.2.3/udp/51820", "multicast, broadcast or link-local")]
+    [InlineData("/ip4/255.255.255.255/udp/51820", "multicast, broadcast or link-local")]
+    [InlineData("/ip4/169.254.1.1/udp/51820", "multicast, broadcast or link-local")]
+    [InlineData("/ip6/ff02::1/udp/51820", "multicast, broadcast or link-local")]
+    [InlineData("/ip6/fe80::1/udp/51820", "multicast, broadcast or link-local")]
     public void OnlyIpUdp(string address, string error)
     {
         var bytes = Multiaddr.Parse(address).Bytes.ToArray();
