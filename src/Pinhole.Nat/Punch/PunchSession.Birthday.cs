@@ -18,6 +18,7 @@ internal sealed partial class PunchSession
 {
     private const int FirstProbedPort = 1024; // NATs keep ports of 1024 and up in that range
     private const int OpenerEvery = 5; // the hard side's sockets repeat their opening check every few intervals
+    private const int MaxProbes = 8192; // per punch, whatever the timeout: the address probed is the peer's word
 
     private readonly List<(UdpMux Mux, IDisposable Registration)> _birthday = [];
     private UdpMux? _chosen;
@@ -74,7 +75,10 @@ internal sealed partial class PunchSession
             // The hard side's public address: where its NAT's ports are.
             _probed = Options.RemoteCandidates.FirstOrDefault(c => c.Kind == UdpCandidateKind.ServerReflexive)?.EndPoint.Address
                 ?? Options.RemoteCandidates.FirstOrDefault(c => c.Kind != UdpCandidateKind.Host)?.EndPoint.Address;
-            if (_probed is null)
+            // The peer names the address; this side then sends it hundreds of datagrams a second. Only a public unicast
+            // address can be a NAT's (a peer cannot aim the probes at this side's LAN, loopback or a multicast group),
+            // and the probes per punch are capped.
+            if (_probed is null || Netcheck.IsPrivateOrShared(_probed) || IsMulticastOrBroadcast(_probed))
             {
                 _role = BirthdayRole.None;
                 return;
@@ -87,6 +91,11 @@ internal sealed partial class PunchSession
             Random.Shared.Shuffle(_probeOrder);
         }
     }
+
+    private static bool IsMulticastOrBroadcast(IPAddress address) =>
+        address.IsIPv4MappedToIPv6 ? IsMulticastOrBroadcast(address.MapToIPv4())
+        : address.AddressFamily == AddressFamily.InterNetwork ? address.GetAddressBytes()[0] >= 224
+        : address.IsIPv6Multicast;
 
     private UdpMux DefaultSocket()
     {
@@ -115,7 +124,7 @@ internal sealed partial class PunchSession
         }
         else if (_role == BirthdayRole.Easy && _probeOrder is { } order)
         {
-            for (int i = 0; i < Options.BirthdayProbesPerCheck; i++)
+            for (int i = 0; i < Options.BirthdayProbesPerCheck && _probesSent < MaxProbes; i++)
             {
                 if (_probeNext == order.Length)
                 {
@@ -155,6 +164,6 @@ internal sealed partial class PunchSession
     {
         BirthdayRole.Hard => $"birthday probing found no port ({Options.BirthdaySockets} sockets held open towards the peer)",
         BirthdayRole.Easy => $"birthday probing found no port ({_probesSent} random ports of {_probed} probed)",
-        _ => Options.BirthdaySockets == 0 ? "the port cannot be predicted, and birthday probing is off" : "the port cannot be predicted (birthday probing needs both netchecks and a public address of the peer)",
+        _ => Options.BirthdaySockets == 0 ? "the port cannot be predicted, and birthday probing is off" : "the port cannot be predicted (birthday probing needs both netchecks and a public unicast address of the peer)",
     };
 }

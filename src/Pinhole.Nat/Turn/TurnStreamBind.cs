@@ -20,6 +20,10 @@ public sealed class TurnStreamBind : IDatagramBind
 {
     private const int QueuedFrames = 256; // then the loop stops reading and TCP pushes back on the server
 
+    // A server that stops reading (its TCP window full) must not hold every sender forever: a write that takes this long
+    // ends the connection, as a dead UDP path would drop the datagrams.
+    private static readonly TimeSpan WriteTimeout = TimeSpan.FromSeconds(10);
+
     private readonly Stream _stream;
     private readonly IPEndPoint _server;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
@@ -132,13 +136,18 @@ public sealed class TurnStreamBind : IDatagramBind
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            await _stream.WriteAsync(packet, CancellationToken.None).ConfigureAwait(false); // never half a frame
-            if (padding > 0)
+            // Never cancelled half-way (that would leave half a frame on the stream): a stuck write closes the stream.
+            using var stuck = new CancellationTokenSource(WriteTimeout);
+            await using (stuck.Token.Register(static s => ((Stream)s!).Dispose(), _stream).ConfigureAwait(false))
             {
-                await _stream.WriteAsync(new byte[padding], CancellationToken.None).ConfigureAwait(false);
+                await _stream.WriteAsync(packet, CancellationToken.None).ConfigureAwait(false);
+                if (padding > 0)
+                {
+                    await _stream.WriteAsync(new byte[padding], CancellationToken.None).ConfigureAwait(false);
+                }
             }
         }
-        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        catch (Exception e) when (e is IOException or ObjectDisposedException or NotSupportedException)
         {
             Close("the connection failed on send: " + e.Message);
             throw new SocketException((int)SocketError.ConnectionReset);
@@ -212,11 +221,19 @@ public sealed class TurnStreamBind : IDatagramBind
                     return;
                 }
                 byte[] frame = ArrayPool<byte>.Shared.Rent(frameLength);
-                header.CopyTo(frame, 0);
-                await _stream.ReadExactlyAsync(frame.AsMemory(TurnStreamFraming.HeaderLength, frameLength - TurnStreamFraming.HeaderLength), CancellationToken.None).ConfigureAwait(false);
-                if (!_frames.Writer.TryWrite((frame, datagramLength)))
+                try
                 {
-                    await _frames.Writer.WriteAsync((frame, datagramLength), stop).ConfigureAwait(false);
+                    header.CopyTo(frame, 0);
+                    await _stream.ReadExactlyAsync(frame.AsMemory(TurnStreamFraming.HeaderLength, frameLength - TurnStreamFraming.HeaderLength), CancellationToken.None).ConfigureAwait(false);
+                    if (!_frames.Writer.TryWrite((frame, datagramLength)))
+                    {
+                        await _frames.Writer.WriteAsync((frame, datagramLength), stop).ConfigureAwait(false);
+                    }
+                }
+                catch
+                {
+                    ArrayPool<byte>.Shared.Return(frame); // not queued: nobody else will give it back
+                    throw;
                 }
             }
         }

@@ -76,5 +76,5 @@ public static class TurnStreamFraming
 
     /// <summary>Padding a ChannelData message needs on a stream (0–3 bytes; a STUN message needs none).</summary>
     public static int PaddingFor(ReadOnlySpan<byte> datagram) =>
-        datagram.Length >= 1 && datagram[0] is >= 0x40 and <= 0x7F ? (4 - (datagram.Length % 4)) % 4 : 0;
+        datagram.Length >= 1 && datagram[0] is >= 0x40 and <= 0x4F ? (4 - (datagram.Length % 4)) % 4 : 0;
 }

@@ -23,7 +23,7 @@ public sealed class UdpPunchGridTests(ITestOutputHelper output)
 {
     private enum PathTaken { Direct, Turn, None }
 
-    private sealed record Pair(string A, string B, PathTaken Expected, UdpPunchFailure? Failure = null);
+    private sealed record Pair(string A, string B, PathTaken Expected, UdpPunchFailure? Failure = null, bool Birthday = false);
 
     private static readonly Pair[] Grid =
     [
@@ -34,8 +34,8 @@ public sealed class UdpPunchGridTests(ITestOutputHelper output)
         new("pub", "hard2", PathTaken.Direct),
         new("one", "rand", PathTaken.Direct),
         // Birthday probing: the hard side holds 256 ports open towards the easy one, which probes random ports.
-        new("easy1", "hard1", PathTaken.Direct),
-        new("rand", "easy2", PathTaken.Direct),
+        new("easy1", "hard1", PathTaken.Direct, Birthday: true),
+        new("rand", "easy2", PathTaken.Direct, Birthday: true),
         new("hard1", "hard2", PathTaken.Turn, UdpPunchFailure.BothMappingsEndpointDependent),
         new("hard2", "rand", PathTaken.Turn, UdpPunchFailure.BothMappingsEndpointDependent),
         new("noudp", "easy2", PathTaken.None, UdpPunchFailure.NoResponse),
@@ -85,6 +85,8 @@ public sealed class UdpPunchGridTests(ITestOutputHelper output)
             await using DtlsEndpoint? ownA = ReferenceEquals(pathA.Mux, a.Mux) ? null : DtlsEndpoint.Create(new DtlsEndpointOptions { Identity = a.Identity, Bind = pathA.Mux.OpenDtlsBind() });
             await using DtlsEndpoint? ownB = ReferenceEquals(pathB.Mux, b.Mux) ? null : DtlsEndpoint.Create(new DtlsEndpointOptions { Identity = b.Identity, Bind = pathB.Mux.OpenDtlsBind() });
             await ExchangeOverDtlsAsync(ownA ?? a.Dtls, a.Identity, pathA.RemoteEndPoint, ownB ?? b.Dtls, b.Identity, pathB.RemoteEndPoint, cancellationToken);
+            // Exactly the hard ↔ easy pairs are found by birthday probing, on the hard side's extra socket.
+            Assert.True(pair.Birthday == (ownA is not null || ownB is not null), $"{pair.A} ↔ {pair.B}: path on an extra socket: {ownA is not null || ownB is not null}");
             string birthday = ownA is not null || ownB is not null ? " (birthday socket)" : "";
             return (PathTaken.Direct, $"{pathA.Candidate} ⇄ {pathB.Candidate}{birthday}, rtt {pathA.RoundTripTime?.TotalMilliseconds:0.0} ms; DTLS ok", toDirect);
         }

@@ -42,8 +42,14 @@ public sealed class TurnCoturnTests
         var received = Channel.CreateUnbounded<(TurnPeerEndPoint From, byte[] Data)>();
         allocation.SetDataHandler((from, data) => received.Writer.TryWrite((from, data.ToArray())));
 
-        // Before a permission coturn drops the peer's datagram; after it, Send and Data indications carry data.
-        await peer.SendToAsync("too early"u8.ToArray(), SocketFlags.None, allocation.RelayedAddress, guard.Token);
+        // Without a permission coturn drops a peer's datagram. It is sent from an address that never gets one (permissions
+        // are per IP address: from 127.0.0.1 the datagram could reach coturn after the permission for it and be relayed
+        // before our client saw the permission's answer); with a permission, Send and Data indications carry data.
+        using (var stranger = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp))
+        {
+            stranger.Bind(new IPEndPoint(IPAddress.Parse("127.0.0.2"), 0));
+            await stranger.SendToAsync("too early"u8.ToArray(), SocketFlags.None, allocation.RelayedAddress, guard.Token);
+        }
         await allocation.CreatePermissionAsync(peerAddress, guard.Token);
         await allocation.SendAsync(peerAddress, "send indication"u8.ToArray(), guard.Token);
         (byte[] atPeer, IPEndPoint from) = await ReceiveAsync(peer, guard.Token);
