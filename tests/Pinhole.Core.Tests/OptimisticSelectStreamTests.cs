@@ -49,7 +49,7 @@ public sealed class OptimisticSelectStreamTests
         Assert.Equal(5, await stream.ReadAsync(buffer, ct));
         Assert.Equal("later", Encoding.ASCII.GetString(buffer, 0, 5));
         Assert.Null(stream.Failure);
-        Assert.Null(await stream.ExplainFailureAsync(ct));
+        Assert.Null(await stream.ExplainFailureAsync(TimeProvider.System, ct));
     }
 
     [Fact]
@@ -94,8 +94,31 @@ public sealed class OptimisticSelectStreamTests
         Assert.Equal(PeerError.Refused, e.Error);
         Assert.Contains(Tls, e.Message, StringComparison.Ordinal);
         Assert.Same(e, stream.Failure);
-        Assert.Same(e, await stream.ExplainFailureAsync(ct));
+        Assert.Same(e, await stream.ExplainFailureAsync(TimeProvider.System, ct));
         Assert.Equal(PeerError.Refused, Assert.Throws<PeerException>(() => stream.Read(new byte[8], 0, 8)).Error);
+    }
+
+    [Fact]
+    public async Task A_failure_before_anything_was_sent_is_not_explained_and_sends_nothing()
+    {
+        // The layer above failed on its own (bad options, say) before its first write: the listener has nothing to say.
+        var (dialer, _) = InMemoryDuplexStream.CreatePair();
+        await using var stream = new OptimisticSelectStream(dialer, Tls);
+        Assert.Null(await stream.ExplainFailureAsync(TimeProvider.System, TestNodes.Bounded()));
+        Assert.Empty(dialer.WrittenBytes);
+    }
+
+    [Fact]
+    public async Task A_silent_listener_does_not_hold_the_explanation_past_its_bound()
+    {
+        var (dialer, _) = InMemoryDuplexStream.CreatePair();
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        await using var stream = new OptimisticSelectStream(dialer, Tls);
+        await stream.WriteAsync("x"u8.ToArray(), TestNodes.Bounded());
+        var explaining = stream.ExplainFailureAsync(clock, CancellationToken.None);
+        Assert.False(explaining.IsCompleted);
+        clock.Advance(OptimisticSelectStream.ExplainTimeout);
+        Assert.Null(await explaining.WaitAsync(TestNodes.Timeout));
     }
 
     [Fact]
@@ -107,7 +130,7 @@ public sealed class OptimisticSelectStreamTests
         await using var stream = new OptimisticSelectStream(dialer, Tls);
         await stream.WriteAsync("x"u8.ToArray(), ct);
         await listener.WriteAsync(Msg(MultistreamMessage.Header, MultistreamMessage.NotAvailable), ct);
-        var answer = await stream.ExplainFailureAsync(ct);
+        var answer = await stream.ExplainFailureAsync(TimeProvider.System, ct);
         Assert.Equal(PeerError.Refused, answer?.Error);
     }
 

@@ -34,7 +34,7 @@ internal static class ConnectionUpgrader
             }
             catch (Exception e) when (e is not OperationCanceledException && !security.IsConfirmed)
             {
-                if (await security.ExplainFailureAsync(cancellationToken).ConfigureAwait(false) is { } answer)
+                if (await security.ExplainFailureAsync(options.TimeProvider, cancellationToken).ConfigureAwait(false) is { } answer)
                 {
                     throw answer.Error == PeerError.Refused
                         ? new PeerException(PeerError.Refused, $"The peer refused the connection: it declined {TlsUpgrade.ProtocolId} (a Pinhole node does this when it is at its connection limit).", answer)

@@ -30,6 +30,9 @@ internal sealed class OptimisticSelectStream : Stream
     private readonly string _protocol;
     private readonly Lock _gate = new();
     private byte[]? _proposal; // header + proposal, until a write or the confirmation sends it
+
+    /// <summary>How long <see cref="ExplainFailureAsync"/> waits for the listener's answer after the layer above failed.</summary>
+    internal static readonly TimeSpan ExplainTimeout = TimeSpan.FromSeconds(2);
     private Task? _confirmation;
     private volatile bool _confirmed;
     private byte[]? _ahead; // rented: bytes read past the answer, served before the inner stream
@@ -107,15 +110,22 @@ internal sealed class OptimisticSelectStream : Stream
     /// After the layer above failed: the listener's answer if that explains the failure (its "na", a garbled answer,
     /// or its closing before it answered), else null (it had accepted, or the transport itself broke).
     /// </summary>
-    public async Task<PeerException?> ExplainFailureAsync(CancellationToken cancellationToken)
+    /// <param name="timeProvider">Clock of the bound on the wait.</param>
+    /// <param name="cancellationToken">The caller's deadline.</param>
+    public async Task<PeerException?> ExplainFailureAsync(TimeProvider timeProvider, CancellationToken cancellationToken)
     {
-        if (_confirmed)
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        if (_confirmed || Volatile.Read(ref _proposal) is not null)
         {
-            return null;
+            return null; // nothing went out: the failure was ours, and the listener has nothing to say
         }
+        // The answer, if any, is already on its way (TLS failed after our ClientHello left): a listener that says
+        // nothing more must not hold the caller for the rest of the connect timeout.
+        using var bound = new CancellationTokenSource(ExplainTimeout, timeProvider);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, bound.Token);
         try
         {
-            await ConfirmAsync(cancellationToken).ConfigureAwait(false);
+            await ConfirmAsync(cancellationToken).WaitAsync(linked.Token).ConfigureAwait(false);
             return null;
         }
         catch (PeerException e)
