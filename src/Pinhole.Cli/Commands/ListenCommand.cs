@@ -80,23 +80,31 @@ internal static class ListenCommand
                     await Console.Out.WriteLineAsync(ocapnLocator.ToString()).ConfigureAwait(false);
                 }
             }
-            // From here on an interrupt is the normal way to stop: the announcement must not turn it into 130.
+            // From here on an interrupt is the normal way to stop: the announcement must not turn it into 130, nor
+            // any wait below that the stop token ends.
             await Console.Out.FlushAsync(CancellationToken.None).ConfigureAwait(false);
-            if (parse.GetValue(cat) && ocapnListener is not null)
+            try
             {
-                await using var incoming = await ocapnListener.AcceptAsync(token).ConfigureAwait(false);
-                return await OcapnCli.PumpTlsAsync(incoming, token).ConfigureAwait(false);
+                if (parse.GetValue(cat) && ocapnListener is not null)
+                {
+                    await using var incoming = await ocapnListener.AcceptAsync(token).ConfigureAwait(false);
+                    return await OcapnCli.PumpTlsAsync(incoming, token).ConfigureAwait(false);
+                }
+                if (parse.GetValue(cat))
+                {
+                    await using var connection = await listener.AcceptAsync(token).ConfigureAwait(false);
+                    await using var stream = await connection.AcceptStreamAsync(token).ConfigureAwait(false);
+                    return await CatProtocol.PumpAsync(stream, token).ConfigureAwait(false);
+                }
+                var serveOcapn = ocapnListener is null ? Task.CompletedTask : ServeOcapnAsync(ocapnListener, token);
+                await ServeAsync(listener, logging.CreateLogger("pinhole.listen"), token).ConfigureAwait(false);
+                await serveOcapn.ConfigureAwait(false);
+                return ExitCodes.Success;
             }
-            if (parse.GetValue(cat))
+            catch (OperationCanceledException) when (token.IsCancellationRequested && !parse.GetValue(cat))
             {
-                await using var connection = await listener.AcceptAsync(token).ConfigureAwait(false);
-                await using var stream = await connection.AcceptStreamAsync(token).ConfigureAwait(false);
-                return await CatProtocol.PumpAsync(stream, token).ConfigureAwait(false);
+                return ExitCodes.Success;
             }
-            var serveOcapn = ocapnListener is null ? Task.CompletedTask : ServeOcapnAsync(ocapnListener, token);
-            await ServeAsync(listener, logging.CreateLogger("pinhole.listen"), token).ConfigureAwait(false);
-            await serveOcapn.ConfigureAwait(false);
-            return ExitCodes.Success;
         }, ct));
         return command;
     }
