@@ -1,6 +1,7 @@
 using Pinhole.Coordinator.Tests.Server;
 using Pinhole.Membership;
 using Pinhole.Node;
+using Pinhole.Testing;
 
 namespace Pinhole.Coordinator.Tests.NodeSide;
 
@@ -37,15 +38,7 @@ public sealed class TunnelRepublishTests : IDisposable
         Transport = { HandshakeTimeout = Wait.Guard },
     };
 
-    private static async Task UntilAsync(Func<bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + Wait.Guard;
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "never: " + what);
-            await Task.Delay(20);
-        }
-    }
+    private static Task UntilAsync(Func<bool> condition, string what) => Eventually.TrueAsync(condition, what, Wait.Guard);
 
     /// <summary>Stands in for the VPN service: a data plane on one network that starts (and stops) when the test says so.</summary>
     private sealed class FakeTunnel(NetworkId network) : INodeService, INodeTunnelSource
