@@ -138,8 +138,9 @@ public sealed partial class VpnInterface
             touched.Add(peer);
         }
         peer.BatchSource = source;
-        Volatile.Write(ref peer.LastReceived, now);
+        // The answer clears dead-peer detection before LastReceived shows it (whoever reads the latter sees the former).
         Interlocked.Exchange(ref peer.FirstUnansweredSend, 0);
+        Volatile.Write(ref peer.LastReceived, now);
         int plaintextLength = bytes.Length - WireFormat.DataOverhead;
         Span<byte> plaintext = bytes.Slice(WireFormat.DataHeaderLength, plaintextLength);
         if (plaintextLength == 0)
