@@ -419,7 +419,7 @@ public sealed class DtlsEndpoint : IAsyncDisposable
         }
         HandshakeAdmission.Ticket? ticket = stateless.HalfOpenTicket;
         stateless.HalfOpenTicket = null;
-        DtlsConnection incoming = DtlsConnection.CreateServer(this, accepted, source, DtlsRecord.ClientRandom(datagram.Span).ToArray());
+        DtlsConnection incoming = DtlsConnection.CreateServer(this, accepted, source, DtlsRecord.ClientRandom(datagram.Span[stateless.AcceptedRecord]).ToArray());
         if (!_sessions.TryAdd(source, incoming))
         {
             ticket?.Dispose();

@@ -53,6 +53,47 @@ internal sealed class StatelessListener : IDtlsCallbackTarget, IDisposable
     /// <param name="accepted">The new session, if the cookie verified and the limits agreed.</param>
     internal byte[]? OnDatagram(EndPoint source, ReadOnlySpan<byte> datagram, bool replacing, out NativeDtlsSession? accepted)
     {
+        int first = DtlsRecord.RecordLength(datagram);
+        AcceptedRecord = Range.All;
+        if (first < 0 || first == datagram.Length)
+        {
+            return OnRecord(source, datagram, replacing, out accepted);
+        }
+        // A datagram may carry several records (RFC 6347 §4.1.1), and DTLSv1_listen reads only the first. A
+        // client whose retransmission timer fired as the HelloVerifyRequest arrived packs its old ClientHello
+        // before the one that echoes the cookie: looking at the first record only, we answered the old one
+        // again and the handshake waited a whole retransmission timeout. So each record is heard in turn (at
+        // most MaxClientHellosPerDatagram, a bound on the work one datagram can ask for) until one opens a
+        // session; the HelloVerifyRequests for the records before it are then not sent.
+        byte[]? reply = null;
+        accepted = null;
+        int offset = 0;
+        for (int records = 0; records < MaxClientHellosPerDatagram && offset < datagram.Length; records++)
+        {
+            int length = DtlsRecord.RecordLength(datagram[offset..]);
+            if (length < 0)
+            {
+                break;
+            }
+            reply = OnRecord(source, datagram.Slice(offset, length), replacing, out accepted) ?? reply;
+            if (accepted is not null)
+            {
+                AcceptedRecord = new Range(offset, offset + length);
+                return null;
+            }
+            offset += length;
+        }
+        return reply;
+    }
+
+    /// <summary>Where, in the datagram last handled, the ClientHello that opened the accepted session is.</summary>
+    internal Range AcceptedRecord { get; private set; } = Range.All;
+
+    /// <summary>Records of one datagram heard by the stateless listener; the rest are dropped.</summary>
+    internal const int MaxClientHellosPerDatagram = 4;
+
+    private byte[]? OnRecord(EndPoint source, ReadOnlySpan<byte> datagram, bool replacing, out NativeDtlsSession? accepted)
+    {
         accepted = null;
         if (!DtlsRecord.IsClientHello(datagram))
         {
