@@ -152,15 +152,25 @@ public class OcapnPreTlsTests
     public async Task Listener_frees_the_slot_of_a_dialer_that_never_does_tls()
     {
         using var cts = new CancellationTokenSource(TestNodes.Bound);
+        // As below: the timeout's clock moves only until the garbage dialer is gone, never under the good one.
+        var time = Clocks.StartingNow();
         var options = TestNodes.Loopback(TestNodes.A.Value);
         options.MaxConnections = 1;
-        options.HandshakeTimeout = TimeSpan.FromMilliseconds(300);
+        options.HandshakeTimeout = TimeSpan.FromSeconds(5);
+        options.TimeProvider = time;
         await using var listener = await OcapnTcpTlsNetlayer.ListenAsync(options, cts.Token);
         using (var silent = new Socket(SocketType.Stream, ProtocolType.Tcp))
         {
             await silent.ConnectAsync(listener.LocalEndPoint, cts.Token);
             await silent.SendAsync("GET / HTTP/1.1\r\n\r\n"u8.ToArray(), SocketFlags.None, cts.Token);
-            // The garbage fails the TLS handshake (or it times out); either way the slot comes back.
+            // The garbage fails the TLS handshake (or it times out); either way the listener closes it.
+            var closed = FakeListener.DrainAsync(silent, cts.Token);
+            while (!closed.IsCompleted)
+            {
+                time.Advance(TimeSpan.FromSeconds(1));
+                await Task.Delay(20, cts.Token);
+            }
+            await closed;
             while (listener.LiveConnections != 0)
             {
                 await Task.Delay(20, cts.Token);
@@ -174,15 +184,24 @@ public class OcapnPreTlsTests
     public async Task Listener_frees_the_slot_of_a_silent_dialer_at_the_handshake_timeout()
     {
         using var cts = new CancellationTokenSource(TestNodes.Bound);
+        // The listener's timeout runs on a fake clock, moved only while the silent dialer holds the slot: the
+        // connection that follows must not time out however slow its real handshake is on a busy machine.
+        var time = Clocks.StartingNow();
         var options = TestNodes.Loopback(TestNodes.A.Value);
         options.MaxConnections = 1;
-        options.HandshakeTimeout = TimeSpan.FromMilliseconds(300);
+        options.HandshakeTimeout = TimeSpan.FromSeconds(5);
+        options.TimeProvider = time;
         await using var listener = await OcapnTcpTlsNetlayer.ListenAsync(options, cts.Token);
         using var silent = new Socket(SocketType.Stream, ProtocolType.Tcp);
         await silent.ConnectAsync(listener.LocalEndPoint, cts.Token);
         // It reads the pre-TLS header like a dialer would, then says nothing: the timeout must close it.
-        var received = await FakeListener.DrainAsync(silent, cts.Token);
-        Assert.Equal(PreTls.Header(TestNodes.A.Value.CertificatePem.Span).Length, received);
+        var drained = FakeListener.DrainAsync(silent, cts.Token);
+        while (!drained.IsCompleted)
+        {
+            time.Advance(TimeSpan.FromSeconds(1));
+            await Task.Delay(20, cts.Token);
+        }
+        Assert.Equal(PreTls.Header(TestNodes.A.Value.CertificatePem.Span).Length, await drained);
         while (listener.LiveConnections != 0)
         {
             await Task.Delay(20, cts.Token);
