@@ -58,10 +58,10 @@ public class TimerTests
     }
 
     /// <summary>
-    /// Waits for the first packet, whose handshake runs on the fake clock. Even on this lossless link a handshake
-    /// sometimes waits for a retransmission (seen a few times in 200 starts with the CPU saturated; OpenSSL's DTLS
-    /// keeps wall-clock timers of its own), and on a fake clock that comes only when the clock moves: after a second
-    /// of real time without the packet, the clock moves 100 ms, as time would.
+    /// Waits for the first packet, whose handshake runs on the fake clock. A handshake that waits for a
+    /// retransmission (OpenSSL's DTLS keeps wall-clock timers of its own; the packed-ClientHello case that made
+    /// one wait is fixed, see PackedClientHelloTests) gets it only when the fake clock moves: after a second of
+    /// real time without the packet, the clock moves 100 ms, as time would.
     /// </summary>
     private static async Task FirstDeliveryAsync(VpnPair pair, FakeTimeProvider time)
     {
