@@ -56,4 +56,7 @@ internal static partial class VpnLog
 
     [LoggerMessage(11022, LogLevel.Information, "Relay stream to {Peer} closed: {Reason}")]
     internal static partial void RelayClosed(ILogger logger, string peer, string reason);
+
+    [LoggerMessage(11023, LogLevel.Debug, "Relay stream to {Peer} not opened: {Reason}")]
+    internal static partial void RelayDialFailed(ILogger logger, string peer, string reason);
 }
