@@ -63,6 +63,7 @@ public static partial class FuzzTargets
         new("vpn-inbound-packets", [Vpn], Layers.InboundPackets, Expect.Nothing),
         new("vpn-addresses", [Vpn], Layers.VpnAddresses, Expect.Nothing),
         new("vpn-config", [Vpn], d => VpnConfig.Parse(d), Expect.Format),
+        new("vpn-relay-frames", [Vpn], d => RelayFrame.ReadAll(d), Expect.Nothing),
     ];
 
     private static class Layers

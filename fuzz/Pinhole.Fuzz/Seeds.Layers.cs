@@ -175,6 +175,10 @@ internal static class LayerSeeds
                 yield return [0x06, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 9, 0x01, 0x01, 0, 0, 0, 42, .. new byte[16]];
                 yield return [0x04, 0x16, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0x00];
                 break;
+            case "vpn-relay-frames":
+                yield return [0, 18, 0x06, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 9, .. new byte[5], 0, 2, 0x04, 0x16, 0, 1, 0x05];
+                yield return [0, 3, 0x06, 1];
+                break;
             case "vpn-inbound-packets":
                 yield return [.. Prefixed(Tcp4(1000, 0x18, 100)), .. Prefixed(Tcp4(1100, 0x18, 100)), .. Prefixed(Tcp4(1200, 0x19, 50))];
                 yield return [.. Prefixed(Udp4(60)), .. Prefixed(Udp4(60)), .. Prefixed(Tcp4(1, 0x02, 0))];

@@ -126,6 +126,10 @@ public sealed partial class VpnInterface
         catch (PeerException e)
         {
             peer.LastHandshakeError = e.Message;
+            if (!RelayTransport.IsRelay(endpoint))
+            {
+                Interlocked.Increment(ref peer.DirectFailures);
+            }
             VpnLog.HandshakeFailed(_logger, peer.ToString(), endpoint.EndPoint, e.Message);
         }
         catch (Exception e) when ((e is OperationCanceledException or ObjectDisposedException) && IsStopping)
@@ -227,6 +231,10 @@ public sealed partial class VpnInterface
             }
             Interlocked.Exchange(ref peer.LastHandshake, now);
             peer.Handshakes++;
+            if (connection.RemoteEndPoint is IPEndPoint remote && !RelayTransport.IsRelay(_transport.Resolve(remote)))
+            {
+                Volatile.Write(ref peer.DirectFailures, 0);
+            }
             peer.LastHandshakeError = null;
         }
         if (!initiator && connection.RemoteEndPoint is IPEndPoint from)

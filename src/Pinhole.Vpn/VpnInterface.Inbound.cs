@@ -191,7 +191,14 @@ public sealed partial class VpnInterface
         if (source is not null && !source.Equals(current))
         {
             peer.Endpoint = source;
-            VpnLog.Roamed(_logger, peer.ToString(), current?.EndPoint, source.EndPoint);
+            if (current is not null && RelayTransport.IsRelay(current) != RelayTransport.IsRelay(source))
+            {
+                VpnLog.PathChanged(_logger, peer.ToString(), RelayTransport.IsRelay(source) ? "relayed" : "direct", "an authentic record arrived on it");
+            }
+            else
+            {
+                VpnLog.Roamed(_logger, peer.ToString(), current?.EndPoint, source.EndPoint);
+            }
         }
     }
 

@@ -171,10 +171,10 @@ public sealed partial class VpnInterface
     /// Seals and sends one plaintext (an IP packet, a control message, or nothing for a keepalive) from any
     /// thread. False if the peer has no usable keypair or endpoint.
     /// </summary>
-    private bool SendControl(Peer peer, ReadOnlySpan<byte> plaintext, int padTo = 0)
+    private bool SendControl(Peer peer, ReadOnlySpan<byte> plaintext, int padTo = 0, UdpAddress? to = null)
     {
         Keypair? keypair = peer.Current;
-        UdpAddress? endpoint = peer.Endpoint;
+        UdpAddress? endpoint = to ?? peer.Endpoint;
         if (keypair is null || endpoint is null || keypair.IsDisposed || !IsUsable(keypair, _time.GetTimestamp()))
         {
             return false;

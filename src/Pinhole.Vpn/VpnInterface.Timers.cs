@@ -62,6 +62,8 @@ public sealed partial class VpnInterface
         TimeSpan sinceSent = lastSent == 0 ? TimeSpan.MaxValue : _time.GetElapsedTime(lastSent, now);
         TimeSpan sinceReceived = lastReceived == 0 ? TimeSpan.MaxValue : _time.GetElapsedTime(lastReceived, now);
 
+        TickPath(peer, now, usable);
+
         if (!usable)
         {
             if (peer.HasStaged || peer.PersistentKeepalive > TimeSpan.Zero)

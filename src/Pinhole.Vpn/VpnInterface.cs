@@ -27,7 +27,7 @@ public sealed partial class VpnInterface : IAsyncDisposable
 
     private readonly VpnInterfaceOptions _options;
     private readonly ITunDevice _tun;
-    private readonly IPacketTransport _transport;
+    private readonly RelayTransport _transport; // the UDP (or in-memory) transport, with relay paths beside it
     private readonly RtNetlink? _netlink;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
@@ -51,7 +51,8 @@ public sealed partial class VpnInterface : IAsyncDisposable
     {
         _options = options;
         _tun = tun;
-        _transport = transport;
+        _transport = new RelayTransport(transport);
+        _transport.LinkClosed += OnRelayClosed;
         _netlink = netlink;
         _time = options.TimeProvider;
         _timings = timings;
@@ -252,8 +253,10 @@ public sealed partial class VpnInterface : IAsyncDisposable
             {
                 PeerId = p.Id,
                 Name = p.Name,
-                Endpoint = p.Endpoint?.EndPoint,
-                Path = p.Endpoint is null ? "none" : "direct",
+                Endpoint = p.IsRelayed ? p.DirectEndpoint?.EndPoint : p.Endpoint?.EndPoint,
+                Path = p.Endpoint is null ? "none" : p.IsRelayed ? "relayed" : "direct",
+                HasRelay = p.Relay is not null,
+                PathChanges = Interlocked.Read(ref p.PathChanges),
                 AllowedPrefixes = p.Prefixes,
                 LastHandshake = handshake == 0 ? null : wall - _time.GetElapsedTime(handshake, now),
                 Handshakes = Volatile.Read(ref p.Handshakes),
@@ -378,4 +381,10 @@ internal sealed record VpnTimings
 
     /// <summary>Probe the path MTU in band.</summary>
     public bool ProbePathMtu { get; init; } = true;
+
+    /// <summary>While relayed, how often a keepalive is sent to the peer's direct endpoint (the way back to UDP).</summary>
+    public TimeSpan DirectProbeInterval { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Frames queued per relay stream before new ones are dropped (the data path never waits on TCP).</summary>
+    public int RelayQueueCapacity { get; init; } = 512;
 }

@@ -47,4 +47,16 @@ internal static partial class VpnLog
 
     [LoggerMessage(11013, LogLevel.Debug, "STUN server {Server} gave the VPN data plane no mapping: {Reason}")]
     internal static partial void StunFailed(ILogger logger, System.Net.EndPoint server, string reason);
+
+    [LoggerMessage(11020, LogLevel.Information, "Path to {Peer} is now {Path}: {Reason}")]
+    internal static partial void PathChanged(ILogger logger, string peer, string path, string reason);
+
+    [LoggerMessage(11021, LogLevel.Information, "Relay stream to {Peer} attached")]
+    internal static partial void RelayAttached(ILogger logger, string peer);
+
+    [LoggerMessage(11022, LogLevel.Information, "Relay stream to {Peer} closed: {Reason}")]
+    internal static partial void RelayClosed(ILogger logger, string peer, string reason);
+
+    [LoggerMessage(11023, LogLevel.Debug, "Relay stream to {Peer} not opened: {Reason}")]
+    internal static partial void RelayDialFailed(ILogger logger, string peer, string reason);
 }

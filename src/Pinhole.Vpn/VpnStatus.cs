@@ -41,8 +41,17 @@ public sealed record VpnPeerStatus
     /// <summary>Where its records go now (null until known).</summary>
     public IPEndPoint? Endpoint { get; init; }
 
-    /// <summary>The path: "direct" (UDP to the endpoint), or "none" before any.</summary>
+    /// <summary>
+    /// The path: "direct" (UDP to <see cref="Endpoint"/>), "relayed" (over the node's <c>/pinhole/vpn-relay/1.0.0</c>
+    /// stream; <see cref="Endpoint"/> is then the direct address being probed), or "none" before any.
+    /// </summary>
     public required string Path { get; init; }
+
+    /// <summary>True when a relay stream to the peer is attached (the fallback is available).</summary>
+    public bool HasRelay { get; init; }
+
+    /// <summary>Times the path moved between direct and relayed.</summary>
+    public long PathChanges { get; init; }
 
     /// <summary>Prefixes routed to it.</summary>
     public required IReadOnlyList<IpPrefix> AllowedPrefixes { get; init; }

@@ -18,6 +18,8 @@ internal sealed class Peer
     private volatile Keypair? _previous;
     private volatile Keypair? _next;
     private volatile UdpAddress? _endpoint;
+    private volatile UdpAddress? _direct;
+    private volatile UdpAddress? _relay;
 
     internal Peer(PeerId id, string? name, IReadOnlyList<IpPrefix> prefixes, UdpAddress? endpoint, TimeSpan persistentKeepalive)
     {
@@ -46,8 +48,38 @@ internal sealed class Peer
     internal UdpAddress? Endpoint
     {
         get => _endpoint;
-        set => _endpoint = value;
+        set
+        {
+            UdpAddress? old = _endpoint;
+            _endpoint = value;
+            if (value is not null && !RelayTransport.IsRelay(value))
+            {
+                _direct = value;
+            }
+            if (old is not null && value is not null && RelayTransport.IsRelay(old) != RelayTransport.IsRelay(value))
+            {
+                Interlocked.Increment(ref PathChanges);
+            }
+        }
     }
+
+    /// <summary>The last direct (UDP) endpoint: probed while the peer is relayed.</summary>
+    internal UdpAddress? DirectEndpoint => _direct ?? ConfiguredEndpoint;
+
+    /// <summary>This peer's relay path (a <see cref="RelayTransport"/> address), or null.</summary>
+    internal UdpAddress? Relay
+    {
+        get => _relay;
+        set => _relay = value;
+    }
+
+    /// <summary>True while records go over the relay.</summary>
+    internal bool IsRelayed => _endpoint is { } e && RelayTransport.IsRelay(e);
+
+    // Path state (timer thread): direct handshakes failed since the last direct success; last direct probe.
+    internal int DirectFailures;
+    internal long LastDirectProbe;
+    internal long PathChanges;
 
     /// <summary>The keypair records are sent with.</summary>
     internal Keypair? Current

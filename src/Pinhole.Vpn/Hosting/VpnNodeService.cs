@@ -19,7 +19,7 @@ namespace Pinhole.Vpn.Hosting;
 /// the node's <see cref="NetworkMembershipService"/> puts it in field 7 of the endpoint record it publishes (one
 /// writer), so members reach this socket and never the node's DTLS one.
 /// </summary>
-public sealed class VpnNodeService : INodeService, INodeTunnelSource, IAsyncDisposable
+public sealed partial class VpnNodeService : INodeService, INodeTunnelSource, IAsyncDisposable
 {
     private readonly VpnNodeServiceOptions _options;
     private readonly Lock _lock = new();
@@ -128,6 +128,7 @@ public sealed class VpnNodeService : INodeService, INodeTunnelSource, IAsyncDisp
             membership.Changed += OnNetworkChanged;
             // A change between the first view and the subscription would be missed: apply the current one again.
             Apply(membership.View);
+            StartRelayDialer(node, vpn);
             if (_options.PublishEndpoint)
             {
                 IReadOnlyList<IPAddress> local = _options.AnnounceAddresses.Count > 0 ? [.. _options.AnnounceAddresses] : LocalAddresses(vpn.InterfaceName, vpn.ListenEndPoint.Address);
@@ -296,6 +297,7 @@ public sealed class VpnNodeService : INodeService, INodeTunnelSource, IAsyncDisp
         }
         await _stopping.CancelAsync().ConfigureAwait(false);
         await _stun.ConfigureAwait(false);
+        await _relayDialer.ConfigureAwait(false);
         if (membership is not null)
         {
             membership.Changed -= OnNetworkChanged;

@@ -171,7 +171,9 @@ public sealed partial class VpnSettings
         if (options is not null)
         {
             options.Interface.LoggerFactory ??= builder.Options.LoggerFactory;
-            builder.AddService(new VpnNodeService(options));
+            var service = new VpnNodeService(options);
+            builder.AddService(service);
+            builder.Handle(VpnNodeService.RelayProtocol, service.HandleRelayAsync);
         }
         return builder;
     }

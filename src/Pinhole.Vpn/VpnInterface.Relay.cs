@@ -1,0 +1,112 @@
+using Pinhole.Vpn.DataPlane;
+
+namespace Pinhole.Vpn;
+
+/*  Relay fallback (docs/vpn.md, "Relay path"). A peer may have a relay stream beside its UDP endpoint
+    (AttachRelay: the node's /pinhole/vpn-relay/1.0.0 stream, over a direct or circuit-relayed node connection).
+    The path policy runs on the timer:
+      - direct → relayed when the peer has no UDP endpoint, or a handshake over UDP failed (a dead-peer handshake
+        fails only after KeepaliveTimeout + RekeyTimeout of silence and then a RekeyTimeout without an answer:
+        two RekeyTimeouts with nothing back), or records have gone unanswered for KeepaliveTimeout + 2·RekeyTimeout;
+      - relayed → direct by the roaming rule alone: every DirectProbeInterval a keepalive (an authenticated record)
+        goes to the direct endpoint; a peer that receives it roams there and answers there, and the first authentic
+        record from the direct address moves us back. Nothing unauthenticated ever moves the path.
+    Relayed datagrams are the UDP datagrams themselves, so the peer on the other side needs no mode: its roaming
+    follows wherever our authentic records come from.
+*/
+public sealed partial class VpnInterface
+{
+    /// <summary>
+    /// Attaches a relay stream to <paramref name="peerId"/>: VPN datagrams are framed over it when UDP does not work.
+    /// The interface owns the stream from here and disposes of it when it ends or the interface stops. The task
+    /// completes (with the reason) when the stream ends; attach a new one then if the peer is still wanted.
+    /// </summary>
+    /// <exception cref="ArgumentException">The peer is not one of this interface's.</exception>
+    public Task<string> AttachRelay(PeerId peerId, Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(peerId);
+        ArgumentNullException.ThrowIfNull(stream);
+        ObjectDisposedException.ThrowIf(IsStopping, this);
+        Peer peer = FindPeer(peerId) ?? throw new ArgumentException($"{peerId} is not a peer of {InterfaceName}.", nameof(peerId));
+        var closed = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        UdpAddress address = _transport.Attach(stream, _timings.RelayQueueCapacity);
+        _relayClosed[address] = closed;
+        UdpAddress? previous = peer.Relay;
+        peer.Relay = address;
+        if (previous is not null)
+        {
+            _ = _transport.DetachAsync(previous, "replaced by a new relay stream");
+        }
+        VpnLog.RelayAttached(_logger, peer.ToString());
+        return closed.Task;
+    }
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<UdpAddress, TaskCompletionSource<string>> _relayClosed = new();
+
+    private void OnRelayClosed(UdpAddress address, string reason)
+    {
+        foreach (Peer peer in _peers.Values)
+        {
+            if (Equals(peer.Relay, address))
+            {
+                peer.Relay = null;
+                VpnLog.RelayClosed(_logger, peer.ToString(), reason);
+                if (Equals(peer.Endpoint, address) && peer.DirectEndpoint is { } direct)
+                {
+                    peer.Endpoint = direct;
+                    VpnLog.PathChanged(_logger, peer.ToString(), "direct", "the relay stream closed");
+                }
+            }
+        }
+        if (_relayClosed.TryRemove(address, out TaskCompletionSource<string>? closed))
+        {
+            closed.TrySetResult(reason);
+        }
+    }
+
+    private void TickPath(Peer peer, long now, bool usable)
+    {
+        if (peer.Relay is not { } relay)
+        {
+            return;
+        }
+        UdpAddress? endpoint = peer.Endpoint;
+        if (endpoint is null || !RelayTransport.IsRelay(endpoint))
+        {
+            string? reason = null;
+            long unanswered = Interlocked.Read(ref peer.FirstUnansweredSend);
+            if (endpoint is null)
+            {
+                reason = "the peer has no UDP endpoint";
+            }
+            else if (Volatile.Read(ref peer.DirectFailures) > 0)
+            {
+                reason = $"the handshake over UDP to {endpoint} failed";
+            }
+            else if (unanswered != 0 && _time.GetElapsedTime(unanswered, now) >= _timings.KeepaliveTimeout + _timings.RekeyTimeout + _timings.RekeyTimeout)
+            {
+                reason = $"nothing came back over UDP from {endpoint}";
+            }
+            if (reason is null)
+            {
+                return;
+            }
+            Volatile.Write(ref peer.DirectFailures, 0);
+            Interlocked.Exchange(ref peer.LastDirectProbe, now);
+            peer.Endpoint = relay;
+            VpnLog.PathChanged(_logger, peer.ToString(), "relayed", reason);
+            if (!usable || unanswered != 0)
+            {
+                // The keys may be fine (only UDP died): a handshake over the relay proves the path either way.
+                RequestHandshake(peer, force: true);
+            }
+            return;
+        }
+        if (usable && peer.DirectEndpoint is { } direct
+            && _time.GetElapsedTime(Interlocked.Read(ref peer.LastDirectProbe), now) >= _timings.DirectProbeInterval)
+        {
+            Interlocked.Exchange(ref peer.LastDirectProbe, now);
+            SendControl(peer, [], to: direct);
+        }
+    }
+}
