@@ -169,14 +169,11 @@ public sealed partial class VpnNodeService : INodeService, INodeTunnelSource, IA
 
     // Asks the node's STUN servers, from the data-plane socket itself, where that socket is seen from, and again every
     // StunInterval (which also keeps an endpoint-independent NAT's mapping alive while no peer talks). A round in which
-    // no server answers keeps the last mapping (for up to MaxStaleStunRounds rounds): one lost answer must not make the
-    // announcement fall back to private addresses, which would send every peer to them until the next round.
+    // no server answers keeps the last mapping for a while (StunMappingMemory).
     private async Task StunLoopAsync(VpnInterface vpn, List<EndPoint> servers, CancellationToken stopping)
     {
-        const int MaxStaleStunRounds = 3;
         TimeProvider time = _options.Interface.TimeProvider;
-        List<IPEndPoint> last = [];
-        var stale = 0;
+        var memory = new StunMappingMemory();
         try
         {
             while (!stopping.IsCancellationRequested)
@@ -191,15 +188,7 @@ public sealed partial class VpnNodeService : INodeService, INodeTunnelSource, IA
                         mapped.Add(seen);
                     }
                 }
-                if (mapped.Count > 0)
-                {
-                    (last, stale) = (mapped, 0);
-                }
-                else if (last.Count > 0 && ++stale > MaxStaleStunRounds)
-                {
-                    last = []; // the mapping has not been confirmed for minutes: announce only what is known
-                }
-                SetTunnel(last);
+                SetTunnel(memory.Update(mapped));
                 await Task.Delay(_options.StunInterval, time, stopping).ConfigureAwait(false);
             }
         }
