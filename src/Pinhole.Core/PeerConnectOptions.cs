@@ -1,3 +1,5 @@
+using System.Net.Sockets;
+
 namespace Pinhole;
 
 /// <summary>Options for <see cref="PeerConnection.ConnectAsync"/>.</summary>
@@ -18,6 +20,12 @@ public sealed class PeerConnectOptions : PeerConnectionOptions
     /// passes its dialable addresses, so that the peer can dial it back). Default: none.
     /// </summary>
     public Func<IReadOnlyList<Multiaddr>>? AdvertisedAddresses { get; set; }
+
+    /// <summary>
+    /// Creates the TCP socket of each dial attempt, unconnected, for the given address family: for a socket made
+    /// inside another network namespace, bound to a device or marked for policy routing. Default: a new TCP socket.
+    /// </summary>
+    public Func<AddressFamily, Socket>? SocketFactory { get; set; }
 
     /// <inheritdoc/>
     public override void Validate()

@@ -124,7 +124,7 @@ public sealed partial class PeerConnection : IAsyncDisposable
         Socket? socket = null;
         try
         {
-            socket = await TcpDialer.ConnectAsync(endPoints, hint, timeout.Token).ConfigureAwait(false);
+            socket = await TcpDialer.ConnectAsync(endPoints, hint, options.SocketFactory, timeout.Token).ConfigureAwait(false);
             // Read the endpoints now: once the peer closes (e.g. it rejected our certificate) they throw ENOTCONN.
             var localAddress = Multiaddr.FromIPEndPoint((IPEndPoint)socket.LocalEndPoint!, "tcp");
             var remoteAddress = Multiaddr.FromIPEndPoint((IPEndPoint)socket.RemoteEndPoint!, "tcp");

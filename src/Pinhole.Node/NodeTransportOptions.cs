@@ -51,6 +51,13 @@ public sealed class NodeTransportOptions
     /// </summary>
     public bool ReusePort { get; set; }
 
+    /// <summary>
+    /// Creates the TCP socket of every outbound dial the node makes (its connections and DCUtR's punches), unconnected:
+    /// for a node whose outbound traffic must leave through another network namespace or a given device. Default: a
+    /// new TCP socket.
+    /// </summary>
+    public Func<System.Net.Sockets.AddressFamily, System.Net.Sockets.Socket>? OutboundSocketFactory { get; set; }
+
     internal void Validate()
     {
         if (MaxSockets < 0)

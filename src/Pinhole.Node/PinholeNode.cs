@@ -127,6 +127,7 @@ public sealed partial class PinholeNode : IAsyncDisposable
             AdvertisedAddresses = GetDialableAddresses,
             TimeProvider = Options.TimeProvider,
             LoggerFactory = Options.LoggerFactory,
+            SocketFactory = transport.OutboundSocketFactory,
         };
     }
 

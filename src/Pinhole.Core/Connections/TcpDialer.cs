@@ -45,25 +45,28 @@ internal static class TcpDialer
         throw new PeerException(PeerError.Unreachable, $"Cannot dial {hint}: the tcp netlayer needs /ip4|ip6|dns|dns4|dns6/<host>/tcp/<port>.");
     }
 
-    public static async Task<Socket> ConnectAsync(IReadOnlyList<IPEndPoint> endPoints, Multiaddr hint, CancellationToken cancellationToken)
+    public static async Task<Socket> ConnectAsync(IReadOnlyList<IPEndPoint> endPoints, Multiaddr hint, Func<AddressFamily, Socket>? socketFactory, CancellationToken cancellationToken)
     {
         SocketException? last = null;
         foreach (var endPoint in endPoints)
         {
-            var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            Socket? socket = null;
             try
             {
+                // A factory that cannot make the socket (e.g. its namespace is gone) fails this attempt like a refused connect.
+                socket = socketFactory is null ? new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) : socketFactory(endPoint.AddressFamily);
+                socket.NoDelay = true;
                 await socket.ConnectAsync(endPoint, cancellationToken).ConfigureAwait(false);
                 return socket;
             }
             catch (SocketException e)
             {
-                socket.Dispose();
+                socket?.Dispose();
                 last = e;
             }
             catch
             {
-                socket.Dispose();
+                socket?.Dispose();
                 throw;
             }
         }

@@ -111,6 +111,7 @@ public sealed partial class NodeRelayService : INodeService, IPeerDialer, INodeA
                 ObservedAddresses = Observed,
                 Attempts = _options.PunchAttempts,
                 AttemptTimeout = _options.PunchTimeout,
+                SocketFactory = node.Options.Transport.OutboundSocketFactory,
             });
         }
         _loops.Add(Task.Run(AcceptLoopAsync, CancellationToken.None));
