@@ -11,6 +11,13 @@ public sealed class NatLabFactAttribute : FactAttribute
     public NatLabFactAttribute() => Skip = NatLab.UnavailableReason();
 }
 
+/// <summary>A theory that needs the NAT lab.</summary>
+[AttributeUsage(AttributeTargets.Method)]
+public sealed class NatLabTheoryAttribute : TheoryAttribute
+{
+    public NatLabTheoryAttribute() => Skip = NatLab.UnavailableReason();
+}
+
 /// <summary>
 /// A whole <see cref="PinholeNode"/> behind a lab NAT dials out by PeerId: its listener and UDP socket are bound inside
 /// the host's namespace, and every outbound dial takes its socket from <see cref="NodeTransportOptions.OutboundSocketFactory"/>,
