@@ -13,30 +13,7 @@ namespace Pinhole.Node.Tests;
 [Trait("Category", "Netns")]
 public sealed class NodeGridLabTests(ITestOutputHelper output)
 {
-    private const string Echo = "/test/echo/1.0.0";
     private static readonly TimeSpan HangGuard = TimeSpan.FromSeconds(90);
-
-    private static async Task EchoAsync(PeerConnection connection, PeerStream stream, CancellationToken cancellationToken)
-    {
-        await using (stream)
-        {
-            var buffer = new byte[4096];
-            int n;
-            while ((n = await stream.ReadAsync(buffer, cancellationToken)) > 0)
-            {
-                await stream.WriteAsync(buffer.AsMemory(0, n), cancellationToken);
-            }
-            stream.CompleteWrites();
-        }
-    }
-
-    private static async Task<byte> RoundTripAsync(PeerStream stream, byte value, CancellationToken cancellationToken)
-    {
-        await stream.WriteAsync(new[] { value }, cancellationToken);
-        var one = new byte[1];
-        await stream.ReadExactlyAsync(one, cancellationToken);
-        return one[0];
-    }
 
     private static async Task<PinholeNode> StartInAsync(LabHost host, NodeIdentity identity, string listen, Action<PinholeNodeBuilder> configure, CancellationToken cancellationToken)
     {
@@ -66,7 +43,7 @@ public sealed class NodeGridLabTests(ITestOutputHelper output)
             b => b.UseRelays(new NodeRelayOptions { ServeRelay = true, HolePunching = false, ConfigureServer = o => o.CircuitLimit = null }), guard.Token);
         var relayAddress = r.ListenAddresses[0].Encapsulate(r.LocalPeer);
         await using var b = await StartInAsync(lab["b"].Host, idB, "/ip4/0.0.0.0/tcp/0",
-            x => x.UseRelays(new NodeRelayOptions { Relays = [relayAddress], Reachability = NodeReachability.Private }).Handle(Echo, EchoAsync), guard.Token);
+            x => x.UseRelays(new NodeRelayOptions { Relays = [relayAddress], Reachability = NodeReachability.Private }).Handle(EchoProtocol.Id, EchoProtocol.ServeAsync), guard.Token);
         await TestNodes.UntilAsync(() => b.GetDialableAddresses().Any(CircuitAddress.IsCircuit), "B advertises its circuit address");
         var circuit = b.GetDialableAddresses().Single(CircuitAddress.IsCircuit);
         // B, the side the relayed connection comes in to, starts DCUtR (the spec's roles): its result says what happened.
@@ -79,8 +56,8 @@ public sealed class NodeGridLabTests(ITestOutputHelper output)
         a.Peers.Add(b.LocalPeer, addresses: [circuit]); // B's PeerId and the relay: nothing else
         var relayed = await a.Connections.ConnectAsync(b.LocalPeer, guard.Token);
         Assert.Equal("relay", relayed.Netlayer);
-        await using var stream = await a.Connections.OpenStreamAsync(b.LocalPeer, Echo, guard.Token);
-        Assert.Equal(1, await RoundTripAsync(stream, 1, guard.Token));
+        await using var stream = await a.Connections.OpenStreamAsync(b.LocalPeer, EchoProtocol.Id, guard.Token);
+        Assert.Equal(1, await EchoProtocol.RoundTripAsync(stream, 1, guard.Token));
 
         var result = await punched.Task.WaitAsync(guard.Token);
         output.WriteLine($"{natA}↔{natB}: relayed, then {(result.Succeeded ? "direct" : "still relayed (" + result.Failure + ")")} after {(DateTime.UtcNow - started).TotalSeconds:0.0} s");
@@ -90,9 +67,9 @@ public sealed class NodeGridLabTests(ITestOutputHelper output)
             await TestNodes.UntilAsync(() => a.Connections.Get(b.LocalPeer)?.Netlayer == "tcp", "A's manager prefers the direct connection");
         }
         // The stream opened on the relayed connection still works whatever the punch did; a new stream takes the best path.
-        Assert.Equal(2, await RoundTripAsync(stream, 2, guard.Token));
-        await using var next = await a.Connections.OpenStreamAsync(b.LocalPeer, Echo, guard.Token);
-        Assert.Equal(3, await RoundTripAsync(next, 3, guard.Token));
+        Assert.Equal(2, await EchoProtocol.RoundTripAsync(stream, 2, guard.Token));
+        await using var next = await a.Connections.OpenStreamAsync(b.LocalPeer, EchoProtocol.Id, guard.Token);
+        Assert.Equal(3, await EchoProtocol.RoundTripAsync(next, 3, guard.Token));
         Assert.Equal(direct ? "tcp" : "relay", a.Connections.Get(b.LocalPeer)!.Netlayer);
     }
 }

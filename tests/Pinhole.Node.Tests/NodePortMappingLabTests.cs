@@ -62,7 +62,7 @@ public sealed class NodePortMappingLabTests(ITestOutputHelper output)
                     m.MaxSends = 9;
                 },
             })
-            .Handle(Echo, EchoAsync);
+            .Handle(Echo, EchoProtocol.ServeAsync);
         var node = builder.Build();
         var service = node.GetService<NodePortMappingService>()!;
         var mapped = WhenAllMapped(service, 2);
@@ -269,19 +269,5 @@ public sealed class NodePortMappingLabTests(ITestOutputHelper output)
             RemoteAddress = Multiaddr.FromIPEndPoint((IPEndPoint)socket.RemoteEndPoint!),
         };
         return await PeerConnection.UpgradeOutboundAsync(new NetworkStream(socket, ownsSocket: true), node, new PeerConnectionOptions { Identity = identity, HandshakeTimeout = TimeSpan.FromSeconds(60) }, info, cancellationToken);
-    }
-
-    private static async Task EchoAsync(PeerConnection connection, PeerStream stream, CancellationToken cancellationToken)
-    {
-        await using (stream)
-        {
-            var buffer = new byte[64];
-            int n;
-            while ((n = await stream.ReadAsync(buffer, cancellationToken)) > 0)
-            {
-                await stream.WriteAsync(buffer.AsMemory(0, n), cancellationToken);
-            }
-            stream.CompleteWrites();
-        }
     }
 }

@@ -20,27 +20,7 @@ public sealed class NodeRelayTests : IAsyncLifetime
 
     private static CancellationToken Bounded() => new CancellationTokenSource(TestNodes.Wait).Token;
 
-    private static async Task EchoAsync(PeerConnection connection, PeerStream stream, CancellationToken cancellationToken)
-    {
-        await using (stream)
-        {
-            var buffer = new byte[4096];
-            int n;
-            while ((n = await stream.ReadAsync(buffer, cancellationToken)) > 0)
-            {
-                await stream.WriteAsync(buffer.AsMemory(0, n), cancellationToken);
-            }
-            stream.CompleteWrites();
-        }
-    }
-
-    private static async Task<byte> RoundTripAsync(PeerStream stream, byte value)
-    {
-        await stream.WriteAsync(new[] { value }, Bounded());
-        var one = new byte[1];
-        await stream.ReadExactlyAsync(one, Bounded());
-        return one[0];
-    }
+    private static Task<byte> RoundTripAsync(PeerStream stream, byte value) => EchoProtocol.RoundTripAsync(stream, value, Bounded());
 
     /// <summary>R serves (without circuit limits, so any protocol runs relayed); B reserves on R and advertises the circuit.</summary>
     private async Task<(PinholeNode R, PinholeNode B, Multiaddr Circuit)> RelayAndPrivateNodeAsync(bool bPunches = true)
@@ -49,7 +29,7 @@ public sealed class NodeRelayTests : IAsyncLifetime
         var relayAddress = TestNodes.TcpAddress(r).Encapsulate(r.LocalPeer);
         var node = await _nodes.StartAsync(b => b
             .UseRelays(new NodeRelayOptions { Relays = [relayAddress], Reachability = NodeReachability.Private, HolePunching = bPunches })
-            .Handle(Echo, EchoAsync));
+            .Handle(Echo, EchoProtocol.ServeAsync));
         await TestNodes.UntilAsync(() => node.GetDialableAddresses().Any(CircuitAddress.IsCircuit), "B advertises its circuit address");
         var circuit = node.GetDialableAddresses().Single(CircuitAddress.IsCircuit);
         return (r, node, circuit);
