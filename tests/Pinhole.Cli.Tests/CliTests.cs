@@ -183,7 +183,8 @@ public sealed class CliTests : IDisposable
         }
         using var cts = new CancellationTokenSource(CliProcess.Timeout);
         await node.Process.WaitForExitAsync(cts.Token);
-        Assert.Equal(0, node.Process.ExitCode);
+        // 130 (interrupted) once in a full run even after the announcement fix: the stderr says what was interrupted.
+        Assert.True(node.Process.ExitCode == 0, $"exit {node.Process.ExitCode}; stderr:\n{node.Stderr}");
     }
 
     [Fact]
