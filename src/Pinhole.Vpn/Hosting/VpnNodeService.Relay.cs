@@ -64,8 +64,8 @@ public sealed partial class VpnNodeService
                     retry[peer.PeerId] = (time.GetTimestamp() + (long)(delay.TotalSeconds * time.TimestampFrequency), delay);
                     try
                     {
-                        using var attempt = CancellationTokenSource.CreateLinkedTokenSource(stopping);
-                        attempt.CancelAfter(TimeSpan.FromSeconds(30));
+                        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30), time);
+                        using var attempt = CancellationTokenSource.CreateLinkedTokenSource(stopping, timeout.Token);
                         PeerStream stream = await node.Connections.OpenStreamAsync(peer.PeerId, RelayProtocol, attempt.Token).ConfigureAwait(false);
                         _ = vpn.AttachRelay(peer.PeerId, stream);
                         retry[peer.PeerId] = (time.GetTimestamp() + (long)(RelayRetryMin.TotalSeconds * time.TimestampFrequency), RelayRetryMin / 2);
