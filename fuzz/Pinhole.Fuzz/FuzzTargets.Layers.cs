@@ -49,6 +49,7 @@ public static partial class FuzzTargets
         new("relay-frames", [Core, Nat], Layers.RelayFrames, Expect.Format),
         new("relay-voucher", [Core, Nat], d => ReservationVoucher.Open(d), Expect.Format),
         new("dcutr", [Core, Nat], Layers.Dcutr, Expect.Format),
+        new("udp-punch-signal", [Core, Nat], Layers.UdpPunchSignals, Expect.Peer),
         new("turn-channel-data", [Core, Nat], d => _ = TurnChannelData.TryParse(d, out _, out _, out _), Expect.Nothing),
         new("turn-stream-framing", [Core, Nat], d => _ = TurnStreamFraming.Measure(d, out _, out _, out _), Expect.Nothing),
         new("network-record", [Core, Membership], d => NetworkRecord.Decode(d), Expect.Format),
@@ -68,6 +69,15 @@ public static partial class FuzzTargets
 
     private static class Layers
     {
+        public static void UdpPunchSignals(ReadOnlySpan<byte> data)
+        {
+            while (!data.IsEmpty)
+            {
+                _ = UdpPunchSignal.Parse(data, out var consumed);
+                data = data[consumed..];
+            }
+        }
+
         public static void Varints(ReadOnlySpan<byte> data)
         {
             Span<byte> again = stackalloc byte[Varint.MaxLength];

@@ -190,6 +190,15 @@ internal static class LayerSeeds
                 yield return "0.0.0.0/0"u8.ToArray();
                 yield return "192.168.1.7"u8.ToArray();
                 break;
+            case "udp-punch-signal":
+                yield return [.. UdpPunchSignal.Encode(new UdpPunchOffer(new UdpPunchCredentials("abcd1234", "0123456789abcdef0123"),
+                    NatMappingBehavior.EndpointIndependent, NatFilteringBehavior.AddressAndPortDependent,
+                    [new UdpCandidate(UdpCandidateKind.ServerReflexive, new IPEndPoint(IPAddress.Parse("203.0.113.7"), 40000))])),
+                    .. UdpPunchSignal.EncodeRefusal("busy")];
+                yield return UdpPunchSignal.Encode(new UdpPunchOffer(new UdpPunchCredentials("ffff0000", "abcdefghijklmnopqrstuvwxyz"),
+                    NatMappingBehavior.AddressAndPortDependent, NatFilteringBehavior.Unknown,
+                    [new UdpCandidate(UdpCandidateKind.Host, new IPEndPoint(IPAddress.IPv6Loopback, 9))]), answer: true);
+                break;
             case "turn-channel-data":
                 yield return [0x40, 0x00, 0x00, 0x04, .. "abcd"u8];
                 yield return [0x40, 0x01, 0x00, 0x03, .. "xyz"u8, 0x00];

@@ -58,6 +58,16 @@ public sealed class NodeTransportOptions
     /// </summary>
     public Func<System.Net.Sockets.AddressFamily, System.Net.Sockets.Socket>? OutboundSocketFactory { get; set; }
 
+    /// <summary>
+    /// Binds the UDP sockets the node opens once it runs — netcheck's probes, the extra sockets of birthday probing
+    /// (UDP hole punching), sockets made through the API — as <see cref="OutboundSocketFactory"/> does for TCP: for a
+    /// node whose traffic must leave through another network namespace. Default: <see cref="Pinhole.Dtls.UdpDatagramBind.Bind"/>.
+    /// </summary>
+    public Func<System.Net.IPEndPoint, Pinhole.Dtls.UdpDatagramBind>? DatagramBindFactory { get; set; }
+
+    internal Pinhole.Dtls.UdpDatagramBind BindDatagrams(System.Net.IPEndPoint local) =>
+        DatagramBindFactory?.Invoke(local) ?? Pinhole.Dtls.UdpDatagramBind.Bind(local);
+
     internal void Validate()
     {
         if (MaxSockets < 0)

@@ -10,13 +10,28 @@ public sealed partial class PinholeNode
     public IReadOnlyList<DtlsEndpoint> DatagramEndpoints => [.. _udp.Select(u => u.Endpoint)];
 
     /// <summary>
-    /// Opens a DTLS session to <paramref name="peer"/> from the node's UDP port: its stored <c>/udp/</c>
-    /// addresses first, then the UDP twins of its TCP addresses (nodes listen on both with one port number),
-    /// one after the other. The caller owns the returned session. Throws <see cref="PeerException"/>.
+    /// Opens a DTLS session to <paramref name="peer"/> from the node's UDP port. With UDP hole punching
+    /// (<see cref="NodeUdpPunchExtensions.UseUdpHolePunching"/>) the two nodes swap candidates over their connection
+    /// (relayed or not) and punch (<see cref="NodeUdpPunchService.ConnectAsync"/>); a peer that does not punch, or a
+    /// node without it, is dialled at its stored <c>/udp/</c> addresses first, then the UDP twins of its TCP addresses
+    /// (nodes listen on both with one port number), one after the other. The caller owns the returned session.
+    /// Throws <see cref="PeerException"/>.
     /// </summary>
     public async Task<DtlsConnection> ConnectDatagramsAsync(PeerId peer, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(peer);
+        if (GetService<NodeUdpPunchService>() is { Unavailable: null } punching)
+        {
+            try
+            {
+                return await punching.ConnectAsync(peer, cancellationToken).ConfigureAwait(false);
+            }
+            catch (PeerException e) when (e.Error == PeerError.Refused && !cancellationToken.IsCancellationRequested)
+            {
+                // The peer does not punch (an older node, or no STUN there): its addresses may still answer.
+                NodeLog.DatagramPunchRefused(_logger, peer, e.Message);
+            }
+        }
         if (_udp.Count == 0)
         {
             throw new PeerException(PeerError.Unreachable, "The node has no UDP socket (EnableUdp is off).");
@@ -78,6 +93,21 @@ public sealed partial class PinholeNode
                 await session.CloseAsync().ConfigureAwait(false);
             }
         }
+    }
+
+    /// <summary>The node's own UDP sockets (one per listen address).</summary>
+    internal IReadOnlyList<NodeUdpSocket> UdpSockets => _udp;
+
+    /// <summary>Hands a session accepted outside the node's listeners (a hole-punched socket's) to the datagram handler, or closes it.</summary>
+    internal Task ServeAcceptedDatagramsAsync(DtlsConnection session)
+    {
+        Metrics.DatagramSession(inbound: true);
+        if (_parts.DatagramHandler is { } handler)
+        {
+            return ServeDatagramsAsync(handler, session);
+        }
+        NodeLog.DatagramSessionUnclaimed(_logger, session.RemotePeer, session.RemoteEndPoint);
+        return session.CloseAsync().AsTask();
     }
 
     private async Task ServeDatagramsAsync(DatagramSessionHandler handler, DtlsConnection session)

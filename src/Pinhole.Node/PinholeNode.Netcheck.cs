@@ -30,6 +30,8 @@ public sealed partial class PinholeNode
             TestHairpinning = testHairpinning,
             TimeProvider = Options.TimeProvider,
             LoggerFactory = Options.LoggerFactory,
+            BindFactory = Options.Transport.DatagramBindFactory is null ? null
+                : family => Options.Transport.BindDatagrams(new IPEndPoint(family == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0)),
         };
         foreach (var server in Options.StunServers)
         {

@@ -66,6 +66,9 @@ public sealed partial class PinholeNode : IAsyncDisposable
     /// <summary>The application protocols registered with <see cref="PinholeNodeBuilder.Handle"/>.</summary>
     public IReadOnlyList<string> Protocols { get; }
 
+    /// <summary>The protocols of <see cref="Protocols"/> that also run on limited (relayed) connections.</summary>
+    public IReadOnlyList<string> LimitedConnectionProtocols => _parts.LimitedProtocols;
+
     /// <summary>The peer store (open while the node runs).</summary>
     public PeerStore Peers => _store ?? throw new InvalidOperationException("The node has not started: its peer store is not open.");
 

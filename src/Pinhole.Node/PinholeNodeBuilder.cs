@@ -10,6 +10,7 @@ namespace Pinhole.Node;
 public sealed class PinholeNodeBuilder
 {
     private readonly Dictionary<string, PeerStreamHandler> _handlers = new(StringComparer.Ordinal);
+    private readonly SortedSet<string> _limited = new(StringComparer.Ordinal);
     private readonly List<INodeService> _services = [];
     private readonly List<IPeerDialer> _dialers = [];
     private readonly List<Action<IEndpointRouteBuilder>> _routes = [];
@@ -27,7 +28,13 @@ public sealed class PinholeNodeBuilder
     /// Serves inbound streams of <paramref name="protocol"/> (e.g. <c>/chat/1.0.0</c>) on every connection. The
     /// protocol set is advertised in identify and fixed when the node is built. Ping and identify are built in.
     /// </summary>
-    public PinholeNodeBuilder Handle(string protocol, PeerStreamHandler handler)
+    /// <param name="protocol">The protocol id.</param>
+    /// <param name="handler">Serves each inbound stream.</param>
+    /// <param name="runOnLimitedConnections">
+    /// Also run on limited (relayed) connections, both ways (js-libp2p's <c>runOnLimitedConnection</c>): only small
+    /// signalling protocols should, since the relay caps their bytes and duration. Default false.
+    /// </param>
+    public PinholeNodeBuilder Handle(string protocol, PeerStreamHandler handler, bool runOnLimitedConnections = false)
     {
         ThrowIfBuilt();
         ArgumentNullException.ThrowIfNull(handler);
@@ -42,6 +49,10 @@ public sealed class PinholeNodeBuilder
         if (!_handlers.TryAdd(protocol, handler))
         {
             throw new ArgumentException($"A handler for {protocol} is already registered.", nameof(protocol));
+        }
+        if (runOnLimitedConnections)
+        {
+            _limited.Add(protocol);
         }
         return this;
     }
@@ -128,6 +139,7 @@ public sealed class PinholeNodeBuilder
         _built = true;
         return new PinholeNode(Options, new NodeParts(
             new Dictionary<string, PeerStreamHandler>(_handlers, StringComparer.Ordinal),
+            [.. _limited],
             [.. _services],
             [.. _dialers],
             [.. _routes],
@@ -149,6 +161,7 @@ public sealed class PinholeNodeBuilder
 
 internal sealed record NodeParts(
     IReadOnlyDictionary<string, PeerStreamHandler> Handlers,
+    IReadOnlyList<string> LimitedProtocols,
     IReadOnlyList<INodeService> Services,
     IReadOnlyList<IPeerDialer> Dialers,
     IReadOnlyList<Action<IEndpointRouteBuilder>> Routes,

@@ -61,4 +61,7 @@ internal static partial class NodeLog
 
     [LoggerMessage(EventId = 8018, Level = LogLevel.Warning, Message = "The datagram handler failed for {Peer}")]
     public static partial void DatagramHandlerFailed(ILogger logger, PeerId peer, Exception exception);
+
+    [LoggerMessage(EventId = 8019, Level = LogLevel.Information, Message = "No UDP punch with {Peer} ({Reason}); dialling its addresses")]
+    public static partial void DatagramPunchRefused(ILogger logger, PeerId peer, string reason);
 }

@@ -48,9 +48,12 @@ public sealed class StunDatagramLayerFactory : INodeDatagramLayerFactory
     }
 
     /// <summary>One socket's mux; the public address is asked for once and then remembered.</summary>
-    private sealed class StunDatagramLayer(UdpMux mux, IReadOnlyList<EndPoint> servers) : NodeDatagramLayer
+    internal sealed class StunDatagramLayer(UdpMux mux, IReadOnlyList<EndPoint> servers) : NodeDatagramLayer
     {
         private readonly IDatagramBind _dtls = mux.OpenDtlsBind();
+
+        /// <summary>The socket's demultiplexer: UDP hole punching sends its checks through it.</summary>
+        internal UdpMux Mux => mux;
         private readonly SemaphoreSlim _asking = new(1, 1);
         private IPEndPoint? _public;
 

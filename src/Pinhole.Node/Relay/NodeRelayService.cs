@@ -78,7 +78,7 @@ public sealed partial class NodeRelayService : INodeService, IPeerDialer, INodeA
         {
             Identity = node.Identity,
             Protocols = [.. node.Protocols],
-            LimitedConnectionProtocols = [DcutrService.ProtocolId],
+            LimitedConnectionProtocols = [DcutrService.ProtocolId, .. node.LimitedConnectionProtocols],
             HandshakeTimeout = transport.HandshakeTimeout,
             KeepAliveInterval = transport.KeepAliveInterval,
             MaxStreamsPerConnection = transport.MaxStreamsPerConnection,

@@ -44,7 +44,7 @@ public sealed class NodeSockets
         UdpDatagramBind bind;
         try
         {
-            bind = UdpDatagramBind.Bind(options.LocalEndPoint);
+            bind = _node.Options.Transport.BindDatagrams(options.LocalEndPoint);
         }
         catch (SocketException e)
         {
