@@ -194,7 +194,7 @@ internal static class LayerSeeds
                 yield return [.. UdpPunchSignal.Encode(new UdpPunchOffer(new UdpPunchCredentials("abcd1234", "0123456789abcdef0123"),
                     NatMappingBehavior.EndpointIndependent, NatFilteringBehavior.AddressAndPortDependent,
                     [new UdpCandidate(UdpCandidateKind.ServerReflexive, new IPEndPoint(IPAddress.Parse("203.0.113.7"), 40000))])),
-                    .. UdpPunchSignal.EncodeRefusal("busy")];
+                    .. UdpPunchSignal.EncodeRefusal("busy"), .. UdpPunchSignal.EncodeTurn(new IPEndPoint(IPAddress.Parse("203.0.113.9"), 49152), answer: true)];
                 yield return UdpPunchSignal.Encode(new UdpPunchOffer(new UdpPunchCredentials("ffff0000", "abcdefghijklmnopqrstuvwxyz"),
                     NatMappingBehavior.AddressAndPortDependent, NatFilteringBehavior.Unknown,
                     [new UdpCandidate(UdpCandidateKind.Host, new IPEndPoint(IPAddress.IPv6Loopback, 9))]), answer: true);

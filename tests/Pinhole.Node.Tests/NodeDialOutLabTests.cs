@@ -15,7 +15,7 @@ public sealed class NatLabFactAttribute : FactAttribute
 [AttributeUsage(AttributeTargets.Method)]
 public sealed class NatLabTheoryAttribute : TheoryAttribute
 {
-    public NatLabTheoryAttribute() => Skip = NatLab.UnavailableReason();
+    public NatLabTheoryAttribute(bool coturn = false) => Skip = NatLab.UnavailableReason(coturn);
 }
 
 /// <summary>

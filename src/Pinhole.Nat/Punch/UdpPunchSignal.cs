@@ -24,10 +24,16 @@ public enum UdpPunchMessageType : byte
 
     /// <summary>The peer will not punch (no UDP socket, no STUN, too many punches); the text says why.</summary>
     Refused = 3,
+
+    /// <summary>After a punch failed: the dialler's TURN relayed address; the peer binds a channel to it.</summary>
+    TurnOffer = 4,
+
+    /// <summary>The peer's TURN relayed address, bound to the dialler's.</summary>
+    TurnAnswer = 5,
 }
 
-/// <summary>One decoded <see cref="UdpPunchSignal"/> message: an offer or answer, or a refusal's text.</summary>
-public sealed record UdpPunchMessage(UdpPunchMessageType Type, UdpPunchOffer? Offer, string? Refusal);
+/// <summary>One decoded <see cref="UdpPunchSignal"/> message: an offer or answer, a refusal's text, or a TURN relayed address.</summary>
+public sealed record UdpPunchMessage(UdpPunchMessageType Type, UdpPunchOffer? Offer, string? Refusal, IPEndPoint? Relayed = null);
 
 /// <summary>
 /// The signalling messages of UDP hole punching, sent over an authenticated stream (the node's
@@ -45,6 +51,8 @@ public sealed record UdpPunchMessage(UdpPunchMessageType Type, UdpPunchOffer? Of
 /// candidate: kind (1) | family (1: 4 or 6) | address (4 or 16) | port (2, big-endian, not 0)
 ///
 /// refused body: the reason, UTF-8 text (at most 256 bytes).
+///
+/// TURN offer / answer body (after a failed punch): family (1: 4 or 6) | address (4 or 16) | port (2, not 0)
 /// </code>
 /// The text fields are ASCII/UTF-8; every length is checked against the bytes present before anything is allocated.
 /// Bad input fails with <see cref="PeerException"/> (<see cref="PeerError.ProtocolViolation"/>).
@@ -101,6 +109,16 @@ public static class UdpPunchSignal
         return Frame(UdpPunchMessageType.Refused, text.AsSpan(0, Math.Min(text.Length, MaxRefusalBytes)));
     }
 
+    /// <summary>Encodes a TURN offer (or, with <paramref name="answer"/>, answer): this side's relayed address.</summary>
+    public static byte[] EncodeTurn(IPEndPoint relayed, bool answer = false)
+    {
+        ArgumentNullException.ThrowIfNull(relayed);
+        IPEndPoint endPoint = UdpHolePunch.Normalize(relayed);
+        byte[] address = endPoint.Address.GetAddressBytes();
+        return Frame(answer ? UdpPunchMessageType.TurnAnswer : UdpPunchMessageType.TurnOffer,
+            [endPoint.AddressFamily == AddressFamily.InterNetwork ? (byte)4 : (byte)6, .. address, (byte)(endPoint.Port >> 8), (byte)endPoint.Port]);
+    }
+
     /// <summary>Reads a frame header: the message type and its body length (checked against <see cref="MaxBodyLength"/>).</summary>
     /// <exception cref="PeerException">An unknown type or a body too long.</exception>
     public static (UdpPunchMessageType Type, int BodyLength) ReadHeader(ReadOnlySpan<byte> header)
@@ -110,7 +128,7 @@ public static class UdpPunchSignal
             throw NatErrors.Malformed(Name, $"a header is {HeaderLength} bytes, got {header.Length}");
         }
         var type = (UdpPunchMessageType)header[0];
-        if (type is not (UdpPunchMessageType.Offer or UdpPunchMessageType.Answer or UdpPunchMessageType.Refused))
+        if (type is not (UdpPunchMessageType.Offer or UdpPunchMessageType.Answer or UdpPunchMessageType.Refused or UdpPunchMessageType.TurnOffer or UdpPunchMessageType.TurnAnswer))
         {
             throw NatErrors.Malformed(Name, $"unknown message type {header[0]}");
         }
@@ -148,6 +166,15 @@ public static class UdpPunchSignal
             return new UdpPunchMessage(type, null, Encoding.UTF8.GetString(body));
         }
         var reader = new Reader(body);
+        if (type is UdpPunchMessageType.TurnOffer or UdpPunchMessageType.TurnAnswer)
+        {
+            IPEndPoint relayed = reader.EndPoint("relayed address");
+            if (!reader.AtEnd)
+            {
+                throw NatErrors.Malformed(Name, $"{reader.Remaining} bytes after the relayed address");
+            }
+            return new UdpPunchMessage(type, null, null, relayed);
+        }
         string ufrag = reader.Text("ufrag", 4, 64);
         string password = reader.Text("password", 16, 256);
         var credentials = new UdpPunchCredentials(ufrag, password);
@@ -178,18 +205,7 @@ public static class UdpPunchSignal
             {
                 throw NatErrors.Malformed(Name, $"candidate {i} has kind {(int)kind}, which is not sent");
             }
-            int family = reader.Byte("address family");
-            if (family is not (4 or 6))
-            {
-                throw NatErrors.Malformed(Name, $"candidate {i} has address family {family} (4 or 6)");
-            }
-            var address = new IPAddress(reader.Bytes("address", family == 4 ? 4 : 16));
-            int port = reader.UInt16("port");
-            if (port == 0)
-            {
-                throw NatErrors.Malformed(Name, $"candidate {i} has port 0");
-            }
-            candidates[i] = new UdpCandidate(kind, new IPEndPoint(address, port));
+            candidates[i] = new UdpCandidate(kind, reader.EndPoint($"candidate {i}"));
         }
         if (!reader.AtEnd)
         {
@@ -228,6 +244,22 @@ public static class UdpPunchSignal
             ReadOnlySpan<byte> taken = _rest[..length];
             _rest = _rest[length..];
             return taken;
+        }
+
+        public IPEndPoint EndPoint(string what)
+        {
+            int family = Byte("address family");
+            if (family is not (4 or 6))
+            {
+                throw NatErrors.Malformed(Name, $"{what} has address family {family} (4 or 6)");
+            }
+            var address = new IPAddress(Bytes("address", family == 4 ? 4 : 16));
+            int port = UInt16("port");
+            if (port == 0)
+            {
+                throw NatErrors.Malformed(Name, $"{what} has port 0");
+            }
+            return new IPEndPoint(address, port);
         }
 
         public string Text(string field, int min, int max)

@@ -20,6 +20,13 @@ public sealed class NodeUdpPunchOptions
     /// <summary>Paths held at once (both roles). A peer punching again replaces its old path. Default 64.</summary>
     public int MaxPaths { get; set; } = 64;
 
+    /// <summary>
+    /// The TURN server (RFC 8656, long-term credentials) both nodes fall back to when no direct pair answers — two NATs
+    /// that map per destination, or a filter no probe gets through. Each side allocates on its node socket; DTLS runs
+    /// inside, so the server sees ciphertext only. Null (the default): no TURN, such pairs stay on the relayed stream.
+    /// </summary>
+    public TurnClientOptions? Turn { get; set; }
+
     /// <summary>Adjusts each punch's options (timers, keepalive) after the node set them.</summary>
     public Action<UdpPunchOptions>? ConfigurePunch { get; set; }
 
@@ -36,6 +43,10 @@ public sealed class NodeUdpPunchOptions
         ArgumentOutOfRangeException.ThrowIfNegative(BirthdaySockets);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(BirthdaySockets, 1024);
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxPaths, 1);
+        if (Turn is { Server: null })
+        {
+            throw new ArgumentException("Turn.Server is required (an IP endpoint).", nameof(Turn));
+        }
     }
 }
 

@@ -29,7 +29,8 @@ public sealed partial class NodeUdpPunchService
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stop.Token);
         var token = linked.Token;
         Interlocked.Increment(ref _tried);
-        UdpPath path;
+        UdpPath? path = null;
+        UdpPunchException? punchFailure = null;
         PeerStream stream;
         try
         {
@@ -70,11 +71,33 @@ public sealed partial class NodeUdpPunchService
             {
                 Record(peer, controlling: true, e.Failure.ToString(), null);
                 PunchFailed(_logger, peer, e.Message);
-                throw new PeerException(PeerError.Unreachable, $"No direct UDP path to {peer}: {e.Message}", e);
+                punchFailure = e;
+            }
+        }
+        if (punchFailure is not null)
+        {
+            if (_options.Turn is null)
+            {
+                throw new PeerException(PeerError.Unreachable, $"No direct UDP path to {peer}: {punchFailure.Message}", punchFailure);
+            }
+            try
+            {
+                var relayed = await ConnectViaTurnAsync(peer, socket, token).ConfigureAwait(false);
+                Interlocked.Increment(ref _succeeded);
+                Record(peer, controlling: true, "turn", null);
+                TurnPathFound(_logger, peer, _turn?.RelayedAddress, relayed.RemoteEndPoint);
+                node.Metrics.DatagramSession(inbound: false);
+                return relayed;
+            }
+            catch (PeerException e) when (!token.IsCancellationRequested)
+            {
+                Record(peer, controlling: true, "turn failed", null);
+                throw new PeerException(PeerError.Unreachable, $"No direct UDP path to {peer}: {punchFailure.Message} TURN did not work either: {e.Message}", punchFailure);
             }
         }
         DtlsEndpoint? own = null;
         DtlsConnection session;
+        path = path ?? throw new InvalidOperationException("unreachable: the punch either found a path or failed");
         try
         {
             own = ReferenceEquals(path.Mux, mux) ? null : CreateEndpoint(path.Mux);
@@ -123,7 +146,12 @@ public sealed partial class NodeUdpPunchService
             stream.Abort();
             return;
         }
-        string? refusal = offer.Type != UdpPunchMessageType.Offer ? $"expected an offer, got {offer.Type}"
+        if (offer.Type == UdpPunchMessageType.TurnOffer && _unavailable is null)
+        {
+            await AnswerTurnAsync(peer, stream, offer.Relayed!, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        string? refusal = offer.Type is not (UdpPunchMessageType.Offer or UdpPunchMessageType.TurnOffer) ? $"expected an offer, got {offer.Type}"
             : _unavailable is { } why ? why
             : AtCapacity(peer) ? $"this node already holds {_options.MaxPaths} UDP paths"
             : null;

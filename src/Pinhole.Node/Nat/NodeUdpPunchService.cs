@@ -95,6 +95,7 @@ public sealed partial class NodeUdpPunchService : INodeService
         {
             await path.DisposeAsync().ConfigureAwait(false);
         }
+        await ReleaseTurnAsync().ConfigureAwait(false);
     }
 
     /// <inheritdoc/>
@@ -134,6 +135,8 @@ public sealed partial class NodeUdpPunchService : INodeService
             ["tried"] = Volatile.Read(ref _tried),
             ["succeeded"] = Volatile.Read(ref _succeeded),
             ["paths"] = paths,
+            ["turn"] = TurnRelayedAddress?.ToString(),
+            ["turnSessions"] = Volatile.Read(ref _turnSessions),
             ["recent"] = recent,
         };
     }
@@ -348,6 +351,9 @@ public sealed partial class NodeUdpPunchService : INodeService
 
     [LoggerMessage(EventId = 8032, Level = LogLevel.Information, Message = "UDP punch with {Peer} failed: {Reason}")]
     private static partial void PunchFailed(ILogger logger, PeerId peer, string reason);
+
+    [LoggerMessage(EventId = 8035, Level = LogLevel.Information, Message = "UDP path to {Peer} through TURN: our relayed address {Ours}, DTLS to {Remote}")]
+    private static partial void TurnPathFound(ILogger logger, PeerId peer, IPEndPoint? ours, EndPoint remote);
 
     [LoggerMessage(EventId = 8033, Level = LogLevel.Information, Message = "Bad UDP punch offer from {Peer}: {Reason}")]
     private static partial void BadOffer(ILogger logger, PeerId peer, string reason);

@@ -40,6 +40,16 @@ public sealed class UdpPunchSignalTests
         Assert.Equal(256, UdpPunchSignal.Parse(UdpPunchSignal.EncodeRefusal(new string('x', 1000)), out _).Refusal!.Length);
     }
 
+    [Theory]
+    [InlineData("203.0.113.9:49152", false, UdpPunchMessageType.TurnOffer)]
+    [InlineData("[2001:db8::9]:3478", true, UdpPunchMessageType.TurnAnswer)]
+    public void A_turn_address_round_trips(string relayed, bool answer, UdpPunchMessageType type)
+    {
+        UdpPunchMessage parsed = UdpPunchSignal.Parse(UdpPunchSignal.EncodeTurn(IPEndPoint.Parse(relayed), answer), out _);
+        Assert.Equal(type, parsed.Type);
+        Assert.Equal(IPEndPoint.Parse(relayed), parsed.Relayed);
+    }
+
     [Fact]
     public void An_ipv4_mapped_candidate_is_sent_as_ipv4()
     {
@@ -81,6 +91,9 @@ public sealed class UdpPunchSignalTests
             { "port zero", Body(b => { b[firstCandidate + 6] = 0; b[firstCandidate + 7] = 0; }), "port 0" },
             { "candidate truncated", Body(b => b.RemoveRange(b.Count - 3, 3)), "truncated in the" },
             { "trailing bytes", Body(b => b.Add(0)), "1 bytes after the last candidate" },
+            { "turn offer truncated", [4, 0, 4, 4, 203, 0, 113], "truncated in the address" },
+            { "turn offer port zero", [4, 0, 7, 4, 203, 0, 113, 9, 0, 0], "relayed address has port 0" },
+            { "turn answer trailing", [5, 0, 8, 4, 203, 0, 113, 9, 1, 1, 7], "1 bytes after the relayed address" },
         };
     }
 
