@@ -108,4 +108,50 @@ public sealed class NodeSettingsNatTests : IAsyncLifetime
             : Read((key, value), ("Node:Relays", Relay)).Reachability.ToString().ToLowerInvariant());
         Assert.Throws<FormatException>(() => Read(("Node:Reachability", "public"), ("Node:ServeRelay", "true")));
     }
+
+    [Fact]
+    public void Stun_servers_turn_on_udp_punching_with_the_turn_server()
+    {
+        var settings = Read(("Node:Stun:0", "198.51.100.7:3478"), ("Node:Turn", "alice:s3cr:et@198.51.100.7:3478"));
+        Assert.True(settings.UdpHolePunching);
+        Assert.Equal("alice", settings.Turn!.Username);
+        Assert.Equal("s3cr:et", settings.Turn.Password);
+        Assert.Equal(IPEndPoint.Parse("198.51.100.7:3478"), settings.Turn.Server);
+        var options = TestNodes.Options(_nodes.NewIdentity());
+        options.StunServers.Add(IPEndPoint.Parse("198.51.100.7:3478"));
+        var node = settings.Configure(PinholeNode.CreateBuilder(options)).Build();
+        Assert.NotNull(node.GetService<NodeUdpPunchService>());
+        Assert.Contains(NodeUdpPunchService.ProtocolId, node.LimitedConnectionProtocols);
+    }
+
+    [Fact]
+    public void Udp_punching_can_be_turned_off()
+    {
+        var settings = Read(("Node:Stun:0", "198.51.100.7:3478"), ("Node:UdpHolePunching", "false"));
+        var options = TestNodes.Options(_nodes.NewIdentity());
+        options.StunServers.Add(IPEndPoint.Parse("198.51.100.7:3478"));
+        Assert.Null(settings.Configure(PinholeNode.CreateBuilder(options)).Build().GetService<NodeUdpPunchService>());
+    }
+
+    [Theory]
+    [InlineData("Node:Turn", "alice:pw@198.51.100.7:3478", "without Node:Stun")]
+    [InlineData("Node:UdpHolePunching", "true", "without Node:Stun")]
+    public void Udp_punching_settings_without_stun_are_refused(string key, string value, string expected)
+    {
+        var e = Assert.Throws<FormatException>(() => Read((key, value)));
+        Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("pw", e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("alice@198.51.100.7:3478")]
+    [InlineData("alice:pw@turn.example.org:3478")]
+    [InlineData("alice:pw@198.51.100.7")]
+    [InlineData(":pw@198.51.100.7:3478")]
+    public void A_bad_turn_server_is_refused_without_echoing_the_password(string value)
+    {
+        var e = Assert.Throws<FormatException>(() => Read(("Node:Stun:0", "198.51.100.7:3478"), ("Node:Turn", value)));
+        Assert.StartsWith("Node:Turn: ", e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("pw", e.Message, StringComparison.Ordinal);
+    }
 }

@@ -62,6 +62,15 @@ public sealed class NodeSettings
     /// <summary>Whether to reserve on the relays (<see cref="NodeRelayOptions.Reachability"/>).</summary>
     public NodeReachability Reachability { get; init; } = NodeReachability.Auto;
 
+    /// <summary>
+    /// Punch UDP paths to peers for <see cref="PinholeNode.ConnectDatagramsAsync"/> (<see cref="NodeUdpPunchExtensions.UseUdpHolePunching"/>).
+    /// Default true; acts only with STUN servers and UDP on.
+    /// </summary>
+    public bool UdpHolePunching { get; init; } = true;
+
+    /// <summary>The TURN server UDP punching falls back to (<c>USER:PASSWORD@IP:PORT</c>), or null.</summary>
+    public Pinhole.Nat.TurnClientOptions? Turn { get; init; }
+
     /// <summary>Map the listen port on the gateway with PCP, NAT-PMP or UPnP IGD (<see cref="NodePortMappingExtensions.UsePortMapping"/>).</summary>
     public bool PortMapping { get; init; }
 
@@ -102,6 +111,8 @@ public sealed class NodeSettings
                     ? r
                     : throw new FormatException($"Node:Reachability: '{reachability}' is not auto, public or private.")
                 : NodeReachability.Auto,
+            UdpHolePunching = Bool(node, "UdpHolePunching") ?? true,
+            Turn = node["Turn"] is { Length: > 0 } turn ? Parse("Node:Turn", turn, ParseTurn) : null,
             PortMapping = Bool(node, "PortMapping") ?? false,
             PortMappingGateway = node["PortMappingGateway"] is { Length: > 0 } gateway
                 ? IPAddress.TryParse(gateway, out var g) && g.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork
@@ -113,6 +124,14 @@ public sealed class NodeSettings
         if (relays.Count == 0 && !serveRelay && node["HolePunching"] is { Length: > 0 })
         {
             throw new FormatException("Node:HolePunching: has no effect without Node:Relays or Node:ServeRelay (it upgrades relayed connections; the daemon's --relay, --serve-relay).");
+        }
+        if (stun.Count == 0 && (node["Turn"] is { Length: > 0 } || node["UdpHolePunching"] is { Length: > 0 }))
+        {
+            throw new FormatException($"Node:{(node["Turn"] is { Length: > 0 } ? "Turn" : "UdpHolePunching")}: has no effect without Node:Stun (UDP punching needs the node socket's public address; the daemon's --stun).");
+        }
+        if (node["Turn"] is { Length: > 0 } && !settings.UdpHolePunching)
+        {
+            throw new FormatException("Node:Turn: has no effect with Node:UdpHolePunching false (TURN is where a failed punch falls back to).");
         }
         if (relays.Count == 0 && node["Reachability"] is { Length: > 0 })
         {
@@ -152,7 +171,8 @@ public sealed class NodeSettings
 
     /// <summary>
     /// Adds the parts these settings turn on: the relay service (<see cref="NodeRelayExtensions.UseRelays"/>) when relays
-    /// are named or the node serves as one, and port mapping (<see cref="NodePortMappingExtensions.UsePortMapping"/>).
+    /// are named or the node serves as one, UDP hole punching (<see cref="NodeUdpPunchExtensions.UseUdpHolePunching"/>)
+    /// when STUN servers are named, and port mapping (<see cref="NodePortMappingExtensions.UsePortMapping"/>).
     /// </summary>
     public PinholeNodeBuilder Configure(PinholeNodeBuilder builder)
     {
@@ -166,6 +186,10 @@ public sealed class NodeSettings
                 HolePunching = HolePunching,
                 Reachability = Reachability,
             });
+        }
+        if (Udp && StunServers.Count > 0 && UdpHolePunching)
+        {
+            builder.UseUdpHolePunching(new NodeUdpPunchOptions { Turn = Turn });
         }
         if (PortMapping)
         {
@@ -201,6 +225,18 @@ public sealed class NodeSettings
         return address.TryGetPeerId(out _) && !CircuitAddress.IsCircuit(address)
             ? address
             : throw new FormatException($"'{text}' is not a relay address ending in /p2p/<relay PeerId> (e.g. /ip4/198.51.100.1/tcp/4001/p2p/12D3Koo…).");
+    }
+
+    // USER:PASSWORD@IP:PORT: the long-term credential (RFC 8656 §9.2) and the server; the password may hold ':' and '@'.
+    private static Pinhole.Nat.TurnClientOptions ParseTurn(string text)
+    {
+        var at = text.LastIndexOf('@');
+        var colon = at > 0 ? text.IndexOf(':', StringComparison.Ordinal) : -1;
+        if (colon <= 0 || colon > at - 2 || !IPEndPoint.TryParse(text[(at + 1)..], out var server) || server.Port == 0)
+        {
+            throw new FormatException("it is not USER:PASSWORD@IP:PORT (the server as an IP address with a port).");
+        }
+        return new Pinhole.Nat.TurnClientOptions { Username = text[..colon], Password = text[(colon + 1)..at], Server = server };
     }
 
     private static EndPoint ParseServer(string text)

@@ -34,6 +34,8 @@ internal static class DaemonCommand
         var relay = new Option<string[]>("--relay") { Description = "Circuit relay to reserve a slot on when not publicly reachable: a multiaddr ending in /p2p/<relay PeerId> (repeatable)." };
         var serveRelay = new Option<bool>("--serve-relay") { Description = "Serve as a circuit relay (hop) for other peers." };
         var noHolePunching = new Option<bool>("--no-hole-punching") { Description = "Keep relayed connections relayed (no DCUtR upgrade to a direct connection)." };
+        var noUdpPunching = new Option<bool>("--no-udp-punching") { Description = "Do not punch UDP paths to peers (DTLS then dials their addresses only)." };
+        var turn = new Option<string?>("--turn") { Description = "TURN server USER:PASSWORD@IP:PORT that UDP punching falls back to (needs --stun)." };
         var reachability = new Option<string?>("--reachability") { Description = "Whether to reserve on the relays: auto (default: when a relay sees us behind a NAT), public (never) or private (always)." };
         reachability.AcceptOnlyFromAmong("auto", "public", "private");
         var portMapping = new Option<bool>("--port-mapping") { Description = "Forward the listen port on the gateway (PCP, NAT-PMP or UPnP IGD) and advertise its public address." };
@@ -41,7 +43,7 @@ internal static class DaemonCommand
         var config = new Option<string?>("--config") { Description = $"Configuration file (default: {NodeSettings.FileName} in the home, if present)." };
         var vpn = new Option<string?>("--vpn") { Description = "Also run the mesh VPN from this WireGuard-style configuration (docs/vpn.md; needs CAP_NET_ADMIN); 'pinhole vpn status' shows it." };
         var vpnNetwork = new Option<string?>("--vpn-network") { Description = "Also run the mesh VPN for this joined network (id or name, as 'pinhole network ls' shows): the virtual address and peers come from its verified memberships (needs CAP_NET_ADMIN; Node:Vpn sets interface, port, keepalive)." };
-        foreach (var option in new Option[] { listen, port, noUdp, ocapn, web, stun, relay, serveRelay, noHolePunching, reachability, portMapping, socket, config, vpn, vpnNetwork })
+        foreach (var option in new Option[] { listen, port, noUdp, ocapn, web, stun, relay, serveRelay, noHolePunching, noUdpPunching, turn, reachability, portMapping, socket, config, vpn, vpnNetwork })
         {
             command.Options.Add(option);
         }
@@ -56,6 +58,7 @@ internal static class DaemonCommand
                 .AddEnvironmentVariables("PINHOLE_")
                 .AddInMemoryCollection(Flags(parse, listen, port, noUdp, ocapn, web, stun, socket))
                 .AddInMemoryCollection(NatFlags(parse, relay, serveRelay, noHolePunching, reachability, portMapping))
+                .AddInMemoryCollection(UdpFlags(parse, noUdpPunching, turn))
                 .AddInMemoryCollection(VpnFlags(parse, vpn, vpnNetwork));
             var settings = NodeSettings.Read(builder.Configuration);
             var options = settings.ToOptions(identity, home);
@@ -162,6 +165,20 @@ internal static class DaemonCommand
         if (parse.GetValue(portMapping))
         {
             flags["Node:PortMapping"] = "true";
+        }
+        return flags;
+    }
+
+    private static Dictionary<string, string?> UdpFlags(ParseResult parse, Option<bool> noUdpPunching, Option<string?> turn)
+    {
+        var flags = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        if (parse.GetValue(noUdpPunching))
+        {
+            flags["Node:UdpHolePunching"] = "false";
+        }
+        if (parse.GetValue(turn) is { Length: > 0 } server)
+        {
+            flags["Node:Turn"] = server;
         }
         return flags;
     }
