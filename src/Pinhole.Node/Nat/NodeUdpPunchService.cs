@@ -84,6 +84,7 @@ public sealed partial class NodeUdpPunchService : INodeService
     /// <inheritdoc/>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        // Cancelled before the paths are taken: HoldAsync checks it under the same lock, so no path is held after this.
         await _stop.CancelAsync().ConfigureAwait(false);
         HeldPath[] held;
         lock (_lock)
@@ -313,8 +314,16 @@ public sealed partial class NodeUdpPunchService : INodeService
         HeldPath? old;
         lock (_lock)
         {
-            _paths.Remove(peer, out old);
-            _paths[peer] = held;
+            if (_stop.IsCancellationRequested)
+            {
+                // StopAsync already let every path go: a punch that finished during the stop holds nothing.
+                old = held;
+            }
+            else
+            {
+                _paths.Remove(peer, out old);
+                _paths[peer] = held;
+            }
         }
         held.Path.Lost += (_, _) => _ = ReleaseAsync(peer, held);
         if (old is not null)
