@@ -11,6 +11,7 @@ public sealed class PinholeNodeBuilder
 {
     private readonly Dictionary<string, PeerStreamHandler> _handlers = new(StringComparer.Ordinal);
     private readonly List<INodeService> _services = [];
+    private readonly HashSet<string> _limited = new(StringComparer.Ordinal);
     private readonly List<IPeerDialer> _dialers = [];
     private readonly List<Action<IEndpointRouteBuilder>> _routes = [];
     private INodeDatagramLayerFactory? _datagramLayer;
@@ -43,6 +44,24 @@ public sealed class PinholeNodeBuilder
         {
             throw new ArgumentException($"A handler for {protocol} is already registered.", nameof(protocol));
         }
+        return this;
+    }
+
+    /// <summary>
+    /// Lets <paramref name="protocol"/> run on limited connections (a circuit-relay-v2 circuit whose relay announced a
+    /// duration or data limit, <see cref="PeerConnection.IsLimited"/>), both ways: served when the peer opens it, and
+    /// opened by this node. Other protocols are refused there (js-libp2p's <c>runOnLimitedConnection</c>, go-libp2p's
+    /// <c>WithAllowLimitedConn</c>). For protocols that can live within the relay's limit or fall back when it cuts the
+    /// circuit; DCUtR is always allowed.
+    /// </summary>
+    public PinholeNodeBuilder AllowOnLimitedConnections(string protocol)
+    {
+        ThrowIfBuilt();
+        if (string.IsNullOrEmpty(protocol) || protocol.Length > 1000 || protocol.Contains('\n', StringComparison.Ordinal) || protocol[0] != '/')
+        {
+            throw new ArgumentException($"Invalid protocol id '{protocol}': it starts with '/', has at most 1000 characters and no newline.", nameof(protocol));
+        }
+        _limited.Add(protocol);
         return this;
     }
 
@@ -135,7 +154,8 @@ public sealed class PinholeNodeBuilder
                 ? new StunDatagramLayerFactory(Options.StunServers, Options.TimeProvider, Options.LoggerFactory)
                 : null),
             _datagramHandler,
-            _ocapnHandler));
+            _ocapnHandler,
+            [.. _limited.Order(StringComparer.Ordinal)]));
     }
 
     private void ThrowIfBuilt()
@@ -154,4 +174,5 @@ internal sealed record NodeParts(
     IReadOnlyList<Action<IEndpointRouteBuilder>> Routes,
     INodeDatagramLayerFactory? DatagramLayer,
     DatagramSessionHandler? DatagramHandler,
-    OcapnConnectionHandler? OcapnHandler);
+    OcapnConnectionHandler? OcapnHandler,
+    IReadOnlyList<string> LimitedConnectionProtocols);
