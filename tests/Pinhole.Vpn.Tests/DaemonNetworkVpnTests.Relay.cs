@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Pinhole.Testing;
+using Pinhole.Testing.Netlab;
 
 namespace Pinhole.Vpn.Tests;
 
@@ -130,6 +131,75 @@ public sealed partial class DaemonNetworkVpnTests
             foreach (ExternalProcess daemon in new[] { a, b })
             {
                 await lab.A.ExecAsync("kill", "-TERM", daemon.Id.ToString(CultureInfo.InvariantCulture));
+                Assert.Equal(0, await daemon.WaitForExitAsync(Guard));
+            }
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    // Any UDP forwarded by a site's router: the members have no UDP path at all, not even through their NATs.
+    private const string AllUdpBlock = """
+        table inet pinhole_udpblock {
+          chain forward {
+            type filter hook forward priority -10; policy accept;
+            meta l4proto udp drop
+          }
+        }
+        """;
+
+    [NetnsFact("ping", "nft", "conntrack")]
+    public async Task BothBehindNatsWithUdpBlocked_TheTunnelRunsOverALimitedCircuit()
+    {
+        await using var lab = await global::Pinhole.Testing.Netlab.NatLab.CreateAsync(new NatLabOptions().Add("a", NatType.Easy).Add("b", NatType.Easy));
+        NetworkNamespace server = lab.Server.Namespace, nsA = lab["a"].Host.Namespace, nsB = lab["b"].Host.Namespace;
+        await lab["a"].Router!.NftAsync(AllUdpBlock);
+        await lab["b"].Router!.NftAsync(AllUdpBlock);
+        string root = Directory.CreateTempSubdirectory("pinhole-vpn-circuit-").FullName;
+        try
+        {
+            string coordHome = Path.Combine(root, "coord"), admin = Path.Combine(root, "admin"), homeR = Path.Combine(root, "relay"),
+                homeA = Path.Combine(root, "a"), homeB = Path.Combine(root, "b");
+            await using var coordinator = server.Start("dotnet", [Pinhole, "--home", coordHome, "coordinator", "--store", "sqlite:" + Path.Combine(root, "coord.db"),
+                "--listen", $"/ip4/{lab.ServerAddress}/tcp/0", "--admin-api", "https://127.0.0.1:0"]);
+            string coordinatorId = (await coordinator.WaitForLineAsync(l => l.StartsWith("coordinator: ", StringComparison.Ordinal), Guard))["coordinator: ".Length..].Trim();
+            string api = (await coordinator.WaitForLineAsync(l => l.StartsWith("admin api: ", StringComparison.Ordinal), Guard))["admin api: ".Length..].Trim();
+            string network = (await RunAsync(server, admin, "network", "create", "circ", "--admin-api", api, "--coordinator", coordinatorId, "--ipv4", "10.80.0.0/24")).Trim();
+            string ipA = Ipv4Line().Match(await RunAsync(nsA, homeA, "join", (await RunAsync(server, admin, "network", "invite", network)).Trim())).Groups[1].Value;
+            string ipB = Ipv4Line().Match(await RunAsync(nsB, homeB, "join", (await RunAsync(server, admin, "network", "invite", network)).Trim())).Groups[1].Value;
+            string idA = (await RunAsync(nsA, homeA, "id")).Trim(), idB = (await RunAsync(nsB, homeB, "id")).Trim();
+
+            // A circuit relay on the internet segment with its default limits (2 min, 128 KiB per direction): the
+            // circuits it makes are limited connections, on which only protocols that opted in may run.
+            await using var relay = Daemon(server, homeR, "--serve-relay");
+            string relayAddress = (await relay.WaitForLineAsync(l => l.StartsWith($"/ip4/{lab.ServerAddress}/tcp/", StringComparison.Ordinal), Guard)).Trim();
+            await relay.WaitForLineAsync(l => l.StartsWith("api socket:", StringComparison.Ordinal), Guard);
+
+            string[] viaRelay = ["--relay", relayAddress, "--reachability", "private", "--no-hole-punching", "--verbose", "--vpn-network", "circ"];
+            await using var a = Daemon(nsA, homeA, viaRelay);
+            await a.WaitForLineAsync(l => l.StartsWith("api socket:", StringComparison.Ordinal), Guard);
+            await using var b = Daemon(nsB, homeB, viaRelay);
+            await b.WaitForLineAsync(l => l.StartsWith("api socket:", StringComparison.Ordinal), Guard);
+            string Logs() => $"A ({idA}):\n{a.Output()}\nB ({idB}):\n{b.Output()}\nrelay:\n{relay.Output()}";
+
+            // Neither can reach the other at any address of its own (private, behind NATs, no UDP): the node
+            // connection between them is a circuit through the relay, and the VPN's relay stream runs on it.
+            await UntilAsync(async () => (await VpnPeerStatusAsync(homeA)).TryGetValue(idB, out var p) && p.GetProperty("hasRelay").GetBoolean()
+                && (await VpnPeerStatusAsync(homeB)).TryGetValue(idA, out var q) && q.GetProperty("hasRelay").GetBoolean(), "both have a relay stream over the circuit", Logs);
+            Assert.Contains("/p2p-circuit", a.Output() + b.Output(), StringComparison.Ordinal);
+
+            await UntilAsync(async () => (await VpnLab.PingAsync(nsA, ipB, count: 3, wait: 2)).ExitCode == 0, "A pings B over the circuit", Logs);
+            Assert.Equal("relayed", await PathAsync(homeA, idB));
+            Assert.Equal("relayed", await PathAsync(homeB, idA));
+            ProcessResult ping = await VpnLab.PingAsync(nsB, ipA, count: 3);
+            Assert.True(ping.ExitCode == 0, ping + Logs());
+            output.WriteLine($"A: {await RelayCountersAsync(homeA)}; B: {await RelayCountersAsync(homeB)}");
+
+            foreach (ExternalProcess daemon in new[] { a, b, relay })
+            {
+                await server.ExecAsync("kill", "-TERM", daemon.Id.ToString(CultureInfo.InvariantCulture));
                 Assert.Equal(0, await daemon.WaitForExitAsync(Guard));
             }
         }
