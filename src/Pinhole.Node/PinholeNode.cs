@@ -29,6 +29,7 @@ public sealed partial class PinholeNode : IAsyncDisposable
         _logger = options.LoggerFactory.CreateLogger<PinholeNode>();
         _dialers = [.. parts.Dialers, new TcpPeerDialer()];
         Protocols = [.. parts.Handlers.Keys.Order(StringComparer.Ordinal)];
+        LimitedConnectionProtocols = parts.LimitedConnectionProtocols;
         Events = new NodeEvents();
         Connections = new NodeConnections(this);
         Sockets = new NodeSockets(this);
@@ -66,8 +67,11 @@ public sealed partial class PinholeNode : IAsyncDisposable
     /// <summary>The application protocols registered with <see cref="PinholeNodeBuilder.Handle"/>.</summary>
     public IReadOnlyList<string> Protocols { get; }
 
-    /// <summary>The protocols of <see cref="Protocols"/> that also run on limited (relayed) connections.</summary>
-    public IReadOnlyList<string> LimitedConnectionProtocols => _parts.LimitedProtocols;
+    /// <summary>
+    /// Protocols allowed on limited (circuit-relay-v2) connections besides DCUtR, from
+    /// <see cref="PinholeNodeBuilder.AllowOnLimitedConnections"/>.
+    /// </summary>
+    public IReadOnlyList<string> LimitedConnectionProtocols { get; }
 
     /// <summary>The peer store (open while the node runs).</summary>
     public PeerStore Peers => _store ?? throw new InvalidOperationException("The node has not started: its peer store is not open.");

@@ -10,8 +10,8 @@ namespace Pinhole.Node;
 public sealed class PinholeNodeBuilder
 {
     private readonly Dictionary<string, PeerStreamHandler> _handlers = new(StringComparer.Ordinal);
-    private readonly SortedSet<string> _limited = new(StringComparer.Ordinal);
     private readonly List<INodeService> _services = [];
+    private readonly HashSet<string> _limited = new(StringComparer.Ordinal);
     private readonly List<IPeerDialer> _dialers = [];
     private readonly List<Action<IEndpointRouteBuilder>> _routes = [];
     private INodeDatagramLayerFactory? _datagramLayer;
@@ -28,13 +28,7 @@ public sealed class PinholeNodeBuilder
     /// Serves inbound streams of <paramref name="protocol"/> (e.g. <c>/chat/1.0.0</c>) on every connection. The
     /// protocol set is advertised in identify and fixed when the node is built. Ping and identify are built in.
     /// </summary>
-    /// <param name="protocol">The protocol id.</param>
-    /// <param name="handler">Serves each inbound stream.</param>
-    /// <param name="runOnLimitedConnections">
-    /// Also run on limited (relayed) connections, both ways (js-libp2p's <c>runOnLimitedConnection</c>): only small
-    /// signalling protocols should, since the relay caps their bytes and duration. Default false.
-    /// </param>
-    public PinholeNodeBuilder Handle(string protocol, PeerStreamHandler handler, bool runOnLimitedConnections = false)
+    public PinholeNodeBuilder Handle(string protocol, PeerStreamHandler handler)
     {
         ThrowIfBuilt();
         ArgumentNullException.ThrowIfNull(handler);
@@ -50,10 +44,24 @@ public sealed class PinholeNodeBuilder
         {
             throw new ArgumentException($"A handler for {protocol} is already registered.", nameof(protocol));
         }
-        if (runOnLimitedConnections)
+        return this;
+    }
+
+    /// <summary>
+    /// Lets <paramref name="protocol"/> run on limited connections (a circuit-relay-v2 circuit whose relay announced a
+    /// duration or data limit, <see cref="PeerConnection.IsLimited"/>), both ways: served when the peer opens it, and
+    /// opened by this node. Other protocols are refused there (js-libp2p's <c>runOnLimitedConnection</c>, go-libp2p's
+    /// <c>WithAllowLimitedConn</c>). For protocols that can live within the relay's limit or fall back when it cuts the
+    /// circuit; DCUtR is always allowed.
+    /// </summary>
+    public PinholeNodeBuilder AllowOnLimitedConnections(string protocol)
+    {
+        ThrowIfBuilt();
+        if (string.IsNullOrEmpty(protocol) || protocol.Length > 1000 || protocol.Contains('\n', StringComparison.Ordinal) || protocol[0] != '/')
         {
-            _limited.Add(protocol);
+            throw new ArgumentException($"Invalid protocol id '{protocol}': it starts with '/', has at most 1000 characters and no newline.", nameof(protocol));
         }
+        _limited.Add(protocol);
         return this;
     }
 
@@ -139,7 +147,6 @@ public sealed class PinholeNodeBuilder
         _built = true;
         return new PinholeNode(Options, new NodeParts(
             new Dictionary<string, PeerStreamHandler>(_handlers, StringComparer.Ordinal),
-            [.. _limited],
             [.. _services],
             [.. _dialers],
             [.. _routes],
@@ -147,7 +154,8 @@ public sealed class PinholeNodeBuilder
                 ? new StunDatagramLayerFactory(Options.StunServers, Options.TimeProvider, Options.LoggerFactory)
                 : null),
             _datagramHandler,
-            _ocapnHandler));
+            _ocapnHandler,
+            [.. _limited.Order(StringComparer.Ordinal)]));
     }
 
     private void ThrowIfBuilt()
@@ -161,10 +169,10 @@ public sealed class PinholeNodeBuilder
 
 internal sealed record NodeParts(
     IReadOnlyDictionary<string, PeerStreamHandler> Handlers,
-    IReadOnlyList<string> LimitedProtocols,
     IReadOnlyList<INodeService> Services,
     IReadOnlyList<IPeerDialer> Dialers,
     IReadOnlyList<Action<IEndpointRouteBuilder>> Routes,
     INodeDatagramLayerFactory? DatagramLayer,
     DatagramSessionHandler? DatagramHandler,
-    OcapnConnectionHandler? OcapnHandler);
+    OcapnConnectionHandler? OcapnHandler,
+    IReadOnlyList<string> LimitedConnectionProtocols);

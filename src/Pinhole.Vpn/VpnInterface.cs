@@ -280,6 +280,9 @@ public sealed partial class VpnInterface : IAsyncDisposable
             Addresses = _addresses,
             Offloads = _tun.Offloads | _transport.Offloads,
             Peers = peers,
+            RelaySent = Interlocked.Read(ref _transport.RelaySent),
+            RelayReceived = Interlocked.Read(ref _transport.RelayReceived),
+            RelayDropped = Interlocked.Read(ref _transport.DroppedQueueFull),
         };
     }
 

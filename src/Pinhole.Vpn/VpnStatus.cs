@@ -27,6 +27,15 @@ public sealed record VpnStatus
 
     /// <summary>Every peer.</summary>
     public required IReadOnlyList<VpnPeerStatus> Peers { get; init; }
+
+    /// <summary>Datagrams queued to relay streams (<c>/pinhole/vpn-relay/1.0.0</c>), all peers together.</summary>
+    public long RelaySent { get; init; }
+
+    /// <summary>Datagrams received from relay streams.</summary>
+    public long RelayReceived { get; init; }
+
+    /// <summary>Datagrams dropped because a relay stream's send queue was full (the data path never waits on TCP).</summary>
+    public long RelayDropped { get; init; }
 }
 
 /// <summary>One peer in a <see cref="VpnStatus"/>.</summary>

@@ -133,6 +133,41 @@ public sealed class NodeRelayTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task OnALimitedCircuitOnlyProtocolsThatOptedInRun_BothWays()
+    {
+        // The relay's default limit (2 min, 128 KiB) is announced, so the circuit is a limited connection.
+        var r = await _nodes.StartAsync(b => b.UseRelays(new NodeRelayOptions { ServeRelay = true, HolePunching = false }));
+        var relayAddress = TestNodes.TcpAddress(r).Encapsulate(r.LocalPeer);
+        const string Other = "/test/other/1.0.0";
+        var b = await _nodes.StartAsync(x => x
+            .UseRelays(new NodeRelayOptions { Relays = [relayAddress], Reachability = NodeReachability.Private, HolePunching = false })
+            .Handle(Echo, EchoProtocol.ServeAsync).Handle(Other, EchoProtocol.ServeAsync).AllowOnLimitedConnections(Echo));
+        await TestNodes.UntilAsync(() => b.GetDialableAddresses().Any(CircuitAddress.IsCircuit), "B advertises its circuit address");
+        var circuit = b.GetDialableAddresses().Single(CircuitAddress.IsCircuit);
+        // A only opens Echo (it serves nothing): the opt-in covers the opener too.
+        var a = await _nodes.StartAsync(x => x.UseRelays(new NodeRelayOptions { HolePunching = false }).AllowOnLimitedConnections(Echo));
+        Assert.Equal([Echo], a.LimitedConnectionProtocols);
+        a.Peers.Add(b.LocalPeer, addresses: [circuit]);
+        var connection = await a.Connections.ConnectAsync(b.LocalPeer, Bounded());
+        Assert.True(connection.IsLimited);
+
+        await using var stream = await a.Connections.OpenStreamAsync(b.LocalPeer, Echo, Bounded());
+        Assert.Equal(9, await RoundTripAsync(stream, 9));
+        var refused = await Assert.ThrowsAsync<PeerException>(async () => await a.Connections.OpenStreamAsync(b.LocalPeer, Other, Bounded()));
+        Assert.Equal(PeerError.Refused, refused.Error);
+        Assert.Contains("has not opted in to limited connections", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AllowOnLimitedConnectionsChecksTheProtocolId()
+    {
+        using var identity = NodeIdentity.Generate();
+        var builder = PinholeNode.CreateBuilder(TestNodes.Options(identity));
+        Assert.Throws<ArgumentException>(() => builder.AllowOnLimitedConnections("no-slash"));
+        Assert.Throws<ArgumentException>(() => builder.AllowOnLimitedConnections(""));
+    }
+
+    [Fact]
     public void RelayOptionsAreValidated()
     {
         using var identity = NodeIdentity.Generate();

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Pinhole.Testing;
+using Xunit.Abstractions;
 
 namespace Pinhole.Vpn.Tests;
 
@@ -12,7 +13,7 @@ namespace Pinhole.Vpn.Tests;
 /// A's VPN drops it (status shows it gone, ping fails). Every wait is on state, bounded only as a hang guard.
 /// </summary>
 [Trait("Category", "Netns")]
-public sealed partial class DaemonNetworkVpnTests
+public sealed partial class DaemonNetworkVpnTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan Guard = TimeSpan.FromSeconds(120);
     private static readonly TimeSpan Command = TimeSpan.FromSeconds(90);

@@ -67,7 +67,7 @@ public static class NodeUdpPunchExtensions
         options.Validate();
         var service = new NodeUdpPunchService(options);
         // Signalling must work on the relayed connection: that is the only one two peers behind NATs have.
-        builder.Handle(NodeUdpPunchService.ProtocolId, service.HandleAsync, runOnLimitedConnections: true);
+        builder.Handle(NodeUdpPunchService.ProtocolId, service.HandleAsync).AllowOnLimitedConnections(NodeUdpPunchService.ProtocolId);
         return builder.AddService(service);
     }
 }

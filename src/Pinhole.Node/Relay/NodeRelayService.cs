@@ -78,6 +78,7 @@ public sealed partial class NodeRelayService : INodeService, IPeerDialer, INodeA
         {
             Identity = node.Identity,
             Protocols = [.. node.Protocols],
+            // DCUtR must run there (it is how the pair leaves the relay); the rest only by the node's opt-in.
             LimitedConnectionProtocols = [DcutrService.ProtocolId, .. node.LimitedConnectionProtocols],
             HandshakeTimeout = transport.HandshakeTimeout,
             KeepAliveInterval = transport.KeepAliveInterval,

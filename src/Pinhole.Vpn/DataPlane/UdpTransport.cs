@@ -220,10 +220,12 @@ internal sealed unsafe class UdpTransport : IPacketTransport
                         }
                         throw new PeerException(PeerError.InternalError, $"recvmmsg: {LibC.ErrorName(errno)}.");
                     }
+                    // 0: Wake() (relayed datagrams queued, held records to retry): the caller looks at them now.
+                    // 1: the socket is readable: read it. (Until this fix a wake was swallowed and the loop slept on.)
                     int woken = Wait(fd, LibC.PollIn, -1);
-                    if (woken != 0)
+                    if (woken <= 0)
                     {
-                        return woken < 0 ? -1 : 0;
+                        return woken;
                     }
                 }
             }

@@ -173,7 +173,9 @@ public sealed partial class VpnSettings
             options.Interface.LoggerFactory ??= builder.Options.LoggerFactory;
             var service = new VpnNodeService(options);
             builder.AddService(service);
-            builder.Handle(VpnNodeService.RelayProtocol, service.HandleRelayAsync);
+            // The relay path is the fallback when UDP fails, which is when the node connection is likeliest to be a
+            // circuit: it must be allowed there (its datagrams count against the relay's data limit, if any).
+            builder.Handle(VpnNodeService.RelayProtocol, service.HandleRelayAsync).AllowOnLimitedConnections(VpnNodeService.RelayProtocol);
         }
         return builder;
     }
