@@ -23,6 +23,9 @@ internal static class ExitCodes
     /// <summary>Interrupted (Ctrl-C) before completion.</summary>
     public const int Interrupted = 130;
 
+    /// <summary>Terminated (SIGTERM) and not stopped within the stop timeout (128 + 15, as a shell reports it).</summary>
+    public const int Terminated = 143;
+
     public static int For(PeerError error) => error switch
     {
         PeerError.PeerMismatch or PeerError.InvalidCertificate or PeerError.HandshakeFailed => AuthenticationFailed,
