@@ -60,6 +60,10 @@ public sealed class NodeUdpGridLabTests(ITestOutputHelper output)
     [InlineData(NatType.Easy, NatType.Easy, null, false, false)]
     [InlineData(NatType.Easy, NatType.Hard, null, true, false)]
     [InlineData(NatType.Hard, NatType.Easy, null, true, false)]
+    [InlineData(NatType.OneToOne, NatType.Hard, null, false, false)]
+    [InlineData(NatType.DoubleNat, NatType.Easy, null, false, false)]
+    [InlineData(NatType.HardFullyRandom, NatType.Easy, null, true, false)]
+    [InlineData(NatType.UdpBlocked, NatType.Easy, UdpPunchFailure.NoResponse, false, false)]
     [InlineData(NatType.Hard, NatType.Hard, UdpPunchFailure.BothMappingsEndpointDependent, false, false)]
     [InlineData(NatType.Hard, NatType.Hard, UdpPunchFailure.BothMappingsEndpointDependent, false, true)]
     public async Task Two_nodes_behind_nats_punch_udp_over_their_relayed_connection(NatType natA, NatType natB, UdpPunchFailure? failure, bool birthday, bool turn)
@@ -126,7 +130,7 @@ public sealed class NodeUdpGridLabTests(ITestOutputHelper output)
             Assert.Equal(lab["b"].PublicAddress, remote.Address);
             Assert.Equal("ping across two NATs"u8.ToArray(), await RoundTripAsync(session, "ping across two NATs"u8.ToArray(), guard.Token));
             // Birthday probing exactly where one side maps per destination: that side's path is on an extra socket.
-            var hardSide = natA == NatType.Hard ? punchA : punchB;
+            var hardSide = natA is NatType.Hard or NatType.HardFullyRandom ? punchA : punchB;
             await TestNodes.UntilAsync(() => punchB.Paths.ContainsKey(a.LocalPeer), "B holds its side of the path");
             Assert.Equal(birthday, (bool)hardSide.GetStatus()!["paths"]![0]!["birthdaySocket"]!);
             Assert.Equal("relay", a.Connections.Get(b.LocalPeer)!.Netlayer);
