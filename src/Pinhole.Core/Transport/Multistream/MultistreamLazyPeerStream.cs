@@ -154,7 +154,22 @@ internal sealed class MultistreamLazyPeerStream : PeerStream
         {
             return ValueTask.FromException(Copy(refusal));
         }
-        return _inner.WriteAsync(buffer, cancellationToken);
+        return _confirmed ? _inner.WriteAsync(buffer, cancellationToken) : WriteBeforeConfirmationAsync(buffer, cancellationToken);
+    }
+
+    // Before the listener accepted, a reset is its refusal (it may reset right after "na", which the reset discards).
+    private async ValueTask WriteBeforeConfirmationAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _inner.WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
+        }
+        catch (PeerException e) when (e.Error == PeerError.StreamAborted && !_confirmed)
+        {
+            var refusal = _refusal ?? new PeerException(PeerError.Refused, $"Peer reset the stream before accepting the protocol {_protocol}.", e);
+            _refusal = refusal;
+            throw Copy(refusal);
+        }
     }
 
     /// <inheritdoc/>

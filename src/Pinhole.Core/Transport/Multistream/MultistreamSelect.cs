@@ -18,7 +18,8 @@ internal static class MultistreamSelect
     /// Dialer: sends the header and the first protocol in one write, then waits for the listener; on
     /// "na" proposes the next protocol. Returns the accepted protocol.
     /// </summary>
-    /// <exception cref="PeerException"><see cref="PeerError.Refused"/> when no protocol is accepted;
+    /// <exception cref="PeerException"><see cref="PeerError.Refused"/> when no protocol is accepted (answered "na", or
+    /// the stream reset before an acceptance);
     /// <see cref="PeerError.ProtocolViolation"/> for unexpected or malformed messages;
     /// <see cref="PeerError.ConnectionClosed"/> when the stream ends between messages.</exception>
     public static async Task<string> SelectAsync(Stream stream, IReadOnlyList<string> protocols, CancellationToken cancellationToken)
@@ -57,6 +58,12 @@ internal static class MultistreamSelect
                 await stream.WriteAsync(MultistreamMessage.Encode(protocols[i + 1]), cancellationToken).ConfigureAwait(false);
                 await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
             }
+        }
+        catch (PeerException e) when (e.Error == PeerError.StreamAborted)
+        {
+            // A listener that answers "na" may reset the stream at once, and a reset discards the answers not yet read
+            // (yamux RST): either way the peer did not accept, and the caller gets the documented refusal.
+            throw new PeerException(PeerError.Refused, $"Peer reset the stream before accepting any of: {string.Join(", ", protocols)}.", e);
         }
         finally
         {
