@@ -150,6 +150,11 @@ internal sealed partial class YamuxStream : PeerStream
                 return;
             }
             _reset = true;
+            if (_deferred is not null)
+            {
+                // The protocol was accepted before the reset: say so, as an answer sent at once would have.
+                FlushDeferredLocked();
+            }
             _session.Writer.TryWrite(YamuxFrameType.WindowUpdate, YamuxFlags.Rst, _id, 0);
             FailLocked(new PeerException(PeerError.StreamAborted, $"yamux stream {_id} was aborted locally."));
         }
