@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Pinhole.Connections;
 using Pinhole.Protocols;
@@ -16,10 +17,12 @@ public sealed partial class PeerConnection
             && AllowsProtocol(protocol);
 
     /// <summary>
-    /// Negotiates each inbound stream on its own task, so that one slow stream cannot stall the others'
-    /// negotiation, but hands the streams to <see cref="AcceptStreamAsync"/> in the order the peer opened them
-    /// (a stream still negotiating holds back only the peer's later streams, for at most the handshake timeout).
-    /// The order matters since dialers open streams optimistically: several negotiations are then in flight at once.
+    /// Negotiates each inbound stream as it arrives, on this loop: with an optimistic dialer the header and the
+    /// proposal are already buffered, so the negotiation completes at once and the stream is handed to
+    /// <see cref="AcceptStreamAsync"/> without a thread hop. A stream whose proposal has not arrived yields at its
+    /// first read and finishes on its own (one slow stream cannot stall the others' negotiation). Streams are
+    /// still handed out in the order the peer opened them: a stream that negotiated at once goes straight out only
+    /// when no earlier stream is still negotiating; otherwise it queues behind it (for at most the handshake timeout).
     /// </summary>
     private async Task AcceptLoopAsync()
     {
@@ -31,7 +34,17 @@ public sealed partial class PeerConnection
             while (true)
             {
                 var stream = await _session.AcceptStreamAsync(_closing.Token).ConfigureAwait(false);
-                negotiations.Writer.TryWrite(Task.Run(() => NegotiateInboundAsync(stream)));
+                var negotiation = NegotiateInboundAsync(stream);
+                if (negotiation.IsCompleted && Volatile.Read(ref _queuedNegotiations) == 0)
+                {
+                    // NegotiateInboundAsync never throws: a failed stream comes back as null.
+                    await DeliverAsync(negotiation.Result).ConfigureAwait(false);
+                }
+                else
+                {
+                    Interlocked.Increment(ref _queuedNegotiations);
+                    negotiations.Writer.TryWrite(negotiation);
+                }
             }
         }
         catch (Exception e)
@@ -44,32 +57,61 @@ public sealed partial class PeerConnection
         ConnectionLog.Closed(_logger, RemotePeer, reason.Message);
     }
 
+    /// <summary>Negotiations that did not complete at once (or queued behind one), in the peer's order; the count
+    /// drops only after the stream was handed out, so the accept loop never overtakes a queued stream.</summary>
+    private int _queuedNegotiations;
+
     private async Task DeliverInOrderAsync(ChannelReader<Task<YamuxStream?>> negotiations)
     {
         await foreach (var negotiation in negotiations.ReadAllAsync().ConfigureAwait(false))
         {
             // NegotiateInboundAsync never throws: a failed stream comes back as null.
-            if (await negotiation.ConfigureAwait(false) is not { } stream)
-            {
-                continue;
-            }
-            if (!_inbound.Writer.TryWrite(stream))
-            {
-                ConnectionLog.InboundStreamBacklogFull(_logger, RemotePeer, _options.MaxPendingInboundStreams);
-                stream.Abort();
-                await stream.DisposeAsync().ConfigureAwait(false);
-            }
+            await DeliverAsync(await negotiation.ConfigureAwait(false)).ConfigureAwait(false);
+            Interlocked.Decrement(ref _queuedNegotiations);
+        }
+    }
+
+    private async ValueTask DeliverAsync(YamuxStream? stream)
+    {
+        if (stream is not null && !_inbound.Writer.TryWrite(stream))
+        {
+            ConnectionLog.InboundStreamBacklogFull(_logger, RemotePeer, _options.MaxPendingInboundStreams);
+            stream.Abort();
+            await stream.DisposeAsync().ConfigureAwait(false);
         }
     }
 
     /// <summary>Negotiates the protocol; serves the built-in ones in the background. Returns the stream for the
     /// application, or null when it is served here or failed.</summary>
+    /// <remarks>The handshake timeout is armed only when the negotiation has to wait for the peer (a timer that
+    /// resets the stream, which fails the pending read); one that completes from buffered bytes costs no timer.</remarks>
     private async Task<YamuxStream?> NegotiateInboundAsync(YamuxStream stream)
     {
-        using var timeout = new Deadline(_options.HandshakeTimeout, _options.TimeProvider, _closing.Token);
+        ITimer? deadline = null;
+        StrongBox<bool>? expired = null;
         try
         {
-            var protocol = await MultistreamSelect.NegotiateAsync(stream, IsSupported, timeout.Token).ConfigureAwait(false);
+            // The echo to an optimistic dialer waits for the stream's first bytes (YamuxStream.TryDeferAnswer).
+            var negotiation = MultistreamSelect.NegotiateAsync(stream, IsSupported, CancellationToken.None, stream.TryDeferAnswer);
+            if (!negotiation.IsCompleted)
+            {
+                expired = new StrongBox<bool>();
+                deadline = _options.TimeProvider.CreateTimer(static state =>
+                {
+                    var (s, flag) = ((YamuxStream, StrongBox<bool>))state!;
+                    Volatile.Write(ref flag.Value, true);
+                    s.Abort();
+                }, (stream, expired), _options.HandshakeTimeout, Timeout.InfiniteTimeSpan);
+            }
+            string protocol;
+            try
+            {
+                protocol = await negotiation.ConfigureAwait(false);
+            }
+            catch (PeerException) when (expired is not null && Volatile.Read(ref expired.Value))
+            {
+                throw new PeerException(PeerError.Timeout, $"Inbound stream from {RemotePeer} did not finish protocol negotiation within {_options.HandshakeTimeout.TotalSeconds:0.#} s.");
+            }
             stream.SetProtocol(protocol);
             switch (protocol)
             {
@@ -94,6 +136,10 @@ public sealed partial class PeerConnection
             stream.Abort();
             await stream.DisposeAsync().ConfigureAwait(false);
             return null;
+        }
+        finally
+        {
+            deadline?.Dispose();
         }
     }
 

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Pinhole.Messaging.Internal;
@@ -142,6 +143,7 @@ public sealed class MessageSession : IAsyncDisposable
         {
             if (_pending.Remove(id, out var entry))
             {
+                entry.Expiry?.Dispose();
                 if (entry.ClaimedByMessage)
                 {
                     throw new PeerException(PeerError.ProtocolViolation, $"Attachment {id} appears in two messages.");
@@ -155,7 +157,7 @@ public sealed class MessageSession : IAsyncDisposable
             CheckPendingLimit();
             var created = new Attachment(claimedByMessage: true);
             _pending.Add(id, created);
-            _ = ExpireAsync(id, created);
+            StartExpiry(id, created);
             return created.Stream.Task;
         }
     }
@@ -173,6 +175,7 @@ public sealed class MessageSession : IAsyncDisposable
         {
             if (_pending.Remove(id, out var entry))
             {
+                entry.Expiry?.Dispose();
                 if (!entry.ClaimedByMessage)
                 {
                     stream.Abort();
@@ -185,21 +188,22 @@ public sealed class MessageSession : IAsyncDisposable
             var created = new Attachment(claimedByMessage: false);
             created.Stream.SetResult(stream);
             _pending.Add(id, created);
-            _ = ExpireAsync(id, created);
+            StartExpiry(id, created);
         }
     }
+
+    /// <summary>Arms the timeout of a pending attachment (under the lock); the timer is disposed as soon as the other
+    /// half arrives, so a reply stream bound within microseconds holds no timer for <see cref="MessageSessionOptions.AttachmentTimeout"/>.</summary>
+    private void StartExpiry(ulong id, Attachment entry) =>
+        entry.Expiry = Options.TimeProvider.CreateTimer(static state =>
+        {
+            var (session, id, entry) = ((MessageSession, ulong, Attachment))state!;
+            _ = session.ExpireAsync(id, entry);
+        }, (this, id, entry), Options.AttachmentTimeout, Timeout.InfiniteTimeSpan);
 
     /// <summary>An attachment whose other half has not come within the timeout is dropped, so nothing waits forever.</summary>
     private async Task ExpireAsync(ulong id, Attachment entry)
     {
-        try
-        {
-            await Task.Delay(Options.AttachmentTimeout, Options.TimeProvider, _closingToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            return;
-        }
         lock (_pending)
         {
             if (!_pending.TryGetValue(id, out var current) || current != entry)
@@ -270,7 +274,17 @@ public sealed class MessageSession : IAsyncDisposable
                     await stream.DisposeAsync().ConfigureAwait(false);
                     continue;
                 }
-                classified.Writer.TryWrite(ClassifyAsync(stream));
+                var classification = ClassifyAsync(stream);
+                if (classification.IsCompleted && Volatile.Read(ref _queuedClassifications) == 0)
+                {
+                    // The header was already buffered (it follows the optimistic proposal): hand the stream on now.
+                    await DeliverAsync(classification.Result).ConfigureAwait(false);
+                }
+                else
+                {
+                    Interlocked.Increment(ref _queuedClassifications);
+                    classified.Writer.TryWrite(classification);
+                }
             }
         }
         catch (Exception e)
@@ -283,28 +297,63 @@ public sealed class MessageSession : IAsyncDisposable
         Fail(reason);
     }
 
+    /// <summary>Classifications that did not complete at once (or queued behind one); the count drops only after
+    /// the stream was handed on, so the accept loop never overtakes a queued channel.</summary>
+    private int _queuedClassifications;
+
     private async Task DeliverInOrderAsync(ChannelReader<Task<PeerStream?>> classified)
     {
         await foreach (var next in classified.ReadAllAsync().ConfigureAwait(false))
         {
             // ClassifyAsync never throws: attachments and rejected streams come back as null.
-            if (await next.ConfigureAwait(false) is { } stream && !_topLevel.Writer.TryWrite(stream))
-            {
-                MessagingLog.InboundStreamRejected(Logger, RemotePeer, "too many channels are waiting to be accepted (MaxPendingChannels)");
-                stream.Abort();
-                await stream.DisposeAsync().ConfigureAwait(false);
-            }
+            await DeliverAsync(await next.ConfigureAwait(false)).ConfigureAwait(false);
+            Interlocked.Decrement(ref _queuedClassifications);
+        }
+    }
+
+    private async ValueTask DeliverAsync(PeerStream? stream)
+    {
+        if (stream is not null && !_topLevel.Writer.TryWrite(stream))
+        {
+            MessagingLog.InboundStreamRejected(Logger, RemotePeer, "too many channels are waiting to be accepted (MaxPendingChannels)");
+            stream.Abort();
+            await stream.DisposeAsync().ConfigureAwait(false);
         }
     }
 
     /// <summary>Reads the stream header: returns a top-level channel's stream, or null after binding an attachment or rejecting the stream.</summary>
+    /// <remarks>The header timeout is armed only when the header has to be waited for (a timer that resets the
+    /// stream, failing the read); a header that is already buffered costs no timer and no cancellation source.</remarks>
     private async Task<PeerStream?> ClassifyAsync(PeerStream stream)
     {
+        ITimer? deadline = null;
+        StrongBox<bool>? expired = null;
+        CancellationTokenRegistration closing = default;
         try
         {
-            using var timeout = new CancellationTokenSource(Options.StreamHeaderTimeout, Options.TimeProvider);
-            using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, _closingToken);
-            var (kind, id) = await StreamHeader.ReadAsync(stream, linked.Token).ConfigureAwait(false);
+            var read = StreamHeader.ReadAsync(stream, CancellationToken.None);
+            if (!read.IsCompleted)
+            {
+                expired = new StrongBox<bool>();
+                deadline = Options.TimeProvider.CreateTimer(static state =>
+                {
+                    var (s, flag) = ((PeerStream, StrongBox<bool>))state!;
+                    Volatile.Write(ref flag.Value, true);
+                    s.Abort();
+                }, (stream, expired), Options.StreamHeaderTimeout, Timeout.InfiniteTimeSpan);
+                // Disposing the session stops the wait too (the connection may live on).
+                closing = _closingToken.UnsafeRegister(static state => ((PeerStream)state!).Abort(), stream);
+            }
+            (byte kind, ulong id) header;
+            try
+            {
+                header = await read.ConfigureAwait(false);
+            }
+            catch (Exception) when (expired is not null && Volatile.Read(ref expired.Value))
+            {
+                throw new PeerException(PeerError.Timeout, $"The channel stream header did not arrive within {Options.StreamHeaderTimeout.TotalSeconds:0.#} s.");
+            }
+            var (kind, id) = header;
             if (kind == StreamHeader.TopLevel)
             {
                 return stream;
@@ -320,6 +369,11 @@ public sealed class MessageSession : IAsyncDisposable
             await stream.DisposeAsync().ConfigureAwait(false);
             return null;
         }
+        finally
+        {
+            deadline?.Dispose();
+            closing.Dispose();
+        }
     }
 
     private void Fail(Exception reason)
@@ -330,6 +384,7 @@ public sealed class MessageSession : IAsyncDisposable
             _failure = reason;
             foreach (var entry in _pending.Values)
             {
+                entry.Expiry?.Dispose();
                 entry.Stream.TrySetException(reason);
             }
             _pending.Clear();
@@ -344,5 +399,8 @@ public sealed class MessageSession : IAsyncDisposable
         public bool ClaimedByMessage { get; } = claimedByMessage;
 
         public TaskCompletionSource<PeerStream> Stream { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>The timeout; disposed when the entry leaves the table.</summary>
+        public ITimer? Expiry { get; set; }
     }
 }

@@ -9,8 +9,15 @@ namespace Pinhole.Messaging;
 public sealed record Request<TRequest, TResponse>(TRequest Body, Sender<TResponse> Reply)
 {
     /// <summary>Sends the reply and closes the reply channel.</summary>
+    /// <remarks>When the reply goes to a peer, the reply frame and the stream's end leave together (one write on
+    /// this task, no hand-off to the channel's pump).</remarks>
     public async ValueTask ReplyAsync(TResponse response, CancellationToken cancellationToken = default)
     {
+        if (Reply is RemoteSender<TResponse> remote)
+        {
+            await remote.WriteAndCompleteAsync(response, cancellationToken).ConfigureAwait(false);
+            return;
+        }
         await Reply.WriteAsync(response, cancellationToken).ConfigureAwait(false);
         Reply.TryComplete();
         await Reply.FlushAsync(cancellationToken).ConfigureAwait(false);
@@ -33,19 +40,18 @@ public static class RequestReply
             ChannelCodec.Sender(response));
 
     /// <summary>Sends <paramref name="body"/> with a reply channel and waits for the one reply.</summary>
-    /// <remarks>When the request goes to a peer, the reply is read straight from the reply channel's stream.</remarks>
-    /// <exception cref="ChannelAbortedException">The responder failed the request.</exception>
-    /// <exception cref="PeerException">The reply channel or the connection was lost.</exception>
+    /// <remarks>When the request goes to a peer, the reply is read straight from the reply channel's stream
+    /// (one read on this task: no receiver pump, no queue); the stream is closed once the reply is read.</remarks>
+    /// <exception cref="ChannelAbortedException">The responder failed the request, or closed the reply channel without replying.</exception>
+    /// <exception cref="PeerException">The reply channel or the connection was lost, or the reply was malformed.</exception>
     public static async Task<TResponse> RequestAsync<TRequest, TResponse>(this Sender<Request<TRequest, TResponse>> sender, TRequest body, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(sender);
         var reply = new ReplySender<TResponse>();
-        Receiver<TResponse>? remote = null;
-        var answered = false;
+        var remoteRead = false;
         try
         {
             await sender.WriteAsync(new Request<TRequest, TResponse>(body, reply), cancellationToken).ConfigureAwait(false);
-            var replies = reply.LocalReceiver;
             if (!reply.Remote.IsCompleted)
             {
                 // A local responder writes the pipe; a request forwarded to a peer later still sets Remote.
@@ -56,11 +62,12 @@ public static class RequestReply
             }
             if (reply.Remote.IsCompletedSuccessfully)
             {
-                replies = remote = reply.Remote.Result;
+                remoteRead = true;
+                return await reply.Remote.Result.ReadAsync(cancellationToken).ConfigureAwait(false);
             }
+            var replies = reply.LocalReceiver;
             if (await replies.WaitToReadAsync(cancellationToken).ConfigureAwait(false) && replies.TryRead(out var response))
             {
-                answered = true;
                 return response;
             }
             throw new ChannelAbortedException("The responder closed the reply channel without replying.");
@@ -68,31 +75,12 @@ public static class RequestReply
         finally
         {
             await reply.LocalReceiver.DisposeAsync().ConfigureAwait(false);
-            if (remote is not null)
+            if (!remoteRead)
             {
-                if (answered)
-                {
-                    // Let the responder finish its reply channel (its close follows the reply) before the stream goes.
-                    _ = DisposeWhenCompleteAsync(remote);
-                }
-                else
-                {
-                    await remote.DisposeAsync().ConfigureAwait(false);
-                }
+                // A reply stream that was opened (now or by a later forwarder) but will not be read: stop and close it.
+                _ = reply.Remote.ContinueWith(static t => t.Result.AbandonAsync().AsTask(), CancellationToken.None,
+                    TaskContinuationOptions.OnlyOnRanToCompletion | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             }
         }
-    }
-
-    private static async Task DisposeWhenCompleteAsync<T>(Receiver<T> receiver)
-    {
-        try
-        {
-            await receiver.Completion.ConfigureAwait(false);
-        }
-        catch (Exception)
-        {
-            // The reply was delivered; how the channel ended after it does not concern the requester.
-        }
-        await receiver.DisposeAsync().ConfigureAwait(false);
     }
 }

@@ -184,6 +184,76 @@ internal sealed class RemoteSender<T> : Sender<T>
     }
 
     /// <summary>
+    /// Writes a last message and closes the channel (<see cref="Request{TRequest, TResponse}.ReplyAsync"/>). When the
+    /// stream is open and nothing is queued, the frame and the stream's end go out together from this task: the
+    /// pump only notices the completed pipe afterwards, off the reply's path. Otherwise it is
+    /// <see cref="WriteAsync"/>, <see cref="TryComplete"/> and <see cref="FlushAsync"/>.
+    /// </summary>
+    internal async ValueTask WriteAndCompleteAsync(T item, CancellationToken cancellationToken)
+    {
+        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        bool direct = false;
+        try
+        {
+            ThrowIfClosed();
+            if (_pendingFlush is { } pending)
+            {
+                await pending.WaitAsync(cancellationToken).ConfigureAwait(false);
+                _pendingFlush = null;
+            }
+            if (!_streamTask.IsCompleted)
+            {
+                // A reply stream usually arrives before its request; if not, it is bounded by the attachment timeout.
+                await ((Task)_streamTask).WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+            ThrowIfClosed();
+            if (_streamTask.IsCompletedSuccessfully && Volatile.Read(ref _sent) == Volatile.Read(ref _queued) && !_stopPump.IsCancellationRequested)
+            {
+                Encode(item);
+                if (_context.Count > 0)
+                {
+                    await OpenAttachmentsAsync(_context.Take(), cancellationToken).ConfigureAwait(false);
+                }
+                if (Interlocked.Exchange(ref _completed, 1) != 0)
+                {
+                    throw new ChannelClosedException("The sender was completed.");
+                }
+                direct = true;
+                var stream = _streamTask.Result;
+                var frame = Framed();
+                long length = frame.Length;
+                Interlocked.Add(ref _queued, length);
+                try
+                {
+                    // Not cancelled with the caller: a frame is written whole or the channel fails.
+                    await stream.WriteAsync(frame, CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (Exception e)
+                {
+                    Fail(e);
+                    await _stopPump.CancelAsync().ConfigureAwait(false);
+                    throw _failure ?? e;
+                }
+                OnDirectSent(length);
+                stream.CompleteWrites();
+                // The pump finds the pipe complete and empty: it marks the channel closed and disposes the stream
+                // once the receiver is done, as after any close.
+                await _pipe.Writer.CompleteAsync().ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _lock.Release();
+        }
+        if (!direct)
+        {
+            await WriteAsync(item, cancellationToken).ConfigureAwait(false);
+            TryComplete();
+            await FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
     /// A large message skips the pipe (one copy less): once everything queued before it has been sent, its
     /// frame goes straight to the stream. The write lock is held, so nothing can be queued meanwhile.
     /// </summary>

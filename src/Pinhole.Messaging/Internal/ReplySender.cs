@@ -3,14 +3,14 @@ namespace Pinhole.Messaging.Internal;
 /// <summary>
 /// The reply Sender that <see cref="RequestReply.RequestAsync{TRequest, TResponse}"/> puts in a request. For a
 /// responder in this process it is an in-process pipe. When the request is encoded for a peer, the reply
-/// stream's receiver is handed straight to the requester (<see cref="Remote"/>) instead of being forwarded into
-/// the pipe: one task and one queue hop less per request. Only the first encoding is short-cut; any other goes
-/// through the pipe as for every Sender.
+/// stream is handed straight to the requester (<see cref="Remote"/>), which reads the one reply from it with a
+/// <see cref="ReplyReader{T}"/>: no forwarding task, no receiver pump, no queue. Only the first encoding is
+/// short-cut; any other goes through the pipe as for every Sender.
 /// </summary>
 internal sealed class ReplySender<T> : Sender<T>
 {
     private readonly Sender<T> _local;
-    private readonly TaskCompletionSource<Receiver<T>> _remote = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<ReplyReader<T>> _remote = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _claimed;
 
     public ReplySender()
@@ -21,13 +21,13 @@ internal sealed class ReplySender<T> : Sender<T>
     /// <summary>Replies written in this process.</summary>
     public Receiver<T> LocalReceiver { get; }
 
-    /// <summary>The receiver of the reply stream, once the request was encoded for a peer and the stream opened.</summary>
-    public Task<Receiver<T>> Remote => _remote.Task;
+    /// <summary>The reader of the reply stream, once the request was encoded for a peer and the stream opened.</summary>
+    public Task<ReplyReader<T>> Remote => _remote.Task;
 
     /// <summary>True for the first encoding for a peer, whose reply stream then goes to <see cref="Remote"/>.</summary>
     public bool TryClaimRemote() => Interlocked.Exchange(ref _claimed, 1) == 0;
 
-    public void SetRemote(Receiver<T> receiver) => _remote.TrySetResult(receiver);
+    public void SetRemote(ReplyReader<T> reader) => _remote.TrySetResult(reader);
 
     public override Task Closed => _local.Closed;
 

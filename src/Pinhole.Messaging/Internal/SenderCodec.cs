@@ -28,8 +28,8 @@ internal sealed class SenderCodec<T>(IMessageCodec<T> codec) : IMessageCodec<Sen
         var session = context.Session;
         if (value is ReplySender<T> reply && reply.TryClaimRemote())
         {
-            // RequestAsync reads the reply stream itself: no forwarding task, no in-process queue.
-            return context.Add(stream => reply.SetRemote(new RemoteReceiver<T>(session, codec, stream)));
+            // RequestAsync reads the reply stream itself: no forwarding task, no receiver pump, no queue.
+            return context.Add(stream => reply.SetRemote(new ReplyReader<T>(session, codec, stream)));
         }
         return context.Add(stream => _ = ForwardAsync(new RemoteReceiver<T>(session, codec, stream), value));
     }

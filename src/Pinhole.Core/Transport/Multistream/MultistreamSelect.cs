@@ -92,7 +92,12 @@ internal static class MultistreamSelect
     /// </summary>
     /// <exception cref="PeerException"><see cref="PeerError.LimitExceeded"/> after <see cref="MaxAttempts"/>
     /// refused proposals; <see cref="PeerError.ProtocolViolation"/> for malformed messages or a wrong header.</exception>
-    public static async Task<string> NegotiateAsync(Stream stream, Func<string, bool> isSupported, CancellationToken cancellationToken)
+    /// <param name="stream">The stream.</param>
+    /// <param name="isSupported">Whether a proposed protocol is accepted.</param>
+    /// <param name="cancellationToken">Ends the negotiation.</param>
+    /// <param name="deferAnswer">Offered the bytes of the accepting answer (with our header when it is still due);
+    /// when it returns true it has taken them to send later, with the application's first bytes.</param>
+    public static async Task<string> NegotiateAsync(Stream stream, Func<string, bool> isSupported, CancellationToken cancellationToken, Func<byte[], bool>? deferAnswer = null)
     {
         ArgumentNullException.ThrowIfNull(stream);
         ArgumentNullException.ThrowIfNull(isSupported);
@@ -100,14 +105,30 @@ internal static class MultistreamSelect
         try
         {
             await ExpectHeaderAsync(stream, buffer, cancellationToken).ConfigureAwait(false);
-            await stream.WriteAsync(MultistreamMessage.Encode(MultistreamMessage.Header), cancellationToken).ConfigureAwait(false);
-            await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+            // An optimistic dialer sends its header and first proposal together: when the proposal is already
+            // here, our header and the answer leave in one write. Otherwise the header goes at once, since a
+            // dialer may wait for it before proposing.
+            var headerSent = false;
             for (var attempt = 0; attempt < MaxAttempts; attempt++)
             {
-                var proposal = await ReadMessageAsync(stream, buffer, cancellationToken).ConfigureAwait(false);
+                var read = ReadMessageAsync(stream, buffer, cancellationToken);
+                if (!headerSent && !read.IsCompleted)
+                {
+                    headerSent = true;
+                    await stream.WriteAsync(MultistreamMessage.Encode(MultistreamMessage.Header), cancellationToken).ConfigureAwait(false);
+                    await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+                }
+                var proposal = await read.ConfigureAwait(false);
                 var accepted = proposal != MultistreamMessage.List && proposal != MultistreamMessage.NotAvailable
                     && proposal != MultistreamMessage.Header && isSupported(proposal);
-                await stream.WriteAsync(MultistreamMessage.Encode(accepted ? proposal : MultistreamMessage.NotAvailable), cancellationToken).ConfigureAwait(false);
+                var answer = accepted ? proposal : MultistreamMessage.NotAvailable;
+                var bytes = headerSent ? MultistreamMessage.Encode(answer) : MultistreamMessage.Encode(MultistreamMessage.Header, answer);
+                headerSent = true;
+                if (accepted && deferAnswer is not null && deferAnswer(bytes))
+                {
+                    return proposal;
+                }
+                await stream.WriteAsync(bytes, cancellationToken).ConfigureAwait(false);
                 await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
                 if (accepted)
                 {

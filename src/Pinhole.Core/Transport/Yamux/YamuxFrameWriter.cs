@@ -72,8 +72,9 @@ internal sealed class YamuxFrameWriter
     }
 
     /// <summary>Queues a data frame with its payload, unless the queue is at its limit or the writer is closed.
-    /// The limit is checked before adding, so the queue holds at most the limit plus one frame of data.</summary>
-    public YamuxWriteStatus TryWriteData(uint streamId, YamuxFlags flags, ReadOnlySpan<byte> payload)
+    /// The limit is checked before adding, so the queue holds at most the limit plus one frame of data.
+    /// <paramref name="ignoreLimit"/> queues a small frame regardless of the limit, as control frames are.</summary>
+    public YamuxWriteStatus TryWriteData(uint streamId, YamuxFlags flags, ReadOnlySpan<byte> payload, bool ignoreLimit = false)
     {
         lock (_lock)
         {
@@ -81,7 +82,7 @@ internal sealed class YamuxFrameWriter
             {
                 return YamuxWriteStatus.Closed;
             }
-            if (_buffered >= _maxBuffered)
+            if (_buffered >= _maxBuffered && !ignoreLimit)
             {
                 return YamuxWriteStatus.Full;
             }

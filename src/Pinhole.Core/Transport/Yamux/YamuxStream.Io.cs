@@ -45,6 +45,10 @@ internal sealed partial class YamuxStream
                 {
                     return;
                 }
+                if (_deferred is not null && !FlushDeferredLocked())
+                {
+                    throw _session.CreateClosedException();
+                }
                 if (_sendWindow == 0)
                 {
                     _sendWaiter ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -75,6 +79,41 @@ internal sealed partial class YamuxStream
                 await _session.Writer.WaitForSpaceAsync(cancellationToken).ConfigureAwait(false);
             }
         }
+    }
+
+    /// <summary>
+    /// Holds <paramref name="answer"/> (the listener's multistream header and echo) back until this stream's first
+    /// write, its half-close or its dispose, so that it rides in the same frame batch (and TLS record) as the
+    /// application's first bytes instead of a record of its own. Only when the dialer has already sent data past
+    /// its proposal: such a dialer negotiated optimistically and does not wait for the echo before writing; one
+    /// that waits for it gets it at once (false: the caller writes it now).
+    /// </summary>
+    internal bool TryDeferAnswer(byte[] answer)
+    {
+        lock (_lock)
+        {
+            if (_receiveBuffered == 0 || _localFin || _reset || _error is not null || _disposed || _deferred is not null)
+            {
+                return false;
+            }
+            _deferred = answer;
+            return true;
+        }
+    }
+
+    /// <summary>Queues the deferred answer ahead of anything else this stream sends (under the lock). It is the
+    /// stream's first data, so the peer's initial window (256 KiB by the spec) has room for it. False when the
+    /// session's writer is closed.</summary>
+    private bool FlushDeferredLocked()
+    {
+        var answer = _deferred!;
+        _deferred = null;
+        if (_session.Writer.TryWriteData(_id, YamuxFlags.None, answer, ignoreLimit: true) != YamuxWriteStatus.Written)
+        {
+            return false;
+        }
+        _sendWindow -= Math.Min(_sendWindow, answer.Length);
+        return true;
     }
 
     /// <inheritdoc/>

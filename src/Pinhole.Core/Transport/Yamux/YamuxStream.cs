@@ -34,6 +34,7 @@ internal sealed partial class YamuxStream : PeerStream
     private bool _localFin;      // we sent FIN
     private bool _remoteFin;     // the peer sent FIN
     private bool _reset;         // RST sent or received, or the close timeout expired
+    private byte[]? _deferred;   // the listener's multistream answer, sent with the first write or the FIN (TryDeferAnswer)
     private bool _readerDone;    // the app disposed the stream: incoming data is discarded
     private bool _disposed;
     private bool _removed;
@@ -125,6 +126,10 @@ internal sealed partial class YamuxStream : PeerStream
                 return;
             }
             _localFin = true;
+            if (_deferred is not null)
+            {
+                FlushDeferredLocked();
+            }
             _session.Writer.TryWrite(YamuxFrameType.WindowUpdate, YamuxFlags.Fin, _id, 0);
             remove = _remoteFin;
         }
@@ -145,6 +150,11 @@ internal sealed partial class YamuxStream : PeerStream
                 return;
             }
             _reset = true;
+            if (_deferred is not null)
+            {
+                // The protocol was accepted before the reset: say so, as an answer sent at once would have.
+                FlushDeferredLocked();
+            }
             _session.Writer.TryWrite(YamuxFrameType.WindowUpdate, YamuxFlags.Rst, _id, 0);
             FailLocked(new PeerException(PeerError.StreamAborted, $"yamux stream {_id} was aborted locally."));
         }
@@ -187,6 +197,10 @@ internal sealed partial class YamuxStream : PeerStream
                 if (!_localFin)
                 {
                     _localFin = true;
+                    if (_deferred is not null)
+                    {
+                        FlushDeferredLocked();
+                    }
                     _session.Writer.TryWrite(YamuxFrameType.WindowUpdate, YamuxFlags.Fin, _id, 0);
                     _writesClosed.TrySetResult();
                 }
