@@ -63,15 +63,28 @@ public sealed partial class NodeUdpPunchService
                 throw new PeerException(PeerError.ProtocolViolation, $"{peer} sent {answer.Type} where an answer belongs.");
             }
             stream.CompleteWrites();
-            try
+            var remote = answer.Offer!;
+            // Both NATs map per destination (both netchecks say so): no pair can open, and with a TURN server there is
+            // no reason to wait out the punch first. Without one the punch still runs: it is the only chance left.
+            if (_options.Turn is not null
+                && UdpHolePunch.PredictFailure(local.Mapping, local.Filtering, remote.Mapping, remote.Filtering) == UdpPunchFailure.BothMappingsEndpointDependent)
             {
-                path = await UdpHolePunch.PunchAsync(mux, PunchOptions(local, answer.Offer!, controlling: true), token).ConfigureAwait(false);
+                punchFailure = new UdpPunchException(UdpPunchFailure.BothMappingsEndpointDependent, default,
+                    $"Both NATs map per destination (this side {local.Mapping}, the peer {remote.Mapping}, by netcheck): no pair can open; not punched.");
+                Record(peer, controlling: true, "predicted " + punchFailure.Failure, null);
             }
-            catch (UdpPunchException e)
+            else
             {
-                Record(peer, controlling: true, e.Failure.ToString(), null);
-                PunchFailed(_logger, peer, e.Message);
-                punchFailure = e;
+                try
+                {
+                    path = await UdpHolePunch.PunchAsync(mux, PunchOptions(local, remote, controlling: true), token).ConfigureAwait(false);
+                }
+                catch (UdpPunchException e)
+                {
+                    Record(peer, controlling: true, e.Failure.ToString(), null);
+                    PunchFailed(_logger, peer, e.Message);
+                    punchFailure = e;
+                }
             }
         }
         if (punchFailure is not null)
