@@ -79,6 +79,8 @@ internal sealed class Peer
     // Path state (timer thread): direct handshakes failed since the last direct success; last direct probe.
     internal int DirectFailures;
     internal long LastDirectProbe;
+    internal long DirectHeard;       // receive thread: the last authentic non-probe record from a direct address
+    internal int DirectProbeWanted;  // receive thread → timer: the peer sends direct while we are relayed
     internal long PathChanges;
 
     /// <summary>The keypair records are sent with.</summary>
