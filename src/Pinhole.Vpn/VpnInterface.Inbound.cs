@@ -206,7 +206,7 @@ public sealed partial class VpnInterface
                 peer.BatchSource = source;
                 break;
             case PathVerdict.Probe:
-                Volatile.Write(ref peer.DirectProbeWanted, 1); // sent by the timer (TickPath)
+                peer.ProbeTarget = source; // probed by the timer (TickPath)
                 break;
         }
     }
@@ -220,6 +220,12 @@ public sealed partial class VpnInterface
         UdpAddress? current = peer.Endpoint;
         if (source is not null && !source.Equals(current))
         {
+            if (current is not null && RelayTransport.IsRelay(current) && !RelayTransport.IsRelay(source))
+            {
+                // UDP just answered a round trip: a UDP handshake that failed while relayed is history, and must not
+                // send the path straight back (TickPath reads DirectFailures).
+                Volatile.Write(ref peer.DirectFailures, 0);
+            }
             peer.Endpoint = source;
             if (current is not null && RelayTransport.IsRelay(current) != RelayTransport.IsRelay(source))
             {

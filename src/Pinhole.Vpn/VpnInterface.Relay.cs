@@ -8,8 +8,8 @@ namespace Pinhole.Vpn;
       - direct → relayed when the peer has no UDP endpoint, or a handshake over UDP failed (a dead-peer handshake
         fails only after KeepaliveTimeout + RekeyTimeout of silence and then a RekeyTimeout without an answer:
         two RekeyTimeouts with nothing back), or records have gone unanswered for KeepaliveTimeout + 2·RekeyTimeout;
-      - relayed → direct only when UDP answered a round trip: every DirectProbeInterval (and at the next tick after
-        the peer sent us something over UDP) an authenticated probe goes to the direct endpoint; the peer answers it
+      - relayed → direct only when UDP answered a round trip: every DirectProbeInterval an authenticated probe goes to the
+        last direct endpoint, and at the next tick after the peer sent us a record over UDP, one goes to its source; the peer answers it
         with an ack to the probe's source, and the ack moves us. Our next records go direct, the peer probes in turn
         and moves too: one change on each side (DataPlane/PathPolicy.cs, the hysteresis).
       - direct → relayed also when records keep arriving over the relay and none came over UDP for DirectHold
@@ -104,9 +104,9 @@ public sealed partial class VpnInterface
             }
             return;
         }
-        bool wanted = Interlocked.Exchange(ref peer.DirectProbeWanted, 0) != 0;
-        if (usable && peer.DirectEndpoint is { } direct
-            && (wanted || _time.GetElapsedTime(Interlocked.Read(ref peer.LastDirectProbe), now) >= _timings.DirectProbeInterval))
+        UdpAddress? wanted = peer.TakeProbeTarget();
+        if (usable && (wanted ?? peer.DirectEndpoint) is { } direct
+            && (wanted is not null || _time.GetElapsedTime(Interlocked.Read(ref peer.LastDirectProbe), now) >= _timings.DirectProbeInterval))
         {
             Interlocked.Exchange(ref peer.LastDirectProbe, now);
             Span<byte> probe = stackalloc byte[WireFormat.ControlLength];

@@ -51,11 +51,11 @@ public class PathPolicyTests
     }
 
     [Fact]
-    public void ARelayedPeerMovesOnlyOnAnAck_NotOnAProbeOrOtherUdpRecords()
+    public void ARelayedPeerMovesOnlyOnAnAck_NotOnAProbeOrOtherUdpRecords_WhichItProbesBack()
     {
         var time = new FakeTimeProvider();
         var side = new Side(time, RelayB);
-        Assert.Equal(PathVerdict.Stay, side.Receive(DirectB, PathRecord.Probe));
+        Assert.Equal(PathVerdict.Probe, side.Receive(DirectB, PathRecord.Probe)); // answered, and probed back
         Assert.Equal(PathVerdict.Probe, side.Receive(DirectB));
         Assert.Equal(RelayB, side.Endpoint);
         Assert.Equal(PathVerdict.Follow, side.Receive(DirectB, PathRecord.ProbeAck));
@@ -129,7 +129,7 @@ public class PathPolicyTests
         // Relayed traffic both ways before the probe.
         a.Receive(RelayA);
         b.Receive(RelayB);
-        Assert.Equal(PathVerdict.Stay, b.Receive(DirectB, PathRecord.Probe)); // A's probe reaches B over UDP
+        Assert.Equal(PathVerdict.Probe, b.Receive(DirectB, PathRecord.Probe)); // A's probe reaches B over UDP: B probes back
         time.Advance(step);
         Assert.Equal(PathVerdict.Follow, a.Receive(DirectA, PathRecord.ProbeAck)); // B's ack reaches A over UDP
         for (int i = 0; i < 20; i++)

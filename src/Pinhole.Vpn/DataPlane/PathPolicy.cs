@@ -22,7 +22,7 @@ internal enum PathVerdict
     /// <summary>Keep the endpoint.</summary>
     Stay,
 
-    /// <summary>Keep the endpoint, and probe the record's (direct) source: the peer sends direct while we are relayed.</summary>
+    /// <summary>Keep the endpoint, and probe the record's (direct) source: the peer sends or probes direct while we are relayed.</summary>
     Probe,
 }
 
@@ -31,10 +31,13 @@ internal enum PathVerdict
     records sent before the peer moved. The rules, for one authentic record:
 
       from a direct address
-        a probe                      → stay (it proves only the peer→us direction; it is answered with an ack)
+        a probe                      → stay (it proves only the peer→us direction; it is answered with an ack);
+                                       while relayed, also probe its source back
         we are direct (or nowhere)   → follow (roaming between direct addresses, as before)
         an ack of our probe          → follow: UDP answered a round trip, direct is proven
-        anything else while relayed  → stay and probe it (the peer may not hear our UDP: prove it first)
+        anything else while relayed  → stay and probe its source (the peer may not hear our UDP: prove it first)
+      The probe goes to the record's source, not to the last direct endpoint we knew: that one may be an address the
+      peer announced but cannot be reached at (a private LAN address behind its NAT).
       from the relay
         we are relayed (or nowhere)  → follow
         we are direct                → stay while direct answered (a non-probe record from a direct address)
@@ -52,7 +55,7 @@ internal static class PathPolicy
         {
             if (kind == PathRecord.Probe)
             {
-                return PathVerdict.Stay;
+                return relayed ? PathVerdict.Probe : PathVerdict.Stay;
             }
             if (!relayed || kind == PathRecord.ProbeAck)
             {
