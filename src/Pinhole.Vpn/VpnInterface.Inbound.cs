@@ -14,8 +14,8 @@ namespace Pinhole.Vpn;
         type 0x06: receiver index → keypair (unknown: held ≤ 2 s for a keypair being installed)
           │  replay window pre-check · AES-256-GCM open in place · replay window update
           │  a responder's new keypair is confirmed by its first record; the peer's endpoint moves to the
-          │  source of the batch's last authentic record (roaming)
-          │  keepalive (empty) · ping → pong · pong → RTT / path MTU
+          │  source of the batch's last authentic record the path policy follows (roaming, DataPlane/PathPolicy.cs)
+          │  keepalive (empty) · ping → pong · pong → RTT / path MTU · direct probe → ack to its source
           ▼  IP packet: its source must be one of the sending peer's prefixes (cryptokey routing)
         TUN write of the batch: TCP/UDP runs coalesced (GRO) into super-packets, written with writev
 */
@@ -132,24 +132,29 @@ public sealed partial class VpnInterface
         {
             Confirm(peer, keypair);
         }
-        if (!peer.InBatch)
+        int plaintextLength = bytes.Length - WireFormat.DataOverhead;
+        Span<byte> plaintext = bytes.Slice(WireFormat.DataHeaderLength, plaintextLength);
+        byte control = 0;
+        if (plaintextLength > 0 && plaintext[0] == WireFormat.ControlMarker && WireFormat.TryReadControl(plaintext, out byte kind, out _))
         {
-            peer.InBatch = true;
-            touched.Add(peer);
+            control = kind;
         }
-        peer.BatchSource = source;
+        OnPathRecord(peer, source, control switch
+        {
+            WireFormat.ControlProbe => PathRecord.Probe,
+            WireFormat.ControlProbeAck => PathRecord.ProbeAck,
+            _ => PathRecord.Other,
+        }, now, touched);
         // The answer clears dead-peer detection before LastReceived shows it (whoever reads the latter sees the former).
         Interlocked.Exchange(ref peer.FirstUnansweredSend, 0);
         Volatile.Write(ref peer.LastReceived, now);
-        int plaintextLength = bytes.Length - WireFormat.DataOverhead;
-        Span<byte> plaintext = bytes.Slice(WireFormat.DataHeaderLength, plaintextLength);
         if (plaintextLength == 0)
         {
             return false; // keepalive
         }
         if (plaintext[0] == WireFormat.ControlMarker)
         {
-            OnControl(peer, plaintext, bytes.Length, now);
+            OnControl(peer, plaintext, source, now);
             return false;
         }
         int version = IpHeader.Version(plaintext);
@@ -181,7 +186,32 @@ public sealed partial class VpnInterface
         return true;
     }
 
-    // Roaming: once per batch, the peer's endpoint follows its last authentic record.
+    // The path policy (DataPlane/PathPolicy.cs) for one authentic record: the batch's last record it lets us follow
+    // becomes the endpoint at the batch's end.
+    private void OnPathRecord(Peer peer, UdpAddress source, PathRecord kind, long now, List<Peer> touched)
+    {
+        bool fromRelay = RelayTransport.IsRelay(source);
+        if (!fromRelay && kind != PathRecord.Probe)
+        {
+            Volatile.Write(ref peer.DirectHeard, now);
+        }
+        switch (PathPolicy.OnRecord(peer.BatchSource ?? peer.Endpoint, fromRelay, kind, Volatile.Read(ref peer.DirectHeard), now, _timings.DirectHold, _time))
+        {
+            case PathVerdict.Follow:
+                if (!peer.InBatch)
+                {
+                    peer.InBatch = true;
+                    touched.Add(peer);
+                }
+                peer.BatchSource = source;
+                break;
+            case PathVerdict.Probe:
+                peer.ProbeTarget = source; // probed by the timer (TickPath)
+                break;
+        }
+    }
+
+    // Roaming: once per batch, the peer's endpoint follows the last authentic record the path policy let it follow.
     private void EndBatch(Peer peer)
     {
         peer.InBatch = false;
@@ -190,6 +220,12 @@ public sealed partial class VpnInterface
         UdpAddress? current = peer.Endpoint;
         if (source is not null && !source.Equals(current))
         {
+            if (current is not null && RelayTransport.IsRelay(current) && !RelayTransport.IsRelay(source))
+            {
+                // UDP just answered a round trip: a UDP handshake that failed while relayed is history, and must not
+                // send the path straight back (TickPath reads DirectFailures).
+                Volatile.Write(ref peer.DirectFailures, 0);
+            }
             peer.Endpoint = source;
             if (current is not null && RelayTransport.IsRelay(current) != RelayTransport.IsRelay(source))
             {
@@ -235,12 +271,24 @@ public sealed partial class VpnInterface
         return count;
     }
 
-    private void OnControl(Peer peer, ReadOnlySpan<byte> plaintext, int datagramLength, long now)
+    private void OnControl(Peer peer, ReadOnlySpan<byte> plaintext, UdpAddress source, long now)
     {
         if (!WireFormat.TryReadControl(plaintext, out byte kind, out uint id))
         {
             Interlocked.Increment(ref _droppedInvalid);
             return;
+        }
+        if (kind == WireFormat.ControlProbe)
+        {
+            // Answered where it came from, whatever our path: the ack proves the round trip to the prober.
+            Span<byte> ack = stackalloc byte[WireFormat.ControlLength];
+            WireFormat.WriteControl(ack, WireFormat.ControlProbeAck, id);
+            SendControl(peer, ack, to: source);
+            return;
+        }
+        if (kind == WireFormat.ControlProbeAck)
+        {
+            return; // the path policy has followed it already
         }
         if (kind == WireFormat.ControlPing)
         {

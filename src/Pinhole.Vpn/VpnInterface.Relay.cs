@@ -8,11 +8,13 @@ namespace Pinhole.Vpn;
       - direct → relayed when the peer has no UDP endpoint, or a handshake over UDP failed (a dead-peer handshake
         fails only after KeepaliveTimeout + RekeyTimeout of silence and then a RekeyTimeout without an answer:
         two RekeyTimeouts with nothing back), or records have gone unanswered for KeepaliveTimeout + 2·RekeyTimeout;
-      - relayed → direct by the roaming rule alone: every DirectProbeInterval a keepalive (an authenticated record)
-        goes to the direct endpoint; a peer that receives it roams there and answers there, and the first authentic
-        record from the direct address moves us back. Nothing unauthenticated ever moves the path.
-    Relayed datagrams are the UDP datagrams themselves, so the peer on the other side needs no mode: its roaming
-    follows wherever our authentic records come from.
+      - relayed → direct only when UDP answered a round trip: every DirectProbeInterval an authenticated probe goes to the
+        last direct endpoint, and at the next tick after the peer sent us a record over UDP, one goes to its source; the peer answers it
+        with an ack to the probe's source, and the ack moves us. Our next records go direct, the peer probes in turn
+        and moves too: one change on each side (DataPlane/PathPolicy.cs, the hysteresis).
+      - direct → relayed also when records keep arriving over the relay and none came over UDP for DirectHold
+        (the peer gave up on UDP first). Relayed records inside DirectHold were queued before the peer moved.
+    Nothing unauthenticated ever moves the path. Relayed datagrams are the UDP datagrams themselves.
 */
 public sealed partial class VpnInterface
 {
@@ -102,11 +104,14 @@ public sealed partial class VpnInterface
             }
             return;
         }
-        if (usable && peer.DirectEndpoint is { } direct
-            && _time.GetElapsedTime(Interlocked.Read(ref peer.LastDirectProbe), now) >= _timings.DirectProbeInterval)
+        UdpAddress? wanted = peer.TakeProbeTarget();
+        if (usable && (wanted ?? peer.DirectEndpoint) is { } direct
+            && (wanted is not null || _time.GetElapsedTime(Interlocked.Read(ref peer.LastDirectProbe), now) >= _timings.DirectProbeInterval))
         {
             Interlocked.Exchange(ref peer.LastDirectProbe, now);
-            SendControl(peer, [], to: direct);
+            Span<byte> probe = stackalloc byte[WireFormat.ControlLength];
+            WireFormat.WriteControl(probe, WireFormat.ControlProbe, unchecked((uint)now));
+            SendControl(peer, probe, to: direct);
         }
     }
 }

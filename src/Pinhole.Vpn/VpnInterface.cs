@@ -388,6 +388,12 @@ internal sealed record VpnTimings
     /// <summary>While relayed, how often a keepalive is sent to the peer's direct endpoint (the way back to UDP).</summary>
     public TimeSpan DirectProbeInterval { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// Hysteresis of the path policy: while direct, records arriving over the relay move the peer there only once no
+    /// record came over UDP for this long (records queued in the relay before the peer moved do not move it back).
+    /// </summary>
+    public TimeSpan DirectHold { get; init; } = TimeSpan.FromSeconds(15);
+
     /// <summary>Frames queued per relay stream before new ones are dropped (the data path never waits on TCP).</summary>
     public int RelayQueueCapacity { get; init; } = 512;
 }

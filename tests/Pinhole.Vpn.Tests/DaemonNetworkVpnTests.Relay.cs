@@ -46,6 +46,10 @@ public sealed partial class DaemonNetworkVpnTests
     private static string Describe(JsonElement peer) =>
         $"path {peer.GetProperty("path").GetString()}, endpoint {peer.GetProperty("endpoint")}, hasRelay {peer.GetProperty("hasRelay").GetBoolean()}, pathChanges {peer.GetProperty("pathChanges").GetInt64()}";
 
+    // The daemons' path and handshake lines (why each change happened), for a failure message.
+    private static string PathLines(string logs) =>
+        string.Join('\n', logs.Split('\n').Where(l => l.Contains("path", StringComparison.OrdinalIgnoreCase) || l.Contains("andshake", StringComparison.Ordinal) || l.StartsWith('A') || l.StartsWith('B')));
+
     [NetnsFact("ping", "iperf3", "nft")]
     public async Task UdpBlockedBetweenMembers_TheTunnelRunsOverTheRelayStream_AndReturnsToDirectWhenUdpDoes()
     {
@@ -100,8 +104,9 @@ public sealed partial class DaemonNetworkVpnTests
             long changesA = (await VpnPeerStatusAsync(homeA))[idB].GetProperty("pathChanges").GetInt64();
             long changesB = (await VpnPeerStatusAsync(homeB))[idA].GetProperty("pathChanges").GetInt64();
 
-            // UDP returns: A's direct probes (every DirectProbeInterval) now reach B, which roams to A's public mapping
-            // and answers there; A's first authentic record from B's address moves A back. Traffic keeps flowing meanwhile.
+            // UDP returns: A's direct probe (every DirectProbeInterval) now reaches B, whose ack over UDP moves A; A's
+            // UDP records make B probe, and A's ack moves B. Traffic keeps flowing meanwhile, and the records still queued
+            // in the relay move nobody back (the path policy's hysteresis): exactly one change on each side.
             await lab.R.ExecAsync("nft", "delete", "table", "inet", "pinhole_udpblock");
             await UntilAsync(async () =>
             {
@@ -111,8 +116,8 @@ public sealed partial class DaemonNetworkVpnTests
             Dictionary<string, JsonElement> viewA = await VpnPeerStatusAsync(homeA), viewB = await VpnPeerStatusAsync(homeB);
             Assert.Equal("203.0.113.2:51820", viewA[idB].GetProperty("endpoint").GetString());
             Assert.StartsWith("203.0.113.1:", viewB[idA].GetProperty("endpoint").GetString(), StringComparison.Ordinal);
-            Assert.True(viewA[idB].GetProperty("pathChanges").GetInt64() > changesA, await StateAsync());
-            Assert.True(viewB[idA].GetProperty("pathChanges").GetInt64() > changesB, await StateAsync());
+            Assert.True(viewA[idB].GetProperty("pathChanges").GetInt64() == changesA + 1, $"A's path changes: {changesA} → " + await StateAsync() + "\n" + PathLines(Logs()));
+            Assert.True(viewB[idA].GetProperty("pathChanges").GetInt64() == changesB + 1, $"B's path changes: {changesB} → " + await StateAsync() + "\n" + PathLines(Logs()));
             Assert.True(viewA[idB].GetProperty("hasRelay").GetBoolean(), "the relay stays attached as the fallback: " + await StateAsync());
             ping = await VpnLab.PingAsync(lab.B, ipA, count: 3);
             Assert.True(ping.ExitCode == 0, ping + await StateAsync() + Logs());
@@ -120,6 +125,10 @@ public sealed partial class DaemonNetworkVpnTests
             Iperf.Result directUp = await Iperf.RunAsync(lab.B, lab.A, ipB, 64L << 20);
             Iperf.Result directDown = await Iperf.RunAsync(lab.A, lab.B, ipA, 64L << 20);
             Assert.Equal("direct", await PathAsync(homeA, idB));
+            // Both paths delivered through two iperf3 runs: still the one change each.
+            viewA = await VpnPeerStatusAsync(homeA);
+            viewB = await VpnPeerStatusAsync(homeB);
+            Assert.True(viewA[idB].GetProperty("pathChanges").GetInt64() == changesA + 1 && viewB[idA].GetProperty("pathChanges").GetInt64() == changesB + 1, await StateAsync() + "\n" + PathLines(Logs()));
             string load = (await ExternalProcess.RunAsync("uptime", [], Command)).StandardOutput.Trim();
             output.WriteLine($"iperf3 TCP, 1 stream, 64 MiB, by virtual IP (receiver's rate); load: {load}");
             foreach (var (what, r) in new[] { ("relayed A→B", relayedUp), ("relayed B→A", relayedDown), ("direct  A→B", directUp), ("direct  B→A", directDown) })

@@ -21,6 +21,7 @@ public class RelayPathTests
         RekeyTimeout = TimeSpan.FromSeconds(1),
         KeepaliveTimeout = TimeSpan.FromMilliseconds(400),
         DirectProbeInterval = TimeSpan.FromMilliseconds(200),
+        DirectHold = TimeSpan.FromSeconds(10), // far above a probe round trip, even on a loaded machine
         PingInterval = TimeSpan.MaxValue,
         ProbePathMtu = false,
         Tick = TimeSpan.FromMilliseconds(20),
@@ -126,16 +127,27 @@ public class RelayPathTests
         Assert.Equal(pair.TransportB.LocalEndPoint, PeerOf(pair.VpnA).Endpoint); // the direct endpoint being probed
         Assert.True(PeerOf(pair.VpnA).PathChanges >= 1);
 
-        // UDP is back: A's probes (authentic keepalives to B's direct endpoint) move B, B's answers move A.
+        // UDP is back: A's probe (an authentic record to B's direct endpoint) is acked by B over UDP, which moves A;
+        // A's UDP records make B probe in turn, A's ack moves B. Records still queued in the relay move nobody back:
+        // exactly one change on each side (the hysteresis, PathPolicyTests).
         long changes = PeerOf(pair.VpnA).PathChanges;
+        long changesB = PeerOf(pair.VpnB).PathChanges;
         pair.Network.Filter = null;
         ab.Delivered = false;
         await SendUntilDeliveredAsync(ab, A, B, () => PeerOf(pair.VpnA).Path == "direct" && PeerOf(pair.VpnB).Path == "direct", "back to direct");
-        Assert.True(PeerOf(pair.VpnA).PathChanges > changes);
         Assert.Equal(pair.TransportB.LocalEndPoint, PeerOf(pair.VpnA).Endpoint);
         // And the tunnel carries data again without a new session being needed.
         ba.Delivered = false;
         await SendUntilDeliveredAsync(ba, B, A, () => true, "B→A direct again");
+        for (int i = 0; i < 50; i++) // traffic both ways while the relay drains
+        {
+            pair.TunA.Inject(Numbered(A, B, 1000 + i));
+            pair.TunB.Inject(Numbered(B, A, 2000 + i));
+        }
+        ab.Delivered = false;
+        await SendUntilDeliveredAsync(ab, A, B, () => true, "A→B after the burst");
+        Assert.Equal(("direct", "direct"), (PeerOf(pair.VpnA).Path, PeerOf(pair.VpnB).Path));
+        Assert.Equal((changes + 1, changesB + 1), (PeerOf(pair.VpnA).PathChanges, PeerOf(pair.VpnB).PathChanges));
     }
 
     [Fact]

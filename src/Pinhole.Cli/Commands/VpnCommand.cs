@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Microsoft.Extensions.Logging;
+using Pinhole.Cli.Commands.Daemon;
 using Pinhole.Cli.Output;
 using Pinhole.Node;
 using Pinhole.Vpn;
@@ -24,6 +25,7 @@ internal static partial class VpnCommand
     {
         var command = new Command("vpn", "Mesh VPN: a TUN interface whose peers are known by PeerId (docs/vpn.md).");
         command.Subcommands.Add(CreateUp());
+        command.Subcommands.Add(CreateDown());
         command.Subcommands.Add(CreateStatus());
         command.Subcommands.Add(CreateCheck());
         return command;
@@ -31,13 +33,25 @@ internal static partial class VpnCommand
 
     private static Command CreateUp()
     {
-        var command = new Command("up", "Bring an interface up from a configuration file and run it until interrupted (needs CAP_NET_ADMIN).");
-        var config = new Option<FileInfo>("--config", "-c") { Description = "WireGuard-style configuration with PeerIds (docs/vpn.md).", Required = true };
+        var command = new Command("up", "Bring an interface up: --config FILE runs one here until interrupted (needs CAP_NET_ADMIN); --network NET asks the running daemon to bring that network's VPN up.");
+        var config = new Option<FileInfo?>("--config", "-c") { Description = "WireGuard-style configuration with PeerIds (docs/vpn.md)." };
+        var network = new Option<string?>("--network", "-n") { Description = "A joined network (id or name, as 'pinhole network ls' shows): the daemon runs its VPN, the virtual address and peers come from its verified memberships." };
         var json = CliJson.CreateOption("one line {\"type\": \"up\", \"status\": {...}} once the interface is up");
+        var socket = DaemonClient.Socket;
         command.Options.Add(config);
+        command.Options.Add(network);
         command.Options.Add(Control);
+        command.Options.Add(socket);
         command.Options.Add(json);
-        command.SetAction((parse, ct) => CommandRunner.RunAsync(async token =>
+        command.Validators.Add(result =>
+        {
+            bool hasConfig = result.GetResult(config) is { Implicit: false }, hasNetwork = result.GetResult(network) is { Implicit: false };
+            if (hasConfig == hasNetwork)
+            {
+                result.AddError("Give one of --config FILE (an interface of its own) or --network NET (the daemon's VPN for a joined network).");
+            }
+        });
+        command.SetAction((parse, ct) => parse.GetValue(network) is { } net ? NetworkUpAsync(parse, net, parse.GetValue(json), ct) : CommandRunner.RunAsync(async token =>
         {
             VpnConfig parsed = await LoadAsync(parse.GetValue(config)!, token);
             using var identity = await GlobalOptions.LoadIdentityAsync(parse, token);
@@ -49,7 +63,7 @@ internal static partial class VpnCommand
             // loopback-only listener, no UDP socket, no API and an in-memory peer store, so it never competes
             // with a daemon running on the same home.
             string path = parse.GetValue(Control) ?? DefaultControlPath(parse, options.InterfaceName);
-            var service = new VpnNodeService(new VpnNodeServiceOptions { Interface = options, ControlSocketPath = path });
+            var service = new VpnNodeService(new VpnNodeServiceOptions { Interface = options, ControlSocketPath = path, OpenRelayStreams = false });
             var nodeOptions = new PinholeNodeOptions
             {
                 Identity = identity,
@@ -76,6 +90,60 @@ internal static partial class VpnCommand
         }, ct));
         return command;
     }
+
+    private static Command CreateDown()
+    {
+        var command = new Command("down", "Ask the running daemon to take a network's VPN down (a 'vpn up --config' interface stops with Ctrl-C).");
+        var network = new Option<string>("--network", "-n") { Description = "The network whose VPN runs (id or name).", Required = true };
+        command.Options.Add(network);
+        command.Options.Add(DaemonClient.Socket);
+        command.SetAction((parse, ct) => DaemonClient.RunAsync(parse, async (client, token) =>
+        {
+            string net = parse.GetValue(network)!;
+            try
+            {
+                await client.SendJsonAsync(HttpMethod.Delete, "v1/vpn/" + Uri.EscapeDataString(net), null, token);
+            }
+            catch (DaemonNotRunningException)
+            {
+                return CommandRunner.Fail(NoDaemon(parse, net, "down"), ExitCodes.DaemonUnavailable);
+            }
+            await Console.Out.WriteLineAsync($"{net}: VPN down");
+            return ExitCodes.Success;
+        }, ct));
+        return command;
+    }
+
+    // `vpn up --network NET`: the daemon is the node (PinholeNode is the composition root); this only asks its API.
+    private static Task<int> NetworkUpAsync(ParseResult parse, string network, bool json, CancellationToken ct) => DaemonClient.RunAsync(parse, async (client, token) =>
+    {
+        string answer;
+        try
+        {
+            answer = await client.SendJsonAsync(HttpMethod.Post, "v1/vpn", new System.Text.Json.Nodes.JsonObject { ["network"] = network }.ToJsonString(), token);
+        }
+        catch (DaemonNotRunningException)
+        {
+            return CommandRunner.Fail(NoDaemon(parse, network, "up"), ExitCodes.DaemonUnavailable);
+        }
+        var body = System.Text.Json.Nodes.JsonNode.Parse(answer)!.AsObject();
+        var statusNode = body["status"]!.AsObject();
+        bool started = body["started"]?.GetValue<bool>() == true;
+        if (json)
+        {
+            await Console.Out.WriteLineAsync(new System.Text.Json.Nodes.JsonObject { ["type"] = "up", ["started"] = started, ["network"] = body["network"]?.GetValue<string>(), ["status"] = statusNode.DeepClone() }.ToJsonString());
+        }
+        else
+        {
+            VpnStatus status = VpnStatusJson.Deserialize(statusNode.ToJsonString());
+            string label = body["name"]?.GetValue<string>() ?? network;
+            await Console.Out.WriteLineAsync($"{status.InterfaceName} {(started ? "up" : "already up")} for network {label}: {status.LocalPeer} at {string.Join(", ", status.Addresses)} on UDP {status.ListenEndPoint}, MTU {status.Mtu}, {status.Peers.Count} peer(s); status: pinhole vpn status");
+        }
+        return ExitCodes.Success;
+    }, ct);
+
+    private static string NoDaemon(ParseResult parse, string network, string verb) =>
+        $"No daemon is running with home {PinholeHome.Resolve(parse.GetValue(GlobalOptions.Home))}: 'vpn {verb} --network' asks the daemon; start it with 'pinhole daemon --vpn-network {network}' (the VPN comes up with it) or 'pinhole daemon'.";
 
     private static Command CreateStatus()
     {

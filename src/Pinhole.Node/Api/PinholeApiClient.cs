@@ -145,6 +145,22 @@ public sealed partial class PinholeApiClient : IDisposable
         return await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// A request with an optional JSON body to a route a service adds (<c>/v1/vpn</c>); the answer's body as text (empty
+    /// for 204). Errors come as <see cref="PinholeApiException"/> (the problem document's detail), like every other call.
+    /// </summary>
+    public async Task<string> SendJsonAsync(HttpMethod method, string path, string? json, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(method);
+        using var request = new HttpRequestMessage(method, path.TrimStart('/'))
+        {
+            Content = json is null ? null : new StringContent(json, System.Text.Encoding.UTF8, "application/json"),
+        };
+        using var response = await SendRawAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
+        await EnsureSuccessAsync(response, cancellationToken).ConfigureAwait(false);
+        return await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Sends any request (for routes services add); the caller reads and disposes the response.</summary>
     public Task<HttpResponseMessage> SendRawAsync(HttpRequestMessage request, HttpCompletionOption completion, CancellationToken cancellationToken = default)
     {

@@ -79,6 +79,18 @@ internal sealed class Peer
     // Path state (timer thread): direct handshakes failed since the last direct success; last direct probe.
     internal int DirectFailures;
     internal long LastDirectProbe;
+    internal long DirectHeard;       // receive thread: the last authentic non-probe record from a direct address
+    private volatile UdpAddress? _probeTarget;
+
+    /// <summary>Receive thread → timer: a direct address the peer sent from while we are relayed, to probe at the next tick.</summary>
+    internal UdpAddress? ProbeTarget
+    {
+        get => _probeTarget;
+        set => _probeTarget = value;
+    }
+
+    /// <summary>Takes <see cref="ProbeTarget"/>.</summary>
+    internal UdpAddress? TakeProbeTarget() => Interlocked.Exchange(ref _probeTarget, null);
     internal long PathChanges;
 
     /// <summary>The keypair records are sent with.</summary>

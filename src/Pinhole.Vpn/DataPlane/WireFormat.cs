@@ -44,6 +44,8 @@ internal static class WireFormat
     internal const byte ControlMarker = 0x01;
     internal const byte ControlPing = 1;
     internal const byte ControlPong = 2;
+    internal const byte ControlProbe = 3;     // a relayed peer asks over UDP whether UDP works again
+    internal const byte ControlProbeAck = 4;  // the answer, sent back to the probe's source
     internal const int ControlLength = 6;
 
     /// <summary>
@@ -70,10 +72,10 @@ internal static class WireFormat
         BinaryPrimitives.WriteUInt32BigEndian(header[1..], receiverIndex);
     }
 
-    /// <summary>Reads a control message (ping/pong); false if <paramref name="plaintext"/> is not one.</summary>
+    /// <summary>Reads a control message (ping/pong, probe/ack); false if <paramref name="plaintext"/> is not one.</summary>
     internal static bool TryReadControl(ReadOnlySpan<byte> plaintext, out byte kind, out uint id)
     {
-        if (plaintext.Length < ControlLength || plaintext[0] != ControlMarker || plaintext[1] is not (ControlPing or ControlPong))
+        if (plaintext.Length < ControlLength || plaintext[0] != ControlMarker || plaintext[1] is not (ControlPing or ControlPong or ControlProbe or ControlProbeAck))
         {
             kind = 0;
             id = 0;

@@ -123,6 +123,12 @@ public sealed partial class VpnNodeService : INodeService, INodeTunnelSource, IA
             }
             if (membership is null)
             {
+                // File mode: the peers are the file's, by PeerId. Their relay streams ride whatever node connection the
+                // node has or can dial to each (a connection open already, or the addresses in its peer store).
+                if (_options.OpenRelayStreams)
+                {
+                    StartRelayDialer(node, vpn);
+                }
                 return;
             }
             membership.Changed += OnNetworkChanged;
@@ -377,6 +383,14 @@ public sealed class VpnNodeServiceOptions
     /// the CLI's default is <c>&lt;home&gt;/vpn/&lt;interface&gt;.sock</c> (<see cref="VpnSettings.DefaultControlPath"/>).
     /// </summary>
     public string? ControlSocketPath { get; init; }
+
+    /// <summary>
+    /// Open <see cref="VpnNodeService.RelayProtocol"/> streams to the peers (the one of each pair with the lower PeerId
+    /// does), over the node connection to each. Default true; <c>pinhole vpn up --config</c>, whose node has no network
+    /// presence, turns it off. In coordinator mode the members' node addresses come from the network; in file mode the
+    /// node dials a peer by PeerId, so the stream opens once the node is connected to it or has its address stored.
+    /// </summary>
+    public bool OpenRelayStreams { get; init; } = true;
 
     /// <summary>Addresses to announce with the data-plane port (default: the host's unicast addresses).</summary>
     public IList<IPAddress> AnnounceAddresses { get; init; } = [];

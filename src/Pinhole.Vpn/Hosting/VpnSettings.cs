@@ -180,6 +180,36 @@ public sealed partial class VpnSettings
         return builder;
     }
 
+    /// <summary>
+    /// The daemon's VPN: a <see cref="VpnHost"/> that starts <paramref name="initial"/> (if any) with the node and serves
+    /// <c>/v1/vpn</c>, so <c>pinhole vpn up --network NET</c> brings a network's VPN up later. Networks are resolved like
+    /// <c>Node:Vpn:Network</c> (<paramref name="home"/>'s joined networks) with these settings' interface, port, keepalive
+    /// and MTU.
+    /// </summary>
+    public PinholeNodeBuilder ConfigureHost(PinholeNodeBuilder builder, VpnNodeServiceOptions? initial, NodeIdentity identity, string home)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(identity);
+        ArgumentException.ThrowIfNullOrEmpty(home);
+        if (initial is not null)
+        {
+            initial.Interface.LoggerFactory ??= builder.Options.LoggerFactory;
+        }
+        var host = new VpnHost(initial, (network, token) => new VpnSettings
+        {
+            Network = network,
+            InterfaceName = InterfaceName,
+            Port = Port,
+            Keepalive = Keepalive,
+            Mtu = Mtu,
+            ControlSocket = ControlSocket,
+        }.LoadNetworkAsync(identity, home, token));
+        builder.AddService(host);
+        builder.Handle(VpnNodeService.RelayProtocol, host.HandleRelayAsync).AllowOnLimitedConnections(VpnNodeService.RelayProtocol);
+        builder.MapApi(routes => VpnApiRoutes.Map(routes, host));
+        return builder;
+    }
+
     /// <summary>Where <c>pinhole vpn status</c> finds the interface <paramref name="interfaceName"/> of <paramref name="home"/>.</summary>
     public static string DefaultControlPath(string home, string interfaceName) => Path.Combine(ControlDirectory(home), interfaceName + ".sock");
 

@@ -65,9 +65,11 @@ internal static class DaemonCommand
             options.Validate();
             // Read and checked before anything starts: a bad file stops the daemon with its path and line.
             VpnNodeServiceOptions? vpnOptions;
+            VpnSettings vpnSettings;
             try
             {
-                vpnOptions = await VpnSettings.Read(builder.Configuration).LoadAsync(identity, home, token).ConfigureAwait(false);
+                vpnSettings = VpnSettings.Read(builder.Configuration);
+                vpnOptions = await vpnSettings.LoadAsync(identity, home, token).ConfigureAwait(false);
             }
             catch (Membership.MembershipException e) when (e.Reason is Membership.MembershipError.Revoked or Membership.MembershipError.Forbidden)
             {
@@ -88,7 +90,7 @@ internal static class DaemonCommand
             {
                 options.LoggerFactory = services.GetRequiredService<ILoggerFactory>();
                 options.MeterFactory = services.GetRequiredService<IMeterFactory>();
-                return VpnSettings.Configure(settings.Configure(Networks.NetworkCli.AddCachedNetworks(PinholeNode.CreateBuilder(options), home)), vpnOptions).Build();
+                return vpnSettings.ConfigureHost(settings.Configure(Networks.NetworkCli.AddCachedNetworks(PinholeNode.CreateBuilder(options), home)), vpnOptions, identity, home).Build();
             });
             builder.Services.AddHostedService(services => new PinholeNodeHostedService(services.GetRequiredService<PinholeNode>()));
 
