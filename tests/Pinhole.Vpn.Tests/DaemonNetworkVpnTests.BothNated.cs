@@ -17,15 +17,8 @@ public sealed partial class DaemonNetworkVpnTests
         string root = Directory.CreateTempSubdirectory("pinhole-vpn-nat2-").FullName;
         try
         {
-            string coordHome = Path.Combine(root, "coord"), admin = Path.Combine(root, "admin"), homeA = Path.Combine(root, "a"), homeB = Path.Combine(root, "b");
-            await using var coordinator = server.Start("dotnet", [Pinhole, "--home", coordHome, "coordinator", "--store", "sqlite:" + Path.Combine(root, "coord.db"),
-                "--listen", $"/ip4/{lab.ServerAddress}/tcp/0", "--admin-api", "https://127.0.0.1:0"]);
-            string coordinatorId = (await coordinator.WaitForLineAsync(l => l.StartsWith("coordinator: ", StringComparison.Ordinal), Guard))["coordinator: ".Length..].Trim();
-            string api = (await coordinator.WaitForLineAsync(l => l.StartsWith("admin api: ", StringComparison.Ordinal), Guard))["admin api: ".Length..].Trim();
-            string network = (await RunAsync(server, admin, "network", "create", "nat2", "--admin-api", api, "--coordinator", coordinatorId, "--ipv4", "10.78.0.0/24")).Trim();
-            string ipA = Ipv4Line().Match(await RunAsync(nsA, homeA, "join", (await RunAsync(server, admin, "network", "invite", network)).Trim())).Groups[1].Value;
-            string ipB = Ipv4Line().Match(await RunAsync(nsB, homeB, "join", (await RunAsync(server, admin, "network", "invite", network)).Trim())).Groups[1].Value;
-            string idA = (await RunAsync(nsA, homeA, "id")).Trim(), idB = (await RunAsync(nsB, homeB, "id")).Trim();
+            await using var members = await JoinTwoAsync(root, server, lab.ServerAddress.ToString(), nsA, nsB, "nat2", "10.78.0.0/24");
+            string homeA = members.HomeA, homeB = members.HomeB, ipA = members.IpA, ipB = members.IpB, idA = members.IdA, idB = members.IdB;
 
             string stun = lab.StunServer.ToString();
             await using var a = Daemon(nsA, homeA, "--stun", stun, "--vpn-network", "nat2");

@@ -58,15 +58,8 @@ public sealed partial class DaemonNetworkVpnTests
         string root = Directory.CreateTempSubdirectory("pinhole-vpn-relay-").FullName;
         try
         {
-            string coordHome = Path.Combine(root, "coord"), admin = Path.Combine(root, "admin"), homeA = Path.Combine(root, "a"), homeB = Path.Combine(root, "b");
-            await using var coordinator = lab.B.Start("dotnet", [Pinhole, "--home", coordHome, "coordinator", "--store", "sqlite:" + Path.Combine(root, "coord.db"),
-                "--listen", "/ip4/203.0.113.2/tcp/0", "--admin-api", "https://127.0.0.1:0"]);
-            string coordinatorId = (await coordinator.WaitForLineAsync(l => l.StartsWith("coordinator: ", StringComparison.Ordinal), Guard))["coordinator: ".Length..].Trim();
-            string api = (await coordinator.WaitForLineAsync(l => l.StartsWith("admin api: ", StringComparison.Ordinal), Guard))["admin api: ".Length..].Trim();
-            string network = (await RunAsync(lab.B, admin, "network", "create", "relaynet", "--admin-api", api, "--coordinator", coordinatorId, "--ipv4", "10.79.0.0/24")).Trim();
-            string ipA = Ipv4Line().Match(await RunAsync(lab.A, homeA, "join", (await RunAsync(lab.B, admin, "network", "invite", network)).Trim())).Groups[1].Value;
-            string ipB = Ipv4Line().Match(await RunAsync(lab.B, homeB, "join", (await RunAsync(lab.B, admin, "network", "invite", network)).Trim())).Groups[1].Value;
-            string idA = (await RunAsync(lab.A, homeA, "id")).Trim(), idB = (await RunAsync(lab.B, homeB, "id")).Trim();
+            await using var members = await JoinTwoAsync(root, lab.B, "203.0.113.2", lab.A, lab.B, "relaynet", "10.79.0.0/24");
+            string homeA = members.HomeA, homeB = members.HomeB, ipA = members.IpA, ipB = members.IpB, idA = members.IdA, idB = members.IdB;
 
             await using var b = Daemon(lab.B, homeB, "--verbose", "--vpn-network", "relaynet");
             await b.WaitForLineAsync(l => l.StartsWith("api socket:", StringComparison.Ordinal), Guard);
@@ -169,16 +162,9 @@ public sealed partial class DaemonNetworkVpnTests
         string root = Directory.CreateTempSubdirectory("pinhole-vpn-circuit-").FullName;
         try
         {
-            string coordHome = Path.Combine(root, "coord"), admin = Path.Combine(root, "admin"), homeR = Path.Combine(root, "relay"),
-                homeA = Path.Combine(root, "a"), homeB = Path.Combine(root, "b");
-            await using var coordinator = server.Start("dotnet", [Pinhole, "--home", coordHome, "coordinator", "--store", "sqlite:" + Path.Combine(root, "coord.db"),
-                "--listen", $"/ip4/{lab.ServerAddress}/tcp/0", "--admin-api", "https://127.0.0.1:0"]);
-            string coordinatorId = (await coordinator.WaitForLineAsync(l => l.StartsWith("coordinator: ", StringComparison.Ordinal), Guard))["coordinator: ".Length..].Trim();
-            string api = (await coordinator.WaitForLineAsync(l => l.StartsWith("admin api: ", StringComparison.Ordinal), Guard))["admin api: ".Length..].Trim();
-            string network = (await RunAsync(server, admin, "network", "create", "circ", "--admin-api", api, "--coordinator", coordinatorId, "--ipv4", "10.80.0.0/24")).Trim();
-            string ipA = Ipv4Line().Match(await RunAsync(nsA, homeA, "join", (await RunAsync(server, admin, "network", "invite", network)).Trim())).Groups[1].Value;
-            string ipB = Ipv4Line().Match(await RunAsync(nsB, homeB, "join", (await RunAsync(server, admin, "network", "invite", network)).Trim())).Groups[1].Value;
-            string idA = (await RunAsync(nsA, homeA, "id")).Trim(), idB = (await RunAsync(nsB, homeB, "id")).Trim();
+            string homeR = Path.Combine(root, "relay");
+            await using var members = await JoinTwoAsync(root, server, lab.ServerAddress.ToString(), nsA, nsB, "circ", "10.80.0.0/24");
+            string homeA = members.HomeA, homeB = members.HomeB, ipA = members.IpA, ipB = members.IpB, idA = members.IdA, idB = members.IdB;
 
             // A circuit relay on the internet segment with its default limits (2 min, 128 KiB per direction): the
             // circuits it makes are limited connections, on which only protocols that opted in may run.

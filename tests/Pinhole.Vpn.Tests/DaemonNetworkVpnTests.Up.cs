@@ -73,15 +73,8 @@ public sealed partial class DaemonNetworkVpnTests
         string root = Directory.CreateTempSubdirectory("pinhole-vpn-up-").FullName;
         try
         {
-            string coordHome = Path.Combine(root, "coord"), admin = Path.Combine(root, "admin"), homeA = Path.Combine(root, "a"), homeB = Path.Combine(root, "b");
-            await using var coordinator = lab.B.Start("dotnet", [Pinhole, "--home", coordHome, "coordinator", "--store", "sqlite:" + Path.Combine(root, "coord.db"),
-                "--listen", "/ip4/203.0.113.2/tcp/0", "--admin-api", "https://127.0.0.1:0"]);
-            string coordinatorId = (await coordinator.WaitForLineAsync(l => l.StartsWith("coordinator: ", StringComparison.Ordinal), Guard))["coordinator: ".Length..].Trim();
-            string api = (await coordinator.WaitForLineAsync(l => l.StartsWith("admin api: ", StringComparison.Ordinal), Guard))["admin api: ".Length..].Trim();
-            string network = (await RunAsync(lab.B, admin, "network", "create", "upnet", "--admin-api", api, "--coordinator", coordinatorId, "--ipv4", "10.78.0.0/24")).Trim();
-            string ipA = Ipv4Line().Match(await RunAsync(lab.A, homeA, "join", (await RunAsync(lab.B, admin, "network", "invite", network)).Trim())).Groups[1].Value;
-            string ipB = Ipv4Line().Match(await RunAsync(lab.B, homeB, "join", (await RunAsync(lab.B, admin, "network", "invite", network)).Trim())).Groups[1].Value;
-            string idB = (await RunAsync(lab.B, homeB, "id")).Trim();
+            await using var members = await JoinTwoAsync(root, lab.B, "203.0.113.2", lab.A, lab.B, "upnet", "10.78.0.0/24");
+            string network = members.Network, homeA = members.HomeA, homeB = members.HomeB, ipA = members.IpA, ipB = members.IpB, idB = members.IdB;
 
             await using var b = Daemon(lab.B, homeB);
             await b.WaitForLineAsync(l => l.StartsWith("api socket:", StringComparison.Ordinal), Guard);

@@ -18,8 +18,9 @@ internal static class MultistreamSelect
     /// Dialer: sends the header and the first protocol in one write, then waits for the listener; on
     /// "na" proposes the next protocol. Returns the accepted protocol.
     /// </summary>
-    /// <exception cref="PeerException"><see cref="PeerError.Refused"/> when no protocol is accepted (answered "na", or
-    /// the stream reset before an acceptance);
+    /// <exception cref="PeerException"><see cref="PeerError.Refused"/> when no protocol is accepted;
+    /// <see cref="PeerError.StreamAborted"/> when the stream is reset first (a reset discards the answers not yet
+    /// read, so a refusal followed by a reset and an acceptance followed by the handler's reset look alike);
     /// <see cref="PeerError.ProtocolViolation"/> for unexpected or malformed messages;
     /// <see cref="PeerError.ConnectionClosed"/> when the stream ends between messages.</exception>
     public static async Task<string> SelectAsync(Stream stream, IReadOnlyList<string> protocols, CancellationToken cancellationToken)
@@ -58,12 +59,6 @@ internal static class MultistreamSelect
                 await stream.WriteAsync(MultistreamMessage.Encode(protocols[i + 1]), cancellationToken).ConfigureAwait(false);
                 await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
             }
-        }
-        catch (PeerException e) when (e.Error == PeerError.StreamAborted)
-        {
-            // A listener that answers "na" may reset the stream at once, and a reset discards the answers not yet read
-            // (yamux RST): either way the peer did not accept, and the caller gets the documented refusal.
-            throw new PeerException(PeerError.Refused, $"Peer reset the stream before accepting any of: {string.Join(", ", protocols)}.", e);
         }
         finally
         {
