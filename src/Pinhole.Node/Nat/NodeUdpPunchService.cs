@@ -37,7 +37,8 @@ public sealed partial class NodeUdpPunchService : INodeService
     private NodeUdpSocket? _socket;
     private UdpMux? _mux;
     private string? _unavailable;
-    private (NetcheckReport Report, long At)? _netcheck;
+    // A reference, swapped whole: punches on any thread read it while a netcheck replaces it.
+    private volatile NetcheckResult? _netcheck;
     private ILogger _logger = NullLogger.Instance;
     private int _tried, _succeeded;
 
@@ -247,7 +248,7 @@ public sealed partial class NodeUdpPunchService : INodeService
                 return known.Report;
             }
             var report = await node.NetcheckAsync(testHairpinning: false, cancellationToken).ConfigureAwait(false);
-            _netcheck = (report, node.Options.TimeProvider.GetTimestamp());
+            _netcheck = new NetcheckResult(report, node.Options.TimeProvider.GetTimestamp());
             return report;
         }
         catch (Exception e) when (e is PeerException or SocketException or InvalidOperationException or OperationCanceledException)
@@ -369,6 +370,8 @@ public sealed partial class NodeUdpPunchService : INodeService
 
     [LoggerMessage(EventId = 8034, Level = LogLevel.Information, Message = "UDP punch with {Peer}: no DTLS from the dialler on the birthday socket: {Reason}")]
     private static partial void NoBirthdayDtls(ILogger logger, PeerId peer, string reason);
+
+    private sealed record NetcheckResult(NetcheckReport Report, long At);
 
     /// <summary>A path this node holds, with the DTLS endpoint of its own socket when birthday probing found it.</summary>
     private sealed class HeldPath(UdpPath path, DtlsEndpoint? ownEndpoint, bool controlling) : IAsyncDisposable
