@@ -237,6 +237,11 @@ async function dial (args) {
   for (let i = 0; i < args.count; i++) {
     const stream = await connection.newStream('/ipfs/ping/1.0.0', { runOnLimitedConnection: true, signal: AbortSignal.timeout(10_000) })
     await stream.close()
+    // close() resolves once our end is closed, but the connection counts the stream until the peer's close arrives,
+    // and the ping service allows one outbound ping stream: without this wait, a peer that answers the next
+    // stream's negotiation before it closes this one (streams are independent) fails the ping with
+    // TooManyOutboundProtocolStreamsError.
+    await untilClosed(stream, 10_000)
     const rtt = await node.services.ping.ping(target, { signal: AbortSignal.timeout(10_000) })
     emit({ event: 'ping', rtt })
   }
@@ -249,6 +254,14 @@ async function dial (args) {
   emit({ event: 'done', status: connection.status })
   await node.stop()
   process.exit(0)
+}
+
+async function untilClosed (stream, ms) {
+  if (stream.status !== 'open' && stream.status !== 'closing') return
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`stream ${stream.id} still ${stream.status} after ${ms} ms`)), ms)
+    stream.addEventListener('close', () => { clearTimeout(timer); resolve() }, { once: true })
+  })
 }
 
 async function vectors (args) {
