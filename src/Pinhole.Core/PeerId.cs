@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics.CodeAnalysis;
 using System.Security.Cryptography;
 using Pinhole.Codecs;
@@ -28,6 +29,12 @@ public sealed class PeerId : IEquatable<PeerId>, ISpanParsable<PeerId>
 
     /// <summary>Longest text accepted by <see cref="Parse(string)"/> (an identity multihash of 42 bytes is ~61 characters).</summary>
     public const int MaxTextLength = 128;
+
+    // Keys of identity multihashes that decoded and validated, by their hex text: checking an Ed25519 point costs
+    // ~50 µs, and a node formats and parses the same few peers' multiaddrs on every API call and connect.
+    // Cleared when full, so a stream of distinct keys costs only the validation it would cost anyway.
+    private const int ValidatedKeysCapacity = 4096;
+    private static readonly ConcurrentDictionary<string, bool> ValidatedKeys = new(StringComparer.Ordinal);
 
     private readonly byte[] _multihash;
     private readonly string _text;
@@ -199,6 +206,11 @@ public sealed class PeerId : IEquatable<PeerId>, ISpanParsable<PeerId>
                 error = $"an identity multihash holds at most {MaxIdentityLength} bytes, not {length}.";
                 return false;
             case IdentityCode:
+                var key = Convert.ToHexString(digest);
+                if (ValidatedKeys.ContainsKey(key))
+                {
+                    break;
+                }
                 try
                 {
                     _ = Libp2pPublicKey.Decode(digest);
@@ -208,6 +220,11 @@ public sealed class PeerId : IEquatable<PeerId>, ISpanParsable<PeerId>
                     error = "the identity multihash does not hold a valid public key: " + e.Message;
                     return false;
                 }
+                if (ValidatedKeys.Count >= ValidatedKeysCapacity)
+                {
+                    ValidatedKeys.Clear();
+                }
+                ValidatedKeys.TryAdd(key, true);
                 break;
             default:
                 error = $"multihash code 0x{code:x} is neither identity (0x00) nor sha2-256 (0x12).";

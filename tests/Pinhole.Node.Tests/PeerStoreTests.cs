@@ -120,6 +120,63 @@ public sealed class PeerStoreTests : IDisposable
     }
 
     [Fact]
+    public void AConnectStoresTheDialledAddressSuccessWithTheConnection()
+    {
+        using var store = Open();
+        var peer = NewPeer();
+        var failing = Multiaddr.Parse("/ip4/192.0.2.1/tcp/1");
+        var working = Multiaddr.Parse("/ip4/192.0.2.2/tcp/2");
+        store.Add(peer, addresses: [failing, working]);
+        store.RecordDial(peer, working, "timed out");
+        _time.Advance(TimeSpan.FromSeconds(1));
+
+        store.RecordConnected(peer, PeerTrust.Seen, Multiaddr.Parse($"{working}/p2p/{peer}"));
+
+        var known = store.Get(peer)!;
+        Assert.Equal(_time.GetUtcNow(), known.LastSeen);
+        Assert.Equal(PeerTrust.Pinned, known.Trust);
+        var address = known.Addresses[0];
+        Assert.Equal(working, address.Address);
+        Assert.Equal(_time.GetUtcNow(), address.LastSuccess);
+        Assert.Equal(0, address.ConsecutiveFailures);
+        Assert.Null(address.LastError);
+        Assert.Throws<ArgumentException>(() => store.RecordConnected(peer, PeerTrust.Seen, Multiaddr.Parse($"{working}/p2p/{NewPeer()}")));
+    }
+
+    [Fact]
+    public void AddingWhatIsStoredAlreadyWritesNothingAndAnyChangeIsWritten()
+    {
+        using var store = Open();
+        using var other = Open();
+        var peer = NewPeer();
+        var address = Multiaddr.Parse("/ip4/192.0.2.1/tcp/1");
+        store.Add(peer, "bob", keepConnected: true, [address]);
+        var version = other.DataVersion;
+
+        // A connect by address repeats this Add: it reads and writes nothing.
+        Assert.Equal("bob", store.Add(peer, addresses: [Multiaddr.Parse($"{address}/p2p/{peer}")]).Alias);
+        store.Add(peer, "bob", keepConnected: true);
+        Assert.Equal(version, other.DataVersion);
+
+        void Changes(Func<KnownPeer> add, Func<KnownPeer, bool> check)
+        {
+            var before = other.DataVersion;
+            Assert.True(check(add()));
+            Assert.NotEqual(before, other.DataVersion);
+        }
+        Changes(() => store.Add(peer, "carol"), p => p.Alias == "carol");
+        Changes(() => store.Add(peer, ""), p => p.Alias is null);
+        Changes(() => store.Add(peer, keepConnected: false), p => !p.KeepConnected);
+        var learned = Multiaddr.Parse("/ip4/192.0.2.2/tcp/2");
+        store.AddAddress(peer, learned, AddressSource.Identify);
+        Changes(() => store.Add(peer, addresses: [learned]), p => p.Addresses.Single(a => a.Address == learned).Source == AddressSource.Configured);
+        store.Update(peer, new PeerUpdate { Pinned = false });
+        Changes(() => store.Add(peer), p => p.Trust == PeerTrust.Pinned);
+        var fresh = NewPeer();
+        Changes(() => store.Add(fresh), p => p.PeerId == fresh);
+    }
+
+    [Fact]
     public void ConnectedPeersAreRecordedWithoutLoweringTrust()
     {
         using var store = Open();

@@ -123,20 +123,41 @@ internal static class NodeHarness
             Add(round, "GET /v1/status CPU per call", apiCpu * 1000, "ms");
             Add(round, "node.GetStatus() in process (median)", localMs, "ms");
 
+            // The store calls a connect by address makes (pin + address: a read once stored; the dial's result with
+            // the connection's last-seen: one write), without the dial: the store's share of the manager row.
+            var storePeer = server.Identity.PeerId;
+            var (storeMs, storeCpu) = await MeasureAsync(n / 4, () =>
+            {
+                node.Peers.Add(storePeer, addresses: [server.Address]);
+                node.Peers.RecordConnected(storePeer, PeerTrust.Seen, server.Address);
+                return Task.FromResult(0);
+            });
+            Add(round, "peer-store calls of one connect (median)", storeMs, "ms");
+            Add(round, "peer-store calls of one connect, CPU", storeCpu * 1000, "ms");
+
             var m = round == 0 ? Math.Max(5, connects / 10) : connects;
-            var (directMs, directCpu) = await MeasureAsync(m,
+            var (directMs, directCloseMs, directCpu) = await MeasureWithCleanupAsync(m,
                 () => PeerConnection.ConnectAsync(connectOptions, Harness.Bounded()).AsTask(),
                 connection => connection.DisposeAsync().AsTask());
-            var (managerMs, managerCpu) = await MeasureAsync(m,
+            var (managerMs, managerCloseMs, managerCpu) = await MeasureWithCleanupAsync(m,
                 () => node.Connections.ConnectAsync(PeerAddress.Parse(target.ToString()), cancellationToken: Harness.Bounded()).AsTask(),
                 _ => node.Connections.DisconnectAsync(server.Identity.PeerId, Harness.Bounded()));
-            var (daemonMs, daemonCpu) = await MeasureAsync(m,
+            var (daemonMs, daemonCloseMs, daemonCpu) = await MeasureWithCleanupAsync(m,
                 () => api.ConnectAddressAsync(target.ToString(), cancellationToken: Harness.Bounded()),
                 _ => api.DisconnectAsync(server.Identity.PeerId.ToString(), Harness.Bounded()));
             Add(round, "connect direct (median)", directMs, "ms");
+            // The API's own cost: the same POST when the node is already connected (no dial, no store write).
+            await node.Connections.ConnectAsync(PeerAddress.Parse(target.ToString()), cancellationToken: Harness.Bounded());
+            var (postMs, postCpu) = await MeasureAsync(m, () => api.ConnectAddressAsync(target.ToString(), cancellationToken: Harness.Bounded()));
+            await node.Connections.DisconnectAsync(server.Identity.PeerId, Harness.Bounded());
+            Add(round, "POST /v1/connections when connected (median)", postMs, "ms");
+            Add(round, "POST /v1/connections when connected, CPU", postCpu * 1000, "ms");
             Add(round, "connect through the manager, in process (median)", managerMs, "ms");
             Add(round, "connect through the daemon (median)", daemonMs, "ms");
             Add(round, "daemon adds (median difference)", daemonMs - directMs, "ms");
+            Add(round, "close direct (median)", directCloseMs, "ms");
+            Add(round, "close through the manager (median)", managerCloseMs, "ms");
+            Add(round, "close through the daemon (median)", daemonCloseMs, "ms");
             Add(round, "CPU per connect+close direct", directCpu * 1000, "ms");
             Add(round, "CPU per connect+close through the manager", managerCpu * 1000, "ms");
             Add(round, "CPU per connect+close through the daemon", daemonCpu * 1000, "ms");
@@ -161,7 +182,15 @@ internal static class NodeHarness
     /// </summary>
     private static async Task<(double MedianMs, double CpuSeconds)> MeasureAsync<T>(int count, Func<Task<T>> operation, Func<T, Task>? cleanup = null)
     {
+        var (median, _, cpu) = await MeasureWithCleanupAsync(count, operation, cleanup).ConfigureAwait(false);
+        return (median, cpu);
+    }
+
+    /// <summary>As <see cref="MeasureAsync"/>, with the median wall time of the cleanup as well.</summary>
+    private static async Task<(double MedianMs, double CleanupMedianMs, double CpuSeconds)> MeasureWithCleanupAsync<T>(int count, Func<Task<T>> operation, Func<T, Task>? cleanup)
+    {
         var times = new List<double>(count);
+        var cleanups = new List<double>(count);
         var cpu = Harness.CpuTime();
         for (var i = 0; i < count; i++)
         {
@@ -170,9 +199,11 @@ internal static class NodeHarness
             times.Add(clock.Elapsed.TotalMilliseconds);
             if (cleanup is not null)
             {
+                clock.Restart();
                 await cleanup(result).ConfigureAwait(false);
+                cleanups.Add(clock.Elapsed.TotalMilliseconds);
             }
         }
-        return (Harness.Median(times), (Harness.CpuTime() - cpu).TotalSeconds / count);
+        return (Harness.Median(times), cleanups.Count > 0 ? Harness.Median(cleanups) : 0, (Harness.CpuTime() - cpu).TotalSeconds / count);
     }
 }

@@ -27,11 +27,8 @@ public sealed partial class NodeConnections
         ArgumentNullException.ThrowIfNull(address);
         if (address.PeerId is { } peer)
         {
-            if (address.Hints.Count > 0)
-            {
-                _node.Peers.Add(peer, addresses: address.Hints);
-            }
-            return await ConnectAsync(peer, address.Hints, cancellationToken).ConfigureAwait(false);
+            var known = address.Hints.Count > 0 ? _node.Peers.Add(peer, addresses: address.Hints) : null;
+            return await ConnectAsync(peer, address.Hints, cancellationToken, known).ConfigureAwait(false);
         }
         if (!trustOnFirstUse)
         {
@@ -51,7 +48,8 @@ public sealed partial class NodeConnections
         return Get(managed.Peer) ?? managed.Connection;
     }
 
-    private async ValueTask<PeerConnection> ConnectAsync(PeerId peer, IReadOnlyList<Multiaddr> first, CancellationToken cancellationToken)
+    // known: the peer as the store has just returned it (a connect by address), so the dial need not read it again.
+    private async ValueTask<PeerConnection> ConnectAsync(PeerId peer, IReadOnlyList<Multiaddr> first, CancellationToken cancellationToken, KnownPeer? known = null)
     {
         ArgumentNullException.ThrowIfNull(peer);
         if (peer.Equals(_node.LocalPeer))
@@ -76,7 +74,7 @@ public sealed partial class NodeConnections
                     return primary.Connection;
                 }
                 joined = slot.Dial is not null;
-                dial = slot.Dial ??= StartDial(slot, first);
+                dial = slot.Dial ??= StartDial(slot, first, known);
             }
             var managed = await dial.WaitAsync(cancellationToken).ConfigureAwait(false);
             lock (_lock)
@@ -104,14 +102,14 @@ public sealed partial class NodeConnections
 
     // Called under the lock: the dial runs on the pool and clears itself from the slot when done, unless a newer
     // dial has replaced it there.
-    private Task<ManagedConnection> StartDial(PeerSlot slot, IReadOnlyList<Multiaddr> first)
+    private Task<ManagedConnection> StartDial(PeerSlot slot, IReadOnlyList<Multiaddr> first, KnownPeer? known)
     {
         var self = new StrongBox<Task<ManagedConnection>?>();
         self.Value = Task.Run(async () =>
         {
             try
             {
-                return await DialAsync(slot.Peer, first).ConfigureAwait(false);
+                return await DialAsync(slot.Peer, first, known).ConfigureAwait(false);
             }
             finally
             {
@@ -128,9 +126,9 @@ public sealed partial class NodeConnections
         return self.Value;
     }
 
-    private async Task<ManagedConnection> DialAsync(PeerId peer, IReadOnlyList<Multiaddr> first)
+    private async Task<ManagedConnection> DialAsync(PeerId peer, IReadOnlyList<Multiaddr> first, KnownPeer? known)
     {
-        var candidates = Candidates(peer, first);
+        var candidates = Candidates(peer, first, known);
         if (candidates.Count == 0)
         {
             var error = new PeerException(PeerError.Unreachable, $"No known address for {peer}: add one (pinhole peers add {peer} --address /ip4/…/tcp/…).");
@@ -147,6 +145,7 @@ public sealed partial class NodeConnections
         var failures = new List<(Multiaddr Address, PeerException Error)>();
         PeerConnection? winner = null;
         IPeerDialer? winnerDialer = null;
+        Multiaddr? winnerAddress = null;
         var running = new Dictionary<Task<PeerConnection>, (Multiaddr Address, IPeerDialer Dialer)>();
         var next = 0;
         Task? stagger = null;
@@ -173,7 +172,7 @@ public sealed partial class NodeConnections
                     {
                         winner = attempt.Result;
                         winnerDialer = info.Dialer;
-                        Record(peer, info.Address, null);
+                        winnerAddress = info.Address; // its success is recorded with the connection, in one write
                     }
                     else
                     {
@@ -205,8 +204,12 @@ public sealed partial class NodeConnections
             _node.Events.Publish(new DialFailedEvent(_time.GetUtcNow(), peer, error.Message));
             throw error;
         }
-        var adopted = AdoptCore(winner, winnerDialer!.PathKind)
-            ?? throw new PeerException(PeerError.LimitExceeded, $"The connection to {peer} was refused by the node's limits.");
+        var adopted = AdoptCore(winner, winnerDialer!.PathKind, winnerAddress);
+        if (adopted is null)
+        {
+            Record(peer, winnerAddress!, null);
+            throw new PeerException(PeerError.LimitExceeded, $"The connection to {peer} was refused by the node's limits.");
+        }
         if (DialUnwindingForTests is { } unwinding)
         {
             await unwinding(adopted).ConfigureAwait(false);
@@ -217,16 +220,16 @@ public sealed partial class NodeConnections
     /// <summary>Tests only: awaited after a dial's connection is adopted and before the dial completes (a preempted thread).</summary>
     internal Func<ManagedConnection, Task>? DialUnwindingForTests { get; set; }
 
-    private List<(Multiaddr Address, IPeerDialer Dialer)> Candidates(PeerId peer, IReadOnlyList<Multiaddr> first)
+    private List<(Multiaddr Address, IPeerDialer Dialer)> Candidates(PeerId peer, IReadOnlyList<Multiaddr> first, KnownPeer? known)
     {
         var ordered = new List<Multiaddr>();
         foreach (var hint in first)
         {
             ordered.Add(hint.TryGetPeerId(out _) ? hint.DecapsulateCode(0x01a5) : hint);
         }
-        if (_node.Peers.Get(peer) is { } known)
+        if ((known ?? _node.Peers.Get(peer)) is { } stored)
         {
-            ordered.AddRange(known.Addresses.Select(a => a.Address));
+            ordered.AddRange(stored.Addresses.Select(a => a.Address));
         }
         var result = new List<(Multiaddr, IPeerDialer)>();
         foreach (var address in ordered.Distinct())

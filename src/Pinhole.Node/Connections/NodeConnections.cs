@@ -142,7 +142,8 @@ public sealed partial class NodeConnections
         return await connection.OpenStreamAsync(protocol, cancellationToken).ConfigureAwait(false);
     }
 
-    internal ManagedConnection? AdoptCore(PeerConnection connection, ConnectionPathKind path)
+    // dialled: the address this node dialled to open the connection (its success is stored with the connection).
+    internal ManagedConnection? AdoptCore(PeerConnection connection, ConnectionPathKind path, Multiaddr? dialled = null)
     {
         ManagedConnection managed;
         NodeEvent? published = null;
@@ -211,11 +212,11 @@ public sealed partial class NodeConnections
         _ = connection.Completion.ContinueWith(
             static (_, state) => { var (self, c) = ((NodeConnections, ManagedConnection))state!; self.OnClosed(c); },
             (this, managed), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        _ = RememberAsync(managed);
+        _ = RememberAsync(managed, dialled);
         return managed;
     }
 
-    private async Task RememberAsync(ManagedConnection managed)
+    private async Task RememberAsync(ManagedConnection managed, Multiaddr? dialled)
     {
         var connection = managed.Connection;
         try
@@ -225,7 +226,7 @@ public sealed partial class NodeConnections
             {
                 return;
             }
-            store.RecordConnected(connection.RemotePeer, connection.TrustedOnFirstUse ? PeerTrust.TrustedOnFirstUse : PeerTrust.Seen);
+            store.RecordConnected(connection.RemotePeer, connection.TrustedOnFirstUse ? PeerTrust.TrustedOnFirstUse : PeerTrust.Seen, dialled);
             if (connection.IsInbound)
             {
                 // Learn where the peer listens, so that a keep-connected peer that dialled us can be redialled.

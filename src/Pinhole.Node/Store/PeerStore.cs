@@ -21,6 +21,9 @@ public sealed partial class PeerStore : IDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly Lock _lock = new();
+    // Prepared statements by SQL text, reused under _lock: preparing (parsing and planning) cost more than running
+    // most of these statements. The texts are the constants below, so the set is small and fixed.
+    private readonly Dictionary<string, SqliteCommand> _statements = new(StringComparer.Ordinal);
     private bool _disposed;
 
     private PeerStore(SqliteConnection connection, string? path, PeerStoreOptions options)
@@ -96,6 +99,9 @@ public sealed partial class PeerStore : IDisposable
     /// <summary>The schema version of the open file.</summary>
     public int SchemaVersion => (int)Read(c => Scalar(c, null, "PRAGMA user_version;"));
 
+    /// <summary>Changes when another connection (store) commits to the file (SQLite's data_version): tests see with it whether a call wrote.</summary>
+    internal long DataVersion => Read(c => Scalar(c, null, "PRAGMA data_version;"));
+
     /// <summary>Number of known peers.</summary>
     public int Count => (int)Read(c => Scalar(c, null, "SELECT count(*) FROM peers;"));
 
@@ -144,6 +150,15 @@ public sealed partial class PeerStore : IDisposable
         ArgumentNullException.ThrowIfNull(peer);
         ValidateAlias(alias);
         var normalized = (addresses ?? []).Select(a => Normalize(peer, a)).ToList();
+        // A connect by address repeats the same Add each time: answer from a read when it would change nothing.
+        if (Read(c => Load(c, null, "WHERE peer_id = $id", ("$id", peer.ToString())).FirstOrDefault()) is { } known
+            && known.Trust == PeerTrust.Pinned
+            && (alias is null || (alias.Length == 0 ? known.Alias is null : alias == known.Alias))
+            && (keepConnected is null || keepConnected == known.KeepConnected)
+            && normalized.All(a => known.Addresses.Any(k => k.Source == AddressSource.Configured && k.Address.Equals(a))))
+        {
+            return known;
+        }
         return Write(peer, (c, t, now) =>
         {
             EnsurePeer(c, t, peer, PeerTrust.Pinned, now);
@@ -247,11 +262,23 @@ public sealed partial class PeerStore : IDisposable
     /// <paramref name="trust"/> if unknown (trust is never lowered), and its last-seen time is updated.
     /// Creating a peer may evict the least recently seen <see cref="PeerTrust.Seen"/> peer when the store is full.
     /// </summary>
-    public void RecordConnected(PeerId peer, PeerTrust trust)
+    public void RecordConnected(PeerId peer, PeerTrust trust) => RecordConnected(peer, trust, null);
+
+    /// <summary>
+    /// <see cref="RecordConnected(PeerId, PeerTrust)"/> and, when <paramref name="dialled"/> is given, the
+    /// dial's success at that address (<see cref="RecordDial"/>), in one transaction.
+    /// </summary>
+    public void RecordConnected(PeerId peer, PeerTrust trust, Multiaddr? dialled)
     {
         ArgumentNullException.ThrowIfNull(peer);
+        var address = dialled is null ? null : Normalize(peer, dialled).ToString();
         Write(peer, (c, t, now) =>
         {
+            if (address is not null)
+            {
+                Execute(c, t, "UPDATE addresses SET last_success = $now, failures = 0, last_error = NULL WHERE peer_id = $id AND address = $address;",
+                    ("$id", peer.ToString()), ("$address", address), ("$now", now));
+            }
             EnsurePeer(c, t, peer, trust, now);
             if (trust == PeerTrust.TrustedOnFirstUse)
             {
@@ -301,6 +328,11 @@ public sealed partial class PeerStore : IDisposable
                 return;
             }
             _disposed = true;
+            foreach (var statement in _statements.Values)
+            {
+                statement.Dispose();
+            }
+            _statements.Clear();
             _connection.Dispose();
         }
     }
@@ -400,7 +432,7 @@ public sealed partial class PeerStore : IDisposable
         }
     }
 
-    private static void SetAlias(SqliteConnection c, SqliteTransaction t, PeerId peer, string alias) =>
+    private void SetAlias(SqliteConnection c, SqliteTransaction t, PeerId peer, string alias) =>
         Execute(c, t, "UPDATE peers SET alias = $alias WHERE peer_id = $id;", ("$id", peer.ToString()), ("$alias", alias.Length == 0 ? null : alias));
 
     private void UpsertAddress(SqliteConnection c, SqliteTransaction t, PeerId peer, Multiaddr address, AddressSource source, long now)
@@ -424,15 +456,12 @@ public sealed partial class PeerStore : IDisposable
         }
     }
 
-    private static List<KnownPeer> Load(SqliteConnection c, SqliteTransaction? t, string where, params (string Name, object? Value)[] parameters)
+    private List<KnownPeer> Load(SqliteConnection c, SqliteTransaction? t, string where, params (string Name, object? Value)[] parameters)
     {
         var peers = new List<KnownPeer>();
         var index = new Dictionary<string, List<KnownAddress>>(StringComparer.Ordinal);
-        using (var command = c.CreateCommand())
         {
-            command.Transaction = t;
-            command.CommandText = $"SELECT peer_id, alias, trust, keep_connected, first_seen, last_seen FROM peers {where} ORDER BY trust = 'pinned' DESC, alias IS NULL, alias, peer_id;";
-            Bind(command, parameters);
+            var command = Statement(c, t, $"SELECT peer_id, alias, trust, keep_connected, first_seen, last_seen FROM peers {where} ORDER BY trust = 'pinned' DESC, alias IS NULL, alias, peer_id;", parameters);
             using var reader = command.ExecuteReader();
             while (reader.Read())
             {
@@ -453,11 +482,8 @@ public sealed partial class PeerStore : IDisposable
         {
             return peers;
         }
-        using (var command = c.CreateCommand())
         {
-            command.Transaction = t;
-            command.CommandText = $"SELECT peer_id, address, source, added, last_success, last_failure, failures, last_error FROM addresses WHERE peer_id IN (SELECT peer_id FROM peers {where});";
-            Bind(command, parameters);
+            var command = Statement(c, t, $"SELECT peer_id, address, source, added, last_success, last_failure, failures, last_error FROM addresses WHERE peer_id IN (SELECT peer_id FROM peers {where});", parameters);
             using var reader = command.ExecuteReader();
             while (reader.Read())
             {
@@ -482,31 +508,29 @@ public sealed partial class PeerStore : IDisposable
         return peers;
     }
 
-    private static void Bind(SqliteCommand command, (string Name, object? Value)[] parameters)
+    // Called under _lock (by Read and Write): the cached statement for sql, bound to this call's transaction and values.
+    private SqliteCommand Statement(SqliteConnection c, SqliteTransaction? t, string sql, (string Name, object? Value)[] parameters)
     {
+        if (!_statements.TryGetValue(sql, out var command))
+        {
+            command = c.CreateCommand();
+            command.CommandText = sql;
+            _statements.Add(sql, command);
+        }
+        command.Transaction = t;
+        command.Parameters.Clear();
         foreach (var (name, value) in parameters)
         {
             command.Parameters.AddWithValue(name, value ?? DBNull.Value);
         }
+        return command;
     }
 
-    private static int Execute(SqliteConnection c, SqliteTransaction? t, string sql, params (string Name, object? Value)[] parameters)
-    {
-        using var command = c.CreateCommand();
-        command.Transaction = t;
-        command.CommandText = sql;
-        Bind(command, parameters);
-        return command.ExecuteNonQuery();
-    }
+    private int Execute(SqliteConnection c, SqliteTransaction? t, string sql, params (string Name, object? Value)[] parameters) =>
+        Statement(c, t, sql, parameters).ExecuteNonQuery();
 
-    private static long Scalar(SqliteConnection c, SqliteTransaction? t, string sql, params (string Name, object? Value)[] parameters)
-    {
-        using var command = c.CreateCommand();
-        command.Transaction = t;
-        command.CommandText = sql;
-        Bind(command, parameters);
-        return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
-    }
+    private long Scalar(SqliteConnection c, SqliteTransaction? t, string sql, params (string Name, object? Value)[] parameters) =>
+        Convert.ToInt64(Statement(c, t, sql, parameters).ExecuteScalar(), CultureInfo.InvariantCulture);
 
     private static DateTimeOffset FromUnix(long milliseconds) => DateTimeOffset.FromUnixTimeMilliseconds(milliseconds);
 

@@ -71,6 +71,51 @@ public class PeerIdTests
     }
 
     [Fact]
+    public void AnInvalidKeyIsRejectedEveryTimeAndValidKeysPastTheCacheStillParse()
+    {
+        // Parsing remembers keys that validated; one that did not must fail on every parse.
+        // An Ed25519 key of 3 bytes, and a compressed secp256k1 point whose x (2^256 - 1) exceeds the field.
+        byte[][] invalid =
+        [
+            IdentityMultihash([0x08, 0x01, 0x12, 0x03, 0x01, 0x02, 0x03]),
+            IdentityMultihash([0x08, 0x02, 0x12, 0x21, 0x02, .. Enumerable.Repeat((byte)0xFF, 32)]),
+        ];
+        foreach (var multihash in invalid)
+        {
+            Assert.False(IsValidKey(multihash.AsSpan(2)));
+            for (var i = 0; i < 3; i++)
+            {
+                var e = Assert.Throws<FormatException>(() => PeerId.FromMultihash(multihash));
+                Assert.Contains("valid public key", e.Message, StringComparison.Ordinal);
+                Assert.Throws<FormatException>(() => PeerId.Parse(Base58.Encode(multihash)));
+            }
+        }
+        // More distinct keys than the cache holds (4,096): it starts over and every one still parses.
+        for (var i = 0; i < 4_200; i++)
+        {
+            var id = NodeIdentity.Generate(Libp2pKeyType.Ed25519).PeerId;
+            Assert.Equal(id, PeerId.Parse(id.ToString()));
+        }
+        Assert.All(invalid, m => Assert.Throws<FormatException>(() => PeerId.FromMultihash(m)));
+        Assert.Equal(Ed25519Id, PeerId.Parse(Ed25519Id).ToString());
+    }
+
+    private static byte[] IdentityMultihash(byte[] key) => [0x00, (byte)key.Length, .. key];
+
+    private static bool IsValidKey(ReadOnlySpan<byte> key)
+    {
+        try
+        {
+            _ = Libp2pPublicKey.Decode(key);
+            return true;
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
+    }
+
+    [Fact]
     public void OverlongTextIsRejectedBeforeDecoding()
     {
         var e = Assert.Throws<FormatException>(() => PeerId.Parse(new string('Q', 10_000)));
