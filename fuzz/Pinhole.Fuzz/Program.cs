@@ -8,6 +8,7 @@ namespace Pinhole.Fuzz;
 /// <code>
 /// Pinhole.Fuzz list                              target names and the assemblies to instrument
 /// Pinhole.Fuzz afl TARGET                        run under afl-fuzz (SharpFuzz out-of-process, instrumented assemblies)
+/// Pinhole.Fuzz afl-persistent TARGET             the same in one process (SharpFuzz Fuzzer.Run: faster; a stack overflow ends the run)
 /// Pinhole.Fuzz libfuzzer TARGET                  run under a libFuzzer driver (SharpFuzz LibFuzzer protocol)
 /// Pinhole.Fuzz replay TARGET FILE|DIR...         run inputs (e.g. AFL++ crashes) and report each result
 /// Pinhole.Fuzz smoke TARGET CORPUS [N] [SEED]    the corpus plus N deterministic mutations, in-process
@@ -38,6 +39,18 @@ public static class Program
                     }
                 });
                 return 0;
+            case ["afl-persistent", var name]:
+                var persistent = FuzzTargets.Get(name);
+                Fuzzer.Run(stream =>
+                {
+                    using var buffer = new MemoryStream();
+                    stream.CopyTo(buffer);
+                    if (persistent.Execute(buffer.ToArray()) is { } e)
+                    {
+                        throw new InvalidOperationException($"{persistent.Name}: unexpected {e.GetType().Name}", e);
+                    }
+                });
+                return 0;
             case ["libfuzzer", var name]:
                 var lib = FuzzTargets.Get(name);
                 Fuzzer.LibFuzzer.Run(span =>
@@ -58,7 +71,7 @@ public static class Program
                 Seeds.WriteAll(directory);
                 return 0;
             default:
-                Console.Error.WriteLine("usage: Pinhole.Fuzz list | afl TARGET | libfuzzer TARGET | replay TARGET PATH... | smoke TARGET CORPUS [N] [SEED] | seed DIR");
+                Console.Error.WriteLine("usage: Pinhole.Fuzz list | afl TARGET | afl-persistent TARGET | libfuzzer TARGET | replay TARGET PATH... | smoke TARGET CORPUS [N] [SEED] | seed DIR");
                 return 2;
         }
     }
