@@ -17,6 +17,17 @@ namespace Pinhole.Fuzz;
 /// </summary>
 public static class Program
 {
+    // One AFL++ input: an undocumented exception escapes, which SharpFuzz reports to afl-fuzz as a crash.
+    private static void RunAfl(FuzzTarget target, Stream stream)
+    {
+        using var buffer = new MemoryStream();
+        stream.CopyTo(buffer);
+        if (target.Execute(buffer.ToArray()) is { } e)
+        {
+            throw new InvalidOperationException($"{target.Name}: unexpected {e.GetType().Name}", e);
+        }
+    }
+
     public static int Main(string[] args)
     {
         switch (args)
@@ -29,27 +40,11 @@ public static class Program
                 return 0;
             case ["afl", var name]:
                 var afl = FuzzTargets.Get(name);
-                Fuzzer.OutOfProcess.Run(stream =>
-                {
-                    using var buffer = new MemoryStream();
-                    stream.CopyTo(buffer);
-                    if (afl.Execute(buffer.ToArray()) is { } e)
-                    {
-                        throw new InvalidOperationException($"{afl.Name}: unexpected {e.GetType().Name}", e);
-                    }
-                });
+                Fuzzer.OutOfProcess.Run(stream => RunAfl(afl, stream));
                 return 0;
             case ["afl-persistent", var name]:
                 var persistent = FuzzTargets.Get(name);
-                Fuzzer.Run(stream =>
-                {
-                    using var buffer = new MemoryStream();
-                    stream.CopyTo(buffer);
-                    if (persistent.Execute(buffer.ToArray()) is { } e)
-                    {
-                        throw new InvalidOperationException($"{persistent.Name}: unexpected {e.GetType().Name}", e);
-                    }
-                });
+                Fuzzer.Run(stream => RunAfl(persistent, stream));
                 return 0;
             case ["libfuzzer", var name]:
                 var lib = FuzzTargets.Get(name);
