@@ -54,6 +54,10 @@ internal static class Program
         {
             return NodeHarness.Run(args[1..]);
         }
+        if (args.Length > 0 && args[0] == NodeClientChild.Command)
+        {
+            return NodeClientChild.Run(args[1..]);
+        }
         if (args.Length > 0 && args[0] == MessagingHarness.Command)
         {
             return MessagingHarness.Run(args[1..]);

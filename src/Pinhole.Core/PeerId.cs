@@ -37,12 +37,14 @@ public sealed class PeerId : IEquatable<PeerId>, ISpanParsable<PeerId>
     private static readonly ConcurrentDictionary<string, bool> ValidatedKeys = new(StringComparer.Ordinal);
 
     private readonly byte[] _multihash;
-    private readonly string _text;
+
+    // Encoded on first use: most PeerIds a node makes (store rows, multiaddrs it parses) are compared, not printed.
+    // A race only encodes twice; the string is the same.
+    private string? _text;
 
     private PeerId(byte[] multihash)
     {
         _multihash = multihash;
-        _text = Base58.Encode(multihash);
     }
 
     /// <summary>The multihash bytes (what the /p2p multiaddr component carries).</summary>
@@ -254,7 +256,7 @@ public sealed class PeerId : IEquatable<PeerId>, ISpanParsable<PeerId>
     }
 
     /// <summary>The canonical text form: base58btc of the multihash.</summary>
-    public override string ToString() => _text;
+    public override string ToString() => _text ??= Base58.Encode(_multihash);
 
     /// <inheritdoc/>
     public bool Equals(PeerId? other) => other is not null && _multihash.AsSpan().SequenceEqual(other._multihash);

@@ -13,11 +13,15 @@ namespace Pinhole.Benchmarks.Daemon;
 /// <list type="bullet">
 /// <item>the local API round trip, <c>GET /v1/status</c> over the Unix socket (typed client, as the CLI uses it),
 /// beside an in-process <c>node.GetStatus()</c>;</item>
+/// <item>the floor under it: a bare minimal-API GET on Kestrel over a Unix socket with a plain <see cref="HttpClient"/>
+/// (<see cref="BareKestrel"/>), so that the API's own cost is a ratio to what any Kestrel control plane pays;</item>
 /// <item>a connect through the daemon (<c>POST /v1/connections</c>: API, connection manager, peer store writes)
 /// against a direct <c>PeerConnection.ConnectAsync</c> with the same options, to the same listener; each
 /// connection is closed again (<c>DELETE /v1/connections/{peer}</c> / dispose) before the next; and the same
 /// connect through the connection manager in process (<c>node.Connections.ConnectAsync</c>, no HTTP), which tells
 /// the API's share from the manager's and the store's.</item>
+/// <item>the same connect+close through the daemon with the API client in a child process of its own, as the CLI
+/// is: the daemon process's CPU per connect+close apart from the client's (<see cref="NodeClientChild"/>).</item>
 /// <item>memory per idle connected peer of a node holding <c>--idle</c> peers (default 1,000; 0 skips) beside the
 /// bare SslStream and the bare PeerListener figures, each in a fresh child process, alternating order per round.</item>
 /// </list>
@@ -101,6 +105,7 @@ internal static class NodeHarness
         await using var node = PinholeNode.CreateBuilder(options).Build();
         await node.StartAsync();
         using var api = new PinholeApiClient(node.ApiSocketPath!);
+        await using var bare = await BareKestrel.StartAsync();
         var target = server.Address.Encapsulate(server.Identity.PeerId);
         var connectOptions = node.CreateConnectOptions(new PeerAddress(server.Identity.PeerId, [server.Address]));
 
@@ -114,13 +119,19 @@ internal static class NodeHarness
             (values.TryGetValue(name, out var list) ? list : values[name] = []).Add(value);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  round {round}: {name,-46} {value,10:F4} {unit}"));
         }
+        double directMs = 0, directCloseMs = 0, directCpu = 0, managerMs = 0, managerCloseMs = 0, managerCpu = 0, daemonMs = 0, daemonCloseMs = 0, daemonCpu = 0;
+        (double ConnectMs, double CloseMs, double ClientCpu, double DaemonCpu) apart = default;
         for (var round = 0; round <= rounds; round++)
         {
-            var n = round == 0 ? Math.Max(10, calls / 10) : calls;
+            var n = calls;
             var (apiMs, apiCpu) = await MeasureAsync(n, () => api.GetStatusAsync(Harness.Bounded()));
+            var (bareMs, bareCpu) = await MeasureAsync(n, () => bare.GetAsync(Harness.Bounded()));
             var (localMs, localCpu) = await MeasureAsync(n, () => Task.FromResult(node.GetStatus()));
             Add(round, "GET /v1/status round trip (median)", apiMs, "ms");
             Add(round, "GET /v1/status CPU per call", apiCpu * 1000, "ms");
+            Add(round, "bare Kestrel GET over a Unix socket (median)", bareMs, "ms");
+            Add(round, "bare Kestrel GET CPU per call", bareCpu * 1000, "ms");
+            Add(round, "CPU ratio GET /v1/status / bare Kestrel GET", apiCpu / bareCpu, "");
             Add(round, "node.GetStatus() in process (median)", localMs, "ms");
 
             // The store calls a connect by address makes (pin + address: a read once stored; the dial's result with
@@ -135,16 +146,29 @@ internal static class NodeHarness
             Add(round, "peer-store calls of one connect (median)", storeMs, "ms");
             Add(round, "peer-store calls of one connect, CPU", storeCpu * 1000, "ms");
 
-            var m = round == 0 ? Math.Max(5, connects / 10) : connects;
-            var (directMs, directCloseMs, directCpu) = await MeasureWithCleanupAsync(m,
-                () => PeerConnection.ConnectAsync(connectOptions, Harness.Bounded()).AsTask(),
-                connection => connection.DisposeAsync().AsTask());
-            var (managerMs, managerCloseMs, managerCpu) = await MeasureWithCleanupAsync(m,
-                () => node.Connections.ConnectAsync(PeerAddress.Parse(target.ToString()), cancellationToken: Harness.Bounded()).AsTask(),
-                _ => node.Connections.DisconnectAsync(server.Identity.PeerId, Harness.Bounded()));
-            var (daemonMs, daemonCloseMs, daemonCpu) = await MeasureWithCleanupAsync(m,
-                () => api.ConnectAddressAsync(target.ToString(), cancellationToken: Harness.Bounded()),
-                _ => api.DisconnectAsync(server.Identity.PeerId.ToString(), Harness.Bounded()));
+            // Round 0 runs every path as often as a measured round: background tier-1 JIT compiles land in whichever
+            // path runs while they happen, so a short warm-up charges them to the first paths measured. The order
+            // of the paths alternates between rounds for the same reason.
+            var m = connects;
+            var paths = new Func<Task>[]
+            {
+                async () => (directMs, directCloseMs, directCpu) = await MeasureWithCleanupAsync(m,
+                    () => PeerConnection.ConnectAsync(connectOptions, Harness.Bounded()).AsTask(),
+                    connection => connection.DisposeAsync().AsTask()),
+                async () => (managerMs, managerCloseMs, managerCpu) = await MeasureWithCleanupAsync(m,
+                    () => node.Connections.ConnectAsync(PeerAddress.Parse(target.ToString()), cancellationToken: Harness.Bounded()).AsTask(),
+                    _ => node.Connections.DisconnectAsync(server.Identity.PeerId, Harness.Bounded())),
+                async () => (daemonMs, daemonCloseMs, daemonCpu) = await MeasureWithCleanupAsync(m,
+                    () => api.ConnectAddressAsync(target.ToString(), cancellationToken: Harness.Bounded()),
+                    _ => api.DisconnectAsync(server.Identity.PeerId.ToString(), Harness.Bounded())),
+                // The same connect+close with the client in a process of its own (as the CLI is): the daemon's CPU
+                // apart from the client's.
+                async () => apart = await NodeClientChild.MeasureAsync(node.ApiSocketPath!, target.ToString(), server.Identity.PeerId.ToString(), m),
+            };
+            foreach (var path in round % 2 == 0 ? paths : paths.Reverse())
+            {
+                await path();
+            }
             Add(round, "connect direct (median)", directMs, "ms");
             // The API's own cost: the same POST when the node is already connected (no dial, no store write).
             await node.Connections.ConnectAsync(PeerAddress.Parse(target.ToString()), cancellationToken: Harness.Bounded());
@@ -163,6 +187,14 @@ internal static class NodeHarness
             Add(round, "CPU per connect+close through the daemon", daemonCpu * 1000, "ms");
             Add(round, "CPU ratio manager/direct", managerCpu / directCpu, "");
             Add(round, "CPU ratio daemon/direct", daemonCpu / directCpu, "");
+            // The least any HTTP control plane on Kestrel adds to a connect+close: two bare requests.
+            Add(round, "two bare Kestrel requests / direct connect+close, CPU", 2 * bareCpu / directCpu, "");
+            Add(round, "client apart: connect through the daemon (median)", apart.ConnectMs, "ms");
+            Add(round, "client apart: close through the daemon (median)", apart.CloseMs, "ms");
+            Add(round, "client apart: daemon process CPU per connect+close", apart.DaemonCpu * 1000, "ms");
+            Add(round, "client apart: client process CPU per connect+close", apart.ClientCpu * 1000, "ms");
+            Add(round, "client apart: CPU ratio daemon process/direct", apart.DaemonCpu / directCpu, "");
+            Add(round, "client apart: CPU ratio daemon+client/direct", (apart.DaemonCpu + apart.ClientCpu) / directCpu, "");
         }
         Console.WriteLine();
         Console.WriteLine("| metric | median of rounds |");
