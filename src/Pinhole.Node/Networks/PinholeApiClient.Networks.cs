@@ -1,4 +1,3 @@
-using System.Net.Http.Json;
 using Pinhole.Node.Api;
 
 namespace Pinhole.Node;
@@ -20,7 +19,7 @@ public sealed partial class PinholeApiClient
     /// </summary>
     public Task<NetworkResponse> JoinNetworkAsync(string invite, TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
         SendAsync(HttpMethod.Post, "v1/networks",
-            JsonContent.Create(new JoinNetworkRequest(invite, timeout?.TotalSeconds), ApiJsonContext.Default.JoinNetworkRequest),
+            Json(new JoinNetworkRequest(invite, timeout?.TotalSeconds), ApiJsonContext.Default.JoinNetworkRequest),
             ApiJsonContext.Default.NetworkResponse, cancellationToken);
 
     /// <summary><c>DELETE /v1/networks/{id}</c>: the daemon stops following the network and deletes its cache.</summary>
