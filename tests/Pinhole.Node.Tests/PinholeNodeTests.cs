@@ -32,9 +32,11 @@ public sealed class PinholeNodeTests : IAsyncLifetime
     [Fact]
     public async Task AFixedPortTakenForUdpFailsTheStartAndReleasesTcp()
     {
+        // A port free for TCP too (outside the ephemeral range: a UDP port from bind(0) may be some parallel test's
+        // outgoing TCP port, and then the node fails on TCP instead, as one CI run did).
+        var port = Pinhole.Testing.FreePort.TcpAndUdp();
         using var taken = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        taken.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        var port = ((IPEndPoint)taken.LocalEndPoint!).Port;
+        taken.Bind(new IPEndPoint(IPAddress.Loopback, port));
         var node = _nodes.Build(port: port);
 
         var error = await Assert.ThrowsAsync<PeerException>(() => node.StartAsync());

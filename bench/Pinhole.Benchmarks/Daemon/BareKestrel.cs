@@ -43,6 +43,12 @@ internal sealed class BareKestrel : IAsyncDisposable
         var app = builder.Build();
         app.MapGet("/v1/status", () => Results.Text(Body, "application/json"));
         await app.StartAsync().ConfigureAwait(false);
+        return new BareKestrel(app, directory, CreateClient(socket, "bare.sock"));
+    }
+
+    /// <summary>A plain <see cref="HttpClient"/> over a Unix socket (for the node's socket too: its Host is required).</summary>
+    public static HttpClient CreateClient(string socket, string host)
+    {
         var handler = new SocketsHttpHandler
         {
             ConnectCallback = async (_, cancellationToken) =>
@@ -60,17 +66,20 @@ internal sealed class BareKestrel : IAsyncDisposable
                 }
             },
         };
-        return new BareKestrel(app, directory, new HttpClient(handler) { BaseAddress = new Uri("http://bare.sock/") });
+        return new HttpClient(handler) { BaseAddress = new Uri("http://" + host + "/") };
     }
 
-    /// <summary>One GET, its body read as the node's client reads a small answer.</summary>
-    public async Task<int> GetAsync(CancellationToken cancellationToken)
+    /// <summary>One GET of <paramref name="path"/>, its body read as bytes.</summary>
+    public static async Task<int> GetAsync(HttpClient client, string path, CancellationToken cancellationToken)
     {
-        using var response = await Client.GetAsync(new Uri("v1/status", UriKind.Relative), cancellationToken).ConfigureAwait(false);
+        using var response = await client.GetAsync(new Uri(path, UriKind.Relative), cancellationToken).ConfigureAwait(false);
         response.EnsureSuccessStatusCode();
         var bytes = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
         return bytes.Length;
     }
+
+    /// <summary>One GET, its body read as the node's client reads a small answer.</summary>
+    public Task<int> GetAsync(CancellationToken cancellationToken) => GetAsync(Client, "v1/status", cancellationToken);
 
     public async ValueTask DisposeAsync()
     {

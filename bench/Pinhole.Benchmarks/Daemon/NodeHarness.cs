@@ -106,6 +106,7 @@ internal static class NodeHarness
         await node.StartAsync();
         using var api = new PinholeApiClient(node.ApiSocketPath!);
         await using var bare = await BareKestrel.StartAsync();
+        using var plain = BareKestrel.CreateClient(node.ApiSocketPath!, PinholeApiClient.Host);
         var target = server.Address.Encapsulate(server.Identity.PeerId);
         var connectOptions = node.CreateConnectOptions(new PeerAddress(server.Identity.PeerId, [server.Address]));
 
@@ -124,15 +125,39 @@ internal static class NodeHarness
         for (var round = 0; round <= rounds; round++)
         {
             var n = calls;
-            var (apiMs, apiCpu) = await MeasureAsync(n, () => api.GetStatusAsync(Harness.Bounded()));
-            var (bareMs, bareCpu) = await MeasureAsync(n, () => bare.GetAsync(Harness.Bounded()));
-            var (localMs, localCpu) = await MeasureAsync(n, () => Task.FromResult(node.GetStatus()));
+            // Like the connect paths below, the request kinds run in alternating order between rounds.
+            double apiMs = 0, apiCpu = 0, bareMs = 0, bareCpu = 0, plainMs = 0, plainCpu = 0, connectionsMs = 0, connectionsCpu = 0, localMs = 0, localCpu = 0, jsonCpu = 0;
+            var requests = new Func<Task>[]
+            {
+                async () => (apiMs, apiCpu) = await MeasureAsync(n, () => api.GetStatusAsync(Harness.Bounded())),
+                async () => (bareMs, bareCpu) = await MeasureAsync(n, () => bare.GetAsync(Harness.Bounded())),
+                // The node's routes with the bare client: the server's share of the API's cost apart from the typed client's.
+                async () => (plainMs, plainCpu) = await MeasureAsync(n, () => BareKestrel.GetAsync(plain, "v1/status", Harness.Bounded())),
+                async () => (connectionsMs, connectionsCpu) = await MeasureAsync(n, () => BareKestrel.GetAsync(plain, "v1/connections", Harness.Bounded())),
+                async () => (localMs, localCpu) = await MeasureAsync(n, () => Task.FromResult(node.GetStatus())),
+                // What the route does besides the HTTP exchange: the snapshot, its response record and its JSON.
+                async () => (_, jsonCpu) = await MeasureAsync(n, () => Task.FromResult(System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(
+                    Pinhole.Node.Api.StatusResponse.From(node.GetStatus()), Pinhole.Node.Api.ApiJsonContext.Default.StatusResponse).Length)),
+            };
+            foreach (var request in round % 2 == 0 ? requests : requests.Reverse())
+            {
+                await request();
+            }
+            // What the process spends while nobody calls (timers, the listener, finalizers, the JIT): it is in every
+            // phase's CPU, so figures of short phases carry it.
+            var idleCpu = Harness.CpuTime();
+            await Task.Delay(1000);
+            Add(round, "idle process CPU per second", (Harness.CpuTime() - idleCpu).TotalMilliseconds, "ms");
             Add(round, "GET /v1/status round trip (median)", apiMs, "ms");
             Add(round, "GET /v1/status CPU per call", apiCpu * 1000, "ms");
             Add(round, "bare Kestrel GET over a Unix socket (median)", bareMs, "ms");
             Add(round, "bare Kestrel GET CPU per call", bareCpu * 1000, "ms");
             Add(round, "CPU ratio GET /v1/status / bare Kestrel GET", apiCpu / bareCpu, "");
+            Add(round, "GET /v1/status with the bare client, CPU per call", plainCpu * 1000, "ms");
+            Add(round, "GET /v1/connections (empty) with the bare client, CPU per call", connectionsCpu * 1000, "ms");
             Add(round, "node.GetStatus() in process (median)", localMs, "ms");
+            Add(round, "node.GetStatus() in process, CPU", localCpu * 1000, "ms");
+            Add(round, "status snapshot + response JSON in process, CPU", jsonCpu * 1000, "ms");
 
             // The store calls a connect by address makes (pin + address: a read once stored; the dial's result with
             // the connection's last-seen: one write), without the dial: the store's share of the manager row.

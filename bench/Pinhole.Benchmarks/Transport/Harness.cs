@@ -10,11 +10,9 @@ internal static class Harness
     public static TimeSpan WarmUp { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>CPU time (user + system) this process has used so far.</summary>
-    public static TimeSpan CpuTime()
-    {
-        using var self = System.Diagnostics.Process.GetCurrentProcess();
-        return self.TotalProcessorTime;
-    }
+    /// <remarks>From getrusage (microseconds), not Process.TotalProcessorTime: that reads /proc's clock ticks, 10 ms each,
+    /// which is a tenth of a phase of a thousand 0.1 ms API calls.</remarks>
+    public static TimeSpan CpuTime() => Environment.CpuUsage.TotalTime;
 
     public static CancellationToken Bounded() => new CancellationTokenSource(Timeout).Token;
 
