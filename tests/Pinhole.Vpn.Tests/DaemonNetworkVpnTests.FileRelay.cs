@@ -21,18 +21,6 @@ public sealed partial class DaemonNetworkVpnTests
         }
         """;
 
-    private static string FileConfig(string address, string peerId, string peerAddress, string? endpoint) => $"""
-        [Interface]
-        Name = ph0
-        Address = {address}/24
-        ListenPort = 51820
-
-        [Peer]
-        PeerId = {peerId}
-        AllowedIPs = {peerAddress}/32
-        {(endpoint is null ? "" : $"Endpoint = {endpoint}:51820")}
-        """;
-
     [NetnsFact("ping", "nft")]
     public async Task FileMode_UdpBlocked_TheTunnelRunsOverTheRelayStreamOfTheNodeConnection_AndReturnsToDirect()
     {
@@ -44,8 +32,8 @@ public sealed partial class DaemonNetworkVpnTests
             string homeA = Path.Combine(root, "a"), homeB = Path.Combine(root, "b");
             string idA = (await RunAsync(lab.A, homeA, "id")).Trim(), idB = (await RunAsync(lab.B, homeB, "id")).Trim();
             string configA = Path.Combine(root, "a.conf"), configB = Path.Combine(root, "b.conf");
-            await File.WriteAllTextAsync(configA, FileConfig("10.7.0.1", idB, "10.7.0.2", "10.0.0.2"));
-            await File.WriteAllTextAsync(configB, FileConfig("10.7.0.2", idA, "10.7.0.1", null));
+            await File.WriteAllTextAsync(configA, PeerConfigs.OnePeer("10.7.0.1", idB, "10.7.0.2", "10.0.0.2"));
+            await File.WriteAllTextAsync(configB, PeerConfigs.OnePeer("10.7.0.2", idA, "10.7.0.1", null));
 
             await using var b = lab.B.Start("dotnet", [Pinhole, "--home", homeB, "daemon", "--listen", "/ip4/10.0.0.2/tcp/0", "--no-udp", "--verbose", "--vpn", configB]);
             string addressB = (await b.WaitForLineAsync(l => l.StartsWith("/ip4/10.0.0.2/tcp/", StringComparison.Ordinal), Guard)).Trim();

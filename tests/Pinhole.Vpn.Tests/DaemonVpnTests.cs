@@ -21,18 +21,8 @@ public class DaemonVpnTests
     private static string[] Daemon(string home, string config) =>
         [Pinhole, "--home", home, "daemon", "--listen", "/ip4/127.0.0.1/tcp/0", "--no-udp", "--vpn", config];
 
-    private static string Config(string address, string peerId, string peerAddress, string? endpoint) => $"""
-        [Interface]
-        Name = ph0
-        Address = {address}/24
-        ListenPort = 51820
-
-        [Peer]
-        PeerId = {peerId}
-        Name = other
-        AllowedIPs = {peerAddress}/32
-        {(endpoint is null ? "" : $"Endpoint = {endpoint}:51820")}
-        """;
+    private static string Config(string address, string peerId, string peerAddress, string? endpoint) =>
+        PeerConfigs.OnePeer(address, peerId, peerAddress, endpoint, name: "other");
 
     [NetnsFact("ping")]
     public async Task TwoDaemonsWithVpn_PingStatusAndSigtermTakesTheInterfaceDown()
