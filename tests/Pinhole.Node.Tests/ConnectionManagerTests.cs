@@ -369,7 +369,19 @@ public sealed class ConnectionManagerTests : IAsyncLifetime
         // The refused address failed; the black hole is being tried; the good one waits for the stagger.
         await TestNodes.UntilAsync(() => client.Peers.Get(server.LocalPeer)!.Addresses.Any(a => a.ConsecutiveFailures == 1), "the refused address failed");
         Assert.False(connecting.IsCompleted);
-        time.Advance(client.Options.Connections.DialStagger);
+        // The dial loop arms the next stagger just after it records that failure, a moment a loaded machine can
+        // stretch: one advance made before it would never fire it. So move the clock a stagger at a time until the good
+        // address connects: in all by less than the black hole's handshake timeout (its failure would also start the
+        // next address, without the stagger), and for at most 10 s of real time.
+        var stagger = client.Options.Connections.DialStagger;
+        var real = System.Diagnostics.Stopwatch.StartNew();
+        for (var moved = TimeSpan.Zero;
+             !connecting.IsCompleted && moved + stagger < client.Options.Transport.HandshakeTimeout && real.Elapsed < TimeSpan.FromSeconds(10);
+             moved += stagger)
+        {
+            time.Advance(stagger);
+            await Task.WhenAny(connecting, Task.Delay(100));
+        }
         var connection = await connecting.WaitAsync(TestNodes.Wait);
 
         Assert.Equal(TestNodes.TcpAddress(server), connection.RemoteAddress);
