@@ -37,6 +37,12 @@ public sealed partial class VpnInterface
         peer.Relay = address;
         if (previous is not null)
         {
+            if (Equals(peer.Endpoint, previous))
+            {
+                // A relayed path goes on over the new stream: left on the old one, every record would go to a detached
+                // stream (whose close no longer names this peer's relay), and nothing would move the path back.
+                peer.Endpoint = address;
+            }
             _ = _transport.DetachAsync(previous, "replaced by a new relay stream");
         }
         VpnLog.RelayAttached(_logger, peer.ToString());

@@ -105,6 +105,29 @@ public class RelayPathTests
     }
 
     [Fact]
+    public async Task ANewRelayStreamCarriesARelayedPath()
+    {
+        // The node re-attaches a relay stream when its connection is replaced (a CI run of
+        // DaemonNetworkVpnTests.VpnUpNetwork_BringsTheDaemonsVpnUpAndDown_WhileItRuns lost every ping after that).
+        var network = new MemoryTransportNetwork { Filter = (_, _, _) => false }; // no UDP at all
+        await using var pair = await VpnPair.StartAsync(timings: Quick, network: network,
+            configure: (a, _) => a.Peers[0].Endpoint = null);
+        var (firstA, firstB) = await AttachAsync(pair);
+        // Until a handshake has run over the relay a packet may be dropped: send until one arrives (bounded).
+        await SendUntilDeliveredAsync(new MemoryTunPair(pair.TunA, pair.TunB), A, B, () => true, "A reaches B over the first stream");
+        Assert.Equal("relayed", PeerOf(pair.VpnA).Path);
+
+        await AttachAsync(pair); // both sides replace their stream
+        Assert.Equal("replaced by a new relay stream", await firstA.WaitAsync(VpnPair.Patience));
+        await firstB.WaitAsync(VpnPair.Patience);
+        // The session's keys stand, so the new stream carries records at once; before the fix none arrived in time.
+        await SendUntilDeliveredAsync(new MemoryTunPair(pair.TunA, pair.TunB), A, B, () => true, "A reaches B over the new stream");
+        await SendUntilDeliveredAsync(new MemoryTunPair(pair.TunB, pair.TunA), B, A, () => true, "B reaches A over the new stream");
+        Assert.Equal("relayed", PeerOf(pair.VpnA).Path);
+        Assert.Equal("relayed", PeerOf(pair.VpnB).Path);
+    }
+
+    [Fact]
     public async Task UdpDies_TheTunnelMovesToTheRelay_UdpReturns_ItMovesBack()
     {
         await using var pair = await VpnPair.StartAsync(timings: Quick);
