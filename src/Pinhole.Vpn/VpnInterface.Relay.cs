@@ -9,7 +9,7 @@ namespace Pinhole.Vpn;
         fails only after KeepaliveTimeout + RekeyTimeout of silence and then a RekeyTimeout without an answer:
         two RekeyTimeouts with nothing back), or records have gone unanswered for KeepaliveTimeout + 2·RekeyTimeout;
       - relayed → direct only when UDP answered a round trip: every DirectProbeInterval an authenticated probe goes to the
-        last direct endpoint, and at the next tick after the peer sent us a record over UDP, one goes to its source; the peer answers it
+        last direct endpoint, and at the next tick after the peer sent us a record over UDP (or announced a new address), one goes there; the peer answers it
         with an ack to the probe's source, and the ack moves us. Our next records go direct, the peer probes in turn
         and moves too: one change on each side (DataPlane/PathPolicy.cs, the hysteresis).
       - direct → relayed also when records keep arriving over the relay and none came over UDP for DirectHold
@@ -110,7 +110,7 @@ public sealed partial class VpnInterface
             }
             return;
         }
-        UdpAddress? wanted = peer.TakeProbeTarget();
+        UdpAddress? wanted = usable ? peer.TakeProbeTarget() : null; // kept until a keypair can seal the probe
         if (usable && (wanted ?? peer.DirectEndpoint) is { } direct
             && (wanted is not null || _time.GetElapsedTime(Interlocked.Read(ref peer.LastDirectProbe), now) >= _timings.DirectProbeInterval))
         {

@@ -6,7 +6,8 @@ namespace Pinhole.Vpn;
       - no usable keypair and packets queued or a persistent keepalive set → handshake
       - initiator's keypair older than RekeyAfterTime while sending → handshake
       - responder's keypair older than RejectAfterTime − KeepaliveTimeout − RekeyTimeout while receiving → handshake
-      - data sent and nothing authentic back for KeepaliveTimeout + RekeyTimeout → handshake (dead peer)
+      - data sent and nothing authentic back for KeepaliveTimeout + RekeyTimeout → handshake (dead peer), to the address
+        the peer announced while its old one was proven, if it did (VpnInterface.SetPeersCore)
       - persistent keepalive: nothing sent for that long → keepalive
       - passive keepalive: data received and nothing sent back for KeepaliveTimeout → keepalive
       - every PingInterval while in use → ping (RTT); path MTU probes (VpnInterface.Mtu)
@@ -46,8 +47,18 @@ public sealed partial class VpnInterface
     private void CheckDeadPeer(Peer peer, long now)
     {
         long unanswered = Interlocked.Read(ref peer.FirstUnansweredSend);
-        if (unanswered != 0 && _time.GetElapsedTime(unanswered, now) >= _timings.KeepaliveTimeout + _timings.RekeyTimeout
-            && RequestHandshake(peer, force: true))
+        if (unanswered == 0 || _time.GetElapsedTime(unanswered, now) < _timings.KeepaliveTimeout + _timings.RekeyTimeout)
+        {
+            return;
+        }
+        if (peer.AnnouncementDeferred && peer.ConfiguredEndpoint is { } announced && peer.Endpoint is { } endpoint && !RelayTransport.IsRelay(endpoint))
+        {
+            // The proven endpoint went silent: the address the peer announced meanwhile is where to look for it.
+            peer.AnnouncementDeferred = false;
+            peer.Endpoint = announced;
+            VpnLog.Roamed(_logger, peer.ToString(), endpoint.EndPoint, announced.EndPoint);
+        }
+        if (RequestHandshake(peer, force: true))
         {
             Interlocked.CompareExchange(ref peer.FirstUnansweredSend, 0, unanswered);
         }

@@ -219,10 +219,25 @@ public sealed partial class VpnInterface : IAsyncDisposable
                 if (ReferenceEquals(peer, existing) && options.Endpoint is { } announced
                     && _transport.Resolve(announced) is var resolved && !resolved.EndPoint.Equals(existing.ConfiguredEndpoint?.EndPoint))
                 {
-                    // A new announcement (a member that published its data plane, or moved): it replaces the endpoint.
-                    // The same one again keeps where the peer roamed to (behind a NAT, its announced address is private).
+                    // A new announcement (a member that published its data plane, or moved) replaces the endpoint, unless
+                    // proof says otherwise (behind a NAT the announced address is private, and it often arrives after the
+                    // peer's first records): while relayed it is probed, and only the ack moves the path (TickPath); a
+                    // direct endpoint proven by an authentic record within DirectHold stays, and the announcement waits
+                    // for the dead-peer handshake (VpnInterface.Timers). The same one again changes nothing.
                     existing.ConfiguredEndpoint = resolved;
-                    existing.Endpoint = resolved;
+                    existing.AnnouncementDeferred = false;
+                    if (existing.IsRelayed)
+                    {
+                        existing.ProbeTarget = resolved;
+                    }
+                    else if (ProvenDirect(existing))
+                    {
+                        existing.AnnouncementDeferred = true;
+                    }
+                    else
+                    {
+                        existing.Endpoint = resolved;
+                    }
                 }
                 next[peer.Id] = peer;
                 foreach (IpPrefix prefix in peer.Prefixes)
@@ -237,6 +252,12 @@ public sealed partial class VpnInterface : IAsyncDisposable
                 RetireAll(gone);
             }
         }
+    }
+
+    private bool ProvenDirect(Peer peer)
+    {
+        long heard = Volatile.Read(ref peer.DirectHeard);
+        return peer.Endpoint is { } endpoint && !RelayTransport.IsRelay(endpoint) && heard != 0 && _time.GetElapsedTime(heard) < _timings.DirectHold;
     }
 
     /// <summary>A snapshot of the interface and its peers.</summary>

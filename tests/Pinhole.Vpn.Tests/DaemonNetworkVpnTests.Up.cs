@@ -94,7 +94,12 @@ public sealed partial class DaemonNetworkVpnTests
             await UntilAsync(async () => (await VpnPeersAsync(homeA)).GetValueOrDefault(idB) == "203.0.113.2:51820", "A has B's data-plane endpoint", Logs);
             await UntilAsync(async () => (await VpnLab.PingAsync(lab.A, ipB, count: 1, wait: 2)).ExitCode == 0, "A pings B by virtual IP", Logs);
             ProcessResult ping = await VpnLab.PingAsync(lab.B, ipA, count: 3);
-            Assert.True(ping.ExitCode == 0, ping + Logs());
+            if (ping.ExitCode != 0)
+            {
+                string statusA = (await TryAsync(homeA, "vpn", "status")).ToString(), statusB = (await TryAsync(homeB, "vpn", "status")).ToString();
+                string conntrack = (await lab.R.TryExecAsync("conntrack", "-L", "-p", "udp")).ToString();
+                Assert.Fail($"{ping}\nvpn status A:\n{statusA}\nvpn status B:\n{statusB}\nconntrack in R:\n{conntrack}\n{Logs()}");
+            }
 
             Assert.StartsWith("pinhole0 already up for network upnet: ", await RunAsync(lab.A, homeA, "vpn", "up", "--network", "upnet"), StringComparison.Ordinal);
             Assert.Equal("upnet: VPN down", (await RunAsync(lab.A, homeA, "vpn", "down", "--network", "upnet")).Trim());

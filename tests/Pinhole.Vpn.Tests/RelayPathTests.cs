@@ -128,6 +128,36 @@ public class RelayPathTests
     }
 
     [Fact]
+    public async Task AnAnnouncementWhileRelayedIsProbed_OnlyItsAckMovesThePath()
+    {
+        bool udp = false;
+        var network = new MemoryTransportNetwork { Filter = (_, _, _) => Volatile.Read(ref udp) };
+        await using var pair = await VpnPair.StartAsync(timings: Quick, network: network,
+            configure: (a, _) => a.Peers[0].Endpoint = null); // relayed from the start
+        await AttachAsync(pair);
+        await SendUntilDeliveredAsync(new MemoryTunPair(pair.TunB, pair.TunA), B, A, () => true, "B reaches A over the relay");
+        Assert.Equal("relayed", PeerOf(pair.VpnB).Path);
+
+        VpnPeerOptions Announcing(IPEndPoint at) => new()
+        {
+            PeerId = pair.IdentityA.PeerId, Name = "a", AllowedPrefixes = { Routing.IpPrefix.Parse("10.7.0.1/32"), Routing.IpPrefix.Parse("fd07::1/128") }, Endpoint = at,
+        };
+
+        // A announces an address nobody answers at (a private one behind its NAT): B stays on the working relay. Taking
+        // the claim sent every record into the void until the dead-peer timer gave up on it.
+        pair.VpnB.SetPeers([Announcing(IPEndPoint.Parse("198.51.100.9:51820"))]);
+        Assert.Equal("relayed", PeerOf(pair.VpnB).Path);
+        await SendUntilDeliveredAsync(new MemoryTunPair(pair.TunB, pair.TunA), B, A, () => true, "B still reaches A over the relay");
+        Assert.Equal("relayed", PeerOf(pair.VpnB).Path);
+
+        // A announces where it is, and UDP works: B's probe there is answered, and the ack moves B direct.
+        Volatile.Write(ref udp, true);
+        pair.VpnB.SetPeers([Announcing(pair.TransportA.LocalEndPoint)]);
+        await SendUntilDeliveredAsync(new MemoryTunPair(pair.TunB, pair.TunA), B, A, () => PeerOf(pair.VpnB).Path == "direct", "B goes direct on the ack of its probe");
+        Assert.Equal(pair.TransportA.LocalEndPoint, PeerOf(pair.VpnB).Endpoint);
+    }
+
+    [Fact]
     public async Task UdpDies_TheTunnelMovesToTheRelay_UdpReturns_ItMovesBack()
     {
         await using var pair = await VpnPair.StartAsync(timings: Quick);

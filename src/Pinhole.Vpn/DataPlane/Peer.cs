@@ -40,6 +40,9 @@ internal sealed class Peer
     /// <summary>The endpoint last configured or announced (a member's field 7); <see cref="Endpoint"/> may have roamed since.</summary>
     internal UdpAddress? ConfiguredEndpoint { get; set; }
 
+    /// <summary>True when <see cref="ConfiguredEndpoint"/> was announced while <see cref="Endpoint"/> was proven, and not taken yet.</summary>
+    internal volatile bool AnnouncementDeferred;
+
     internal TimeSpan PersistentKeepalive { get; }
 
     internal Lock Lock { get; } = new();
