@@ -51,7 +51,7 @@ public sealed partial class VpnInterface
         {
             return;
         }
-        if (peer.AnnouncementDeferred && peer.ConfiguredEndpoint is { } announced && peer.Endpoint is { } endpoint && !RelayTransport.IsRelay(endpoint))
+        if (peer.AnnouncementDeferred && peer.ConfiguredEndpoint is { } announced && peer.Endpoint is { } endpoint && !RelayTransport.IsRelay(endpoint) && !announced.Equals(endpoint))
         {
             // The proven endpoint went silent: the address the peer announced meanwhile is where to look for it.
             peer.AnnouncementDeferred = false;
