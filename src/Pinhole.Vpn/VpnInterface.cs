@@ -226,7 +226,7 @@ public sealed partial class VpnInterface : IAsyncDisposable
                     // for the dead-peer handshake (VpnInterface.Timers). The same one again changes nothing.
                     existing.ConfiguredEndpoint = resolved;
                     existing.AnnouncementDeferred = false;
-                    if (existing.IsRelayed)
+                    if (existing.IsRelayed && existing.Relay is not null) // a closed relay can probe nothing: take it
                     {
                         existing.ProbeTarget = resolved;
                     }
