@@ -237,10 +237,11 @@ public sealed partial class VpnInterface
             }
             peer.LastHandshakeError = null;
         }
-        if (!initiator && connection.RemoteEndPoint is IPEndPoint from)
+        if (!initiator && connection.RemoteEndPoint is IPEndPoint from
+            && _transport.Resolve(from) is var proven && (!RelayTransport.IsRelay(proven) || proven.Equals(peer.Relay)))
         {
-            // The handshake proved the peer at this address.
-            peer.Endpoint = _transport.Resolve(from);
+            // The handshake proved the peer at this address (unless it came over a relay stream replaced since).
+            peer.Endpoint = proven;
         }
         VpnLog.HandshakeComplete(_logger, peer.ToString(), (connection.RemoteEndPoint as IPEndPoint)!, initiator ? "initiator" : "responder");
         _transport.Wake(); // records for this keypair may be held by the receive loop

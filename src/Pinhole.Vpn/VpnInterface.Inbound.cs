@@ -191,6 +191,12 @@ public sealed partial class VpnInterface
     private void OnPathRecord(Peer peer, UdpAddress source, PathRecord kind, long now, List<Peer> touched)
     {
         bool fromRelay = RelayTransport.IsRelay(source);
+        if (fromRelay && !source.Equals(peer.Relay))
+        {
+            // A frame read from a relay stream before it was replaced or closed, handled after: its record is delivered,
+            // but following it would send every record to a link that is gone (and nothing would move the path back).
+            return;
+        }
         if (!fromRelay && kind != PathRecord.Probe)
         {
             Volatile.Write(ref peer.DirectHeard, now);

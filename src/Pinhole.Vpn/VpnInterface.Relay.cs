@@ -51,6 +51,12 @@ public sealed partial class VpnInterface
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<UdpAddress, TaskCompletionSource<string>> _relayClosed = new();
 
+    /// <summary>The transport with its relay links (tests hand it frames as a link's reader would).</summary>
+    internal RelayTransport Transport => _transport;
+
+    /// <summary>The peer's relay address and where its records go now (tests).</summary>
+    internal (UdpAddress? Relay, UdpAddress? Endpoint) PathOf(PeerId peerId) => FindPeer(peerId) is { } peer ? (peer.Relay, peer.Endpoint) : (null, null);
+
     private void OnRelayClosed(UdpAddress address, string reason)
     {
         foreach (Peer peer in _peers.Values)
@@ -59,7 +65,8 @@ public sealed partial class VpnInterface
             {
                 peer.Relay = null;
                 VpnLog.RelayClosed(_logger, peer.ToString(), reason);
-                if (Equals(peer.Endpoint, address) && peer.DirectEndpoint is { } direct)
+                // Any relay endpoint: one left on a stream replaced before this one is as dead.
+                if (peer.Endpoint is { } endpoint && RelayTransport.IsRelay(endpoint) && peer.DirectEndpoint is { } direct)
                 {
                     peer.Endpoint = direct;
                     VpnLog.PathChanged(_logger, peer.ToString(), "direct", "the relay stream closed");
@@ -109,6 +116,14 @@ public sealed partial class VpnInterface
                 RequestHandshake(peer, force: true);
             }
             return;
+        }
+        if (peer.Relay is { } current && !endpoint.Equals(current))
+        {
+            // Left on a relay stream that was replaced (AttachRelay raced a record or handshake from the old one):
+            // records there go nowhere, so go on over the peer's relay. Read after the endpoint, so a race with a
+            // new AttachRelay is healed at the next tick.
+            peer.Endpoint = current;
+            VpnLog.PathChanged(_logger, peer.ToString(), "relayed", "the relay stream was replaced");
         }
         UdpAddress? wanted = usable ? peer.TakeProbeTarget() : null; // kept until a keypair can seal the probe
         if (usable && (wanted ?? peer.DirectEndpoint) is { } direct

@@ -11,7 +11,7 @@ namespace Pinhole.Vpn.Tests;
 /// UDP endpoint runs relayed; UDP dying moves the tunnel to the relay; UDP returning moves it back (by the roaming
 /// rule); the send queue is bounded; hostile frames end the link, not the interface.
 /// </summary>
-public class RelayPathTests
+public partial class RelayPathTests
 {
     private static readonly IPEndPoint A = new(VpnPair.A, 1000);
     private static readonly IPEndPoint B = new(VpnPair.B, 2000);
