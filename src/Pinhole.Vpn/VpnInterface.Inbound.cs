@@ -224,7 +224,8 @@ public sealed partial class VpnInterface
         UdpAddress? source = peer.BatchSource;
         peer.BatchSource = null;
         UdpAddress? current = peer.Endpoint;
-        if (source is not null && !source.Equals(current))
+        if (source is not null && !source.Equals(current)
+            && (!RelayTransport.IsRelay(source) || source.Equals(peer.Relay))) // again: the relay may have been replaced since the record
         {
             if (current is not null && RelayTransport.IsRelay(current) && !RelayTransport.IsRelay(source))
             {

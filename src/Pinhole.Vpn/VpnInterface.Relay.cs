@@ -31,18 +31,21 @@ public sealed partial class VpnInterface
         ObjectDisposedException.ThrowIf(IsStopping, this);
         Peer peer = FindPeer(peerId) ?? throw new ArgumentException($"{peerId} is not a peer of {InterfaceName}.", nameof(peerId));
         var closed = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-        UdpAddress address = _transport.Attach(stream, _timings.RelayQueueCapacity);
-        _relayClosed[address] = closed;
-        UdpAddress? previous = peer.Relay;
-        peer.Relay = address;
-        if (previous is not null)
+        UdpAddress? previous = null;
+        UdpAddress address = _transport.Attach(stream, _timings.RelayQueueCapacity, registered: a =>
         {
-            if (Equals(peer.Endpoint, previous))
+            // Before the link reads: a stream that is already dead closes it at once, and that close must find all three.
+            _relayClosed[a] = closed;
+            previous = peer.ExchangeRelay(a);
+            if (previous is not null && Equals(peer.Endpoint, previous))
             {
                 // A relayed path goes on over the new stream: left on the old one, every record would go to a detached
-                // stream (whose close no longer names this peer's relay), and nothing would move the path back.
-                peer.Endpoint = address;
+                // stream (whose close no longer names this peer's relay).
+                peer.Endpoint = a;
             }
+        });
+        if (previous is not null)
+        {
             _ = _transport.DetachAsync(previous, "replaced by a new relay stream");
         }
         VpnLog.RelayAttached(_logger, peer.ToString());
@@ -61,9 +64,8 @@ public sealed partial class VpnInterface
     {
         foreach (Peer peer in _peers.Values)
         {
-            if (Equals(peer.Relay, address))
+            if (peer.TryClearRelay(address)) // not when a new stream replaced it meanwhile
             {
-                peer.Relay = null;
                 VpnLog.RelayClosed(_logger, peer.ToString(), reason);
                 // Any relay endpoint: one left on a stream replaced before this one is as dead.
                 if (peer.Endpoint is { } endpoint && RelayTransport.IsRelay(endpoint) && peer.DirectEndpoint is { } direct)

@@ -39,6 +39,36 @@ public partial class RelayPathTests
         Assert.Equal("relayed", PeerOf(pair.VpnA).Path);
     }
 
+    [Fact]
+    public async Task AStreamAlreadyClosed_EndsTheLinkAtOnce_AndLeavesNoRelay()
+    {
+        // Its reader sees the end before anything else runs: the close must find the link's address where the
+        // interface keeps it (the attach registers it before the link reads), or the peer keeps a dead relay forever.
+        await using var pair = await VpnPair.StartAsync(timings: Quick);
+        var (mine, theirs) = await StreamPairAsync();
+        theirs.Dispose();
+        string reason = await pair.VpnA.AttachRelay(pair.IdentityB.PeerId, mine).WaitAsync(VpnPair.Patience);
+        Assert.Equal("the stream ended", reason);
+        Assert.False(PeerOf(pair.VpnA).HasRelay);
+        await SendUntilDeliveredAsync(new MemoryTunPair(pair.TunA, pair.TunB), A, B, () => true, "A→B over UDP");
+    }
+
+    [Fact]
+    public void AClosingRelayClearsOnlyItself()
+    {
+        // The old stream's close can run after a new stream was attached: it must not take the new one away.
+        using var identity = NodeIdentity.Generate();
+        var peer = new Peer(identity.PeerId, "b", [], null, TimeSpan.Zero);
+        UdpAddress first = UdpAddress.Create(System.Net.IPEndPoint.Parse("[100::1]:1"));
+        UdpAddress second = UdpAddress.Create(System.Net.IPEndPoint.Parse("[100::2]:1"));
+        Assert.Null(peer.ExchangeRelay(first));
+        Assert.Same(first, peer.ExchangeRelay(second));
+        Assert.False(peer.TryClearRelay(first));
+        Assert.Same(second, peer.Relay);
+        Assert.True(peer.TryClearRelay(second));
+        Assert.Null(peer.Relay);
+    }
+
     private static async Task DeliveredAsync(Tun.MemoryTun tun, int number)
     {
         using var timeout = new CancellationTokenSource(VpnPair.Patience);

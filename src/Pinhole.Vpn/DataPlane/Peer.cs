@@ -73,8 +73,13 @@ internal sealed class Peer
     internal UdpAddress? Relay
     {
         get => _relay;
-        set => _relay = value;
     }
+
+    /// <summary>Makes <paramref name="relay"/> this peer's relay path; returns the one it replaces.</summary>
+    internal UdpAddress? ExchangeRelay(UdpAddress relay) => Interlocked.Exchange(ref _relay, relay);
+
+    /// <summary>Clears the relay path if it is still <paramref name="relay"/> (a new one may have replaced it since).</summary>
+    internal bool TryClearRelay(UdpAddress relay) => ReferenceEquals(Interlocked.CompareExchange(ref _relay, null, relay), relay);
 
     /// <summary>True while records go over the relay.</summary>
     internal bool IsRelayed => _endpoint is { } e && RelayTransport.IsRelay(e);

@@ -49,13 +49,18 @@ internal sealed class RelayTransport : IPacketTransport
     /// <summary>True for an address of a relay path (never a real UDP source).</summary>
     internal static bool IsRelay(UdpAddress address) => (address.Address >> 64) == (Prefix >> 64);
 
-    /// <summary>Starts a relay link over <paramref name="stream"/>; the returned address is the path's endpoint.</summary>
-    internal UdpAddress Attach(Stream stream, int queueCapacity)
+    /// <summary>
+    /// Starts a relay link over <paramref name="stream"/>; the returned address is the path's endpoint.
+    /// <paramref name="registered"/> runs with the address before the link reads: a stream already dead closes the
+    /// link at once, and that close must find the address wherever the caller keeps it.
+    /// </summary>
+    internal UdpAddress Attach(Stream stream, int queueCapacity, Action<UdpAddress>? registered = null)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         var address = UdpAddress.Create(Prefix | (UInt128)(ulong)Interlocked.Increment(ref _nextIndex), RelayPort);
         var link = new RelayLink(this, address, stream, queueCapacity);
         _links[address] = link;
+        registered?.Invoke(address);
         link.Start();
         return address;
     }
