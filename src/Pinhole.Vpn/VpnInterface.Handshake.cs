@@ -238,7 +238,7 @@ public sealed partial class VpnInterface
             peer.LastHandshakeError = null;
         }
         if (!initiator && connection.RemoteEndPoint is IPEndPoint from
-            && _transport.Resolve(from) is var proven && (!RelayTransport.IsRelay(proven) || proven.Equals(peer.Relay)))
+            && _transport.Resolve(from) is var proven && !peer.IsFormerRelay(proven))
         {
             // The handshake proved the peer at this address (unless it came over a relay stream replaced since).
             peer.Endpoint = proven;

@@ -191,7 +191,7 @@ public sealed partial class VpnInterface
     private void OnPathRecord(Peer peer, UdpAddress source, PathRecord kind, long now, List<Peer> touched)
     {
         bool fromRelay = RelayTransport.IsRelay(source);
-        if (fromRelay && !source.Equals(peer.Relay))
+        if (peer.IsFormerRelay(source))
         {
             // A frame read from a relay stream before it was replaced or closed, handled after: its record is delivered,
             // but following it would send every record to a link that is gone (and nothing would move the path back).
@@ -225,7 +225,7 @@ public sealed partial class VpnInterface
         peer.BatchSource = null;
         UdpAddress? current = peer.Endpoint;
         if (source is not null && !source.Equals(current)
-            && (!RelayTransport.IsRelay(source) || source.Equals(peer.Relay))) // again: the relay may have been replaced since the record
+            && !peer.IsFormerRelay(source)) // again: the relay may have been replaced since the record
         {
             if (current is not null && RelayTransport.IsRelay(current) && !RelayTransport.IsRelay(source))
             {

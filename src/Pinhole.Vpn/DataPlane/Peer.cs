@@ -70,10 +70,10 @@ internal sealed class Peer
     internal UdpAddress? DirectEndpoint => _direct ?? ConfiguredEndpoint;
 
     /// <summary>This peer's relay path (a <see cref="RelayTransport"/> address), or null.</summary>
-    internal UdpAddress? Relay
-    {
-        get => _relay;
-    }
+    internal UdpAddress? Relay => _relay;
+
+    /// <summary>True for a relay address that is not this peer's relay any more (a stream replaced or closed since).</summary>
+    internal bool IsFormerRelay(UdpAddress address) => RelayTransport.IsRelay(address) && !address.Equals(_relay);
 
     /// <summary>Makes <paramref name="relay"/> this peer's relay path; returns the one it replaces.</summary>
     internal UdpAddress? ExchangeRelay(UdpAddress relay) => Interlocked.Exchange(ref _relay, relay);
